@@ -1,0 +1,140 @@
+//! The command line: raw flags parsed by clap, then turned into validated settings
+//! before anything runs.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::LoadOptions;
+use crate::config::loader::DEFAULT_MAX_FILE_SIZE;
+
+/// Keep a software account (agreements, admins, members, seats, projects) in git as
+/// YAML, and make the live account match it.
+#[derive(Debug, Parser)]
+#[command(name = "accord", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// When to use colour: `auto` uses it on a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// accord's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a configuration against the schema and the rules R01-R10 (no backend contact).
+    ///
+    /// Exit codes: 0 valid, 1 invalid, 2 usage error.
+    #[command(after_help = "Example:\n  accord validate examples/acme\n  accord validate --format json configs/ > problems.json")]
+    Validate(ValidateArgs),
+
+    /// Print the JSON Schema of the configuration files.
+    #[command(after_help = "Example:\n  accord schema > schemas/accord.schema.json")]
+    Schema,
+}
+
+/// Where the configuration is and how to read it.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// A configuration file, or a directory of `*.yaml` / `*.yml` files.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Also read the YAML files of subdirectories.
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
+
+    /// Refuse configuration files larger than this (bytes, or with KiB/MiB/GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64MiB")]
+    pub max_file_size: u64,
+}
+
+impl ConfigArgs {
+    /// The loader options these flags ask for.
+    #[must_use]
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            recursive: self.recursive,
+            max_file_size: self.max_file_size,
+        }
+    }
+}
+
+/// `accord validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Output format: `human` for people, `json` for CI tools.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    pub format: DiagnosticFormat,
+}
+
+/// How diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    /// A snippet of the offending line with a caret, the rule ID and a help line.
+    #[value(alias = "text")]
+    Human,
+    /// A JSON array of `{code, severity, file, line, column, pointer, message, help}`.
+    Json,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always (still never with NO_COLOR).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour standard output.
+    #[must_use]
+    pub fn enabled(self) -> bool {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        match self {
+            _ if no_color => false,
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => std::io::stdout().is_terminal(),
+        }
+    }
+}
+
+/// Parses `64MiB`, `512KiB`, `1GiB`, `1000` (bytes).
+///
+/// # Errors
+/// A message for clap when the size is not a number with an optional unit.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 64MiB or 1048576"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}`; use B, KiB, MiB or GiB")),
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// The default `--max-file-size`, for documentation and tests.
+pub const DEFAULT_MAX_FILE_SIZE_BYTES: u64 = DEFAULT_MAX_FILE_SIZE;

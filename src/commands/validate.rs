@@ -1,0 +1,41 @@
+//! `accord validate PATH`: schema and rules, no backend contact.
+
+use std::io::Write;
+
+use crate::cli::{DiagnosticFormat, ValidateArgs};
+use crate::error::{Result, exit};
+use crate::report;
+use crate::validate::validate;
+
+/// Validates and prints either a one-line success or every problem found.
+///
+/// Diagnostics are the command's product, so they go to standard output (in JSON
+/// with `--format json`); the exit code says valid (0) or invalid (1).
+pub fn run(args: &ValidateArgs, color: bool) -> Result<u8> {
+    let outcome = validate(&args.config.path, &args.config.load_options());
+    let mut stdout = std::io::stdout().lock();
+    let (text, code) = match (&outcome, args.format) {
+        (Ok(_), DiagnosticFormat::Json) => (report::json(&[]), exit::OK),
+        (Ok(validated), DiagnosticFormat::Human) => {
+            let state = &validated.desired.state;
+            (
+                format!(
+                    "{} is valid: account {}, {} members, {} agreements, {} projects\n",
+                    args.config.path.display(),
+                    state.account.id,
+                    state.members.len(),
+                    state.agreements.len(),
+                    state.projects.len()
+                ),
+                exit::OK,
+            )
+        }
+        (Err(diagnostics), DiagnosticFormat::Json) => (report::json(diagnostics), exit::FAILURE),
+        (Err(diagnostics), DiagnosticFormat::Human) => {
+            (report::human(diagnostics, color), exit::FAILURE)
+        }
+    };
+    // A closed pipe (`accord validate | head`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+    Ok(code)
+}

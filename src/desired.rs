@@ -1,0 +1,127 @@
+//! The desired account: a compiled configuration, ready to diff against a backend.
+//!
+//! Besides the normalised [`State`], it keeps what only the configuration knows:
+//! the settings that govern a plan (prune, removal limit, protected members) and
+//! the provenance of every declaration, so each planned operation can name the
+//! `file:line` that causes it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diagnostic::Location;
+use crate::state::{Email, State};
+
+/// The default of `settings.max_removals` (R13).
+pub const DEFAULT_MAX_REMOVALS: u32 = 10;
+
+/// Where the removal limit in force came from (R13 cites it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitSource {
+    /// Nobody set it: the default of 10.
+    Default,
+    /// `settings.max_removals` at this location.
+    Config(Location),
+    /// The `--max-removals` flag.
+    Flag,
+}
+
+/// The removal limit in force and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaxRemovals {
+    /// The most members one plan may remove.
+    pub limit: u32,
+    /// Where the limit came from.
+    pub source: LimitSource,
+}
+
+impl Default for MaxRemovals {
+    fn default() -> Self {
+        Self {
+            limit: DEFAULT_MAX_REMOVALS,
+            source: LimitSource::Default,
+        }
+    }
+}
+
+/// What kind of declaration a provenance entry records. With the target string of
+/// DOMAIN.md's "Operations" table it names one declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Declared {
+    /// The `account` section.
+    Account,
+    /// The `members` section as a whole (R10 cites it).
+    MembersSection,
+    /// `settings.protected` entry; target: email.
+    Protected,
+    /// Company; target: name.
+    Company,
+    /// Role; target: name.
+    Role,
+    /// Member; target: email.
+    Member,
+    /// Agreement; target: number.
+    Agreement,
+    /// An agreement's contract manager; target: number.
+    ContractManager,
+    /// An agreement's software coordinator (or the contract manager standing in); target: number.
+    SoftwareCoordinator,
+    /// A product of an agreement; target: `NUMBER/PRODUCT`.
+    Product,
+    /// A seat; target: `NUMBER/PRODUCT/email`.
+    Seat,
+    /// A cloud-service assignment; target: `NUMBER/SERVICE/email`.
+    CloudService,
+    /// A support benefit; target: `NUMBER/email`.
+    Support,
+    /// Project; target: name.
+    Project,
+    /// Project member; target: `PROJECT/email`.
+    ProjectMember,
+}
+
+/// Where each declaration of a configuration is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    entries: BTreeMap<(Declared, String), Location>,
+}
+
+impl Provenance {
+    /// Records where `kind` `target` is declared; the first declaration wins.
+    pub fn record(&mut self, kind: Declared, target: impl Into<String>, location: Option<Location>) {
+        if let Some(location) = location {
+            self.entries.entry((kind, target.into())).or_insert(location);
+        }
+    }
+
+    /// Where `kind` `target` is declared, if it is.
+    #[must_use]
+    pub fn get(&self, kind: Declared, target: &str) -> Option<&Location> {
+        self.entries.get(&(kind, target.to_owned()))
+    }
+
+    /// Number of recorded declarations.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is recorded.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A compiled, valid configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    /// The account as the configuration wants it.
+    pub state: State,
+    /// `settings.prune`: remove backend members the configuration does not declare.
+    pub prune: bool,
+    /// `settings.max_removals` (R13); the flag overrides it later.
+    pub max_removals: MaxRemovals,
+    /// `settings.protected` (R12), normalised.
+    pub protected: BTreeSet<Email>,
+    /// Where each declaration is.
+    pub provenance: Provenance,
+}

@@ -1,0 +1,19 @@
+//! accord keeps a firm's software account (subscription agreements, admin roles,
+//! members, companies, projects and seat assignments) in git as YAML, and makes
+//! the live account match it.
+//!
+//! The data flows one way:
+//! files -> [`config::loader`] -> [`config::schema`] check -> typed
+//! [`config::ConfigFile`] -> [`rules`] -> [`desired::Desired`] state.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod desired;
+pub mod diagnostic;
+pub mod error;
+pub mod plan;
+pub mod report;
+pub mod rules;
+pub mod state;
+pub mod validate;

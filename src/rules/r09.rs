@@ -1,0 +1,239 @@
+//! R09: every company, role and group referenced exists; companies, roles, groups,
+//! projects and agreement numbers are unique.
+//!
+//! Also R09's, as "a name declared twice" (DOMAIN.md gives R01 only to member
+//! emails): the same product or cloud service listed twice in one agreement, and the
+//! same person or group listed twice in one project. A group that includes itself,
+//! directly or through other groups, references no group that can exist and is
+//! reported at the entry that closes the cycle. Names are compared as written.
+
+use rustc_hash::FxHashMap;
+
+use super::context::{Context, Entry, normalise, suggest};
+use crate::diagnostic::{Code, Diagnostic};
+
+/// Checks R09.
+#[must_use]
+pub fn check(ctx: &Context) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    unique_sections(ctx, &mut out);
+    unique_within_agreements(ctx, &mut out);
+    unique_within_projects(ctx, &mut out);
+    member_references(ctx, &mut out);
+    group_references(ctx, &mut out);
+    group_cycles(ctx, &mut out);
+    out
+}
+
+/// Reports each repeated name after its first occurrence. `names` yields (pointer
+/// of the name node, name); `what` says what it names, for messages.
+fn repeated<'n>(
+    ctx: &Context,
+    names: impl Iterator<Item = (String, &'n str)>,
+    what: &str,
+    help: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut first: FxHashMap<&'n str, String> = FxHashMap::default();
+    for (pointer, name) in names {
+        match first.get(name) {
+            None => {
+                first.insert(name, pointer);
+            }
+            Some(first_pointer) => out.push(
+                ctx.error(Code::R09, pointer, format!("{what} `{name}` is declared twice"))
+                    .help(help)
+                    .related(ctx.locate(first_pointer), "first declared here"),
+            ),
+        }
+    }
+}
+
+fn unique_sections(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    const HELP: &str = "names must be unique: keep one declaration and delete or rename the other";
+    let config = ctx.config;
+    let named = |section: &'static str| move |(i, name): (usize, &str)| (format!("/{section}/{i}/name"), name);
+    let companies = config.companies.iter().map(|c| c.name.as_str()).enumerate();
+    repeated(ctx, companies.map(named("companies")), "company", HELP, out);
+    let roles = config.roles.iter().map(|r| r.name.as_str()).enumerate();
+    repeated(ctx, roles.map(named("roles")), "role", HELP, out);
+    let groups = config.groups.iter().map(|g| g.name.as_str()).enumerate();
+    repeated(ctx, groups.map(named("groups")), "group", HELP, out);
+    let projects = config.projects.iter().map(|p| p.name.as_str()).enumerate();
+    repeated(ctx, projects.map(named("projects")), "project", HELP, out);
+    let numbers = config
+        .agreements
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("/agreements/{i}/number"), a.number.as_str()));
+    repeated(
+        ctx,
+        numbers,
+        "agreement number",
+        "agreement numbers must be unique: merge the two agreements into one, or correct the number",
+        out,
+    );
+}
+
+fn unique_within_agreements(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    for (a, agreement) in ctx.config.agreements.iter().enumerate() {
+        let products = agreement.products.iter().enumerate().map(|(p, product)| {
+            (format!("/agreements/{a}/products/{p}/name"), product.name.as_str())
+        });
+        repeated(
+            ctx,
+            products,
+            &format!("on agreement {}, product", agreement.number),
+            "list each product once per agreement: merge the two entries (seats and assigned) into one",
+            out,
+        );
+        let services = agreement.cloud_services.iter().enumerate().map(|(s, service)| {
+            (format!("/agreements/{a}/cloud_services/{s}/name"), service.name.as_str())
+        });
+        repeated(
+            ctx,
+            services,
+            &format!("on agreement {}, cloud service", agreement.number),
+            "list each cloud service once per agreement: merge the two `assigned` lists into one",
+            out,
+        );
+    }
+}
+
+/// The same person, or the same group, listed twice in one project: the two entries
+/// may disagree on access and products, so neither can be picked silently.
+fn unique_within_projects(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    const HELP: &str =
+        "list each person and each group once per project: merge the two entries into one";
+    for (p, project) in ctx.config.projects.iter().enumerate() {
+        let people: Vec<(String, std::borrow::Cow<'_, str>)> = project
+            .members
+            .iter()
+            .enumerate()
+            .filter_map(|(m, entry)| {
+                let email = entry.email.as_deref()?;
+                Some((format!("/projects/{p}/members/{m}/email"), normalise(email)))
+            })
+            .collect();
+        repeated(
+            ctx,
+            people.iter().map(|(pointer, email)| (pointer.clone(), email.as_ref())),
+            &format!("on project `{}`, member", project.name),
+            HELP,
+            out,
+        );
+        let groups = project.members.iter().enumerate().filter_map(|(m, entry)| {
+            let group = entry.group.as_deref()?;
+            Some((format!("/projects/{p}/members/{m}/group"), group.trim()))
+        });
+        repeated(
+            ctx,
+            groups,
+            &format!("on project `{}`, group", project.name),
+            HELP,
+            out,
+        );
+    }
+}
+
+/// Members' `company` and `role`. Suggestions are cached per unknown name, so a
+/// misspelling repeated on thousands of members is looked up once.
+fn member_references(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let mut company_hints: FxHashMap<&str, Option<&str>> = FxHashMap::default();
+    let mut role_hints: FxHashMap<&str, Option<&str>> = FxHashMap::default();
+    let company_names = || ctx.config.companies.iter().map(|c| c.name.as_str());
+    let role_names = || ctx.config.roles.iter().map(|r| r.name.as_str());
+    for (i, member) in ctx.config.members.iter().enumerate() {
+        if let Some(company) = member.company.as_deref() {
+            if !ctx.companies.contains_key(company) {
+                let hint = *company_hints
+                    .entry(company)
+                    .or_insert_with(|| suggest(company, company_names()));
+                out.push(unknown(
+                    ctx,
+                    format!("/members/{i}/company"),
+                    ("company", "companies"),
+                    company,
+                    hint,
+                ));
+            }
+        }
+        if let Some(role) = member.role.as_deref() {
+            if !ctx.roles.contains_key(role) {
+                let hint = *role_hints
+                    .entry(role)
+                    .or_insert_with(|| suggest(role, role_names()));
+                out.push(unknown(ctx, format!("/members/{i}/role"), ("role", "roles"), role, hint));
+            }
+        }
+    }
+}
+
+/// `group:NAME` in member lists and `group:` entries of projects.
+fn group_references<'c>(ctx: &Context<'c>, out: &mut Vec<Diagnostic>) {
+    let mut hints: FxHashMap<&'c str, Option<&'c str>> = FxHashMap::default();
+    let mut check = |pointer: String, name: &'c str| {
+        if ctx.groups.contains_key(name) {
+            return;
+        }
+        let hint = *hints
+            .entry(name)
+            .or_insert_with(|| suggest(name, ctx.config.groups.iter().map(|g| g.name.as_str())));
+        out.push(unknown(ctx, pointer, ("group", "groups"), name, hint));
+    };
+    for list in &ctx.member_lists {
+        for (index, raw) in list.items.iter().enumerate() {
+            if let Entry::Group(name) = Entry::parse(raw) {
+                check(format!("{}/{index}", list.pointer), name);
+            }
+        }
+    }
+    for (p, project) in ctx.config.projects.iter().enumerate() {
+        for (m, entry) in project.members.iter().enumerate() {
+            if let Some(group) = &entry.group {
+                check(format!("/projects/{p}/members/{m}/group"), group.trim());
+            }
+        }
+    }
+}
+
+/// An R09 error for a reference to an undeclared `kind` ("company", section
+/// "companies"), with a "did you mean" when a declared name is close.
+fn unknown(
+    ctx: &Context,
+    pointer: String,
+    (kind, section): (&str, &str),
+    name: &str,
+    hint: Option<&str>,
+) -> Diagnostic {
+    let help = match hint {
+        Some(close) => format!("did you mean `{close}`? Otherwise declare {kind} `{name}` under `{section}`"),
+        None => format!("declare {kind} `{name}` under `{section}`, or name one that is declared"),
+    };
+    ctx.error(
+        Code::R09,
+        pointer,
+        format!("{kind} `{name}` is not declared under `{section}`"),
+    )
+    .help(help)
+}
+
+fn group_cycles(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    for cycle in &ctx.group_cycles {
+        let group = &ctx.config.groups[cycle.group];
+        let raw = &group.members[cycle.entry];
+        out.push(
+            ctx.error(
+                Code::R09,
+                format!("/groups/{}/members/{}", cycle.group, cycle.entry),
+                format!(
+                    "`{}` in group `{}` makes a cycle: that group includes `{}` again, directly or through other groups",
+                    raw.trim(),
+                    group.name,
+                    group.name
+                ),
+            )
+            .help("groups may include other groups, but not themselves: remove this entry or the one that leads back"),
+        );
+    }
+}

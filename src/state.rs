@@ -1,0 +1,183 @@
+//! The normalised account state: what a backend holds, and what a configuration asks for.
+//!
+//! Desired and current state are the same type so that export (state -> YAML) and
+//! diff (current vs desired) are plain comparisons. Everything is normalised on the
+//! way in: emails are trimmed and lower-cased ([`Email`]), sets are ordered sets, and
+//! defaults (role access, "no coordinator means the contract manager", `[docs]`) are
+//! already resolved. A desired state never holds backend-owned facts (pending status,
+//! invitation dates); a current state always has every product's seat count.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::config::model::{AccessLevel, ProjectAccess, ProjectProduct};
+
+/// An email address, trimmed and lower-cased: members are compared on this.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    /// Normalises `raw` (trim, lower-case). Syntax is checked by rule R01, not here.
+    #[must_use]
+    pub fn new(raw: &str) -> Self {
+        Self(raw.trim().to_ascii_lowercase())
+    }
+
+    /// The normalised address.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A member's status. `Active` and `Inactive` may be asked for; the others are the backend's.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// In the account, but with no access level and no project: not invited yet.
+    NotInvited,
+    /// Invited, has not accepted yet.
+    Pending,
+    /// Active (the default a configuration asks for).
+    #[default]
+    Active,
+    /// Kept in the account, holding nothing.
+    Inactive,
+}
+
+impl MemberStatus {
+    /// Whether the member counts as "not inactive" for R07 and R10.
+    #[must_use]
+    pub fn is_inactive(self) -> bool {
+        self == Self::Inactive
+    }
+}
+
+/// The account's identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// The account id (`acme-eu`).
+    pub id: String,
+    /// The display name.
+    pub name: String,
+}
+
+/// A company.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyState {
+    /// The company's trade.
+    pub trade: Option<String>,
+}
+
+/// A role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleState {
+    /// Access levels the role grants by default.
+    pub default_access: BTreeSet<AccessLevel>,
+}
+
+/// A member of the account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberState {
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Company name.
+    pub company: Option<String>,
+    /// Role name.
+    pub role: Option<String>,
+    /// Effective account access levels (the role default already applied).
+    pub access: BTreeSet<AccessLevel>,
+    /// Status: desired states hold only `Active` or `Inactive`.
+    pub status: MemberStatus,
+    /// Products held through another firm's subscription.
+    pub external_subscriptions: BTreeSet<String>,
+    /// When the last invitation was sent (Unix seconds); owned by the backend.
+    pub invited_at: Option<i64>,
+    /// Whether the member has ever signed in; owned by the backend.
+    pub signed_in: bool,
+}
+
+/// A product of an agreement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductState {
+    /// Seats purchased. `None` in a desired state means "not declared: keep the backend's".
+    pub seats: Option<u32>,
+    /// Members holding a seat.
+    pub assigned: BTreeSet<Email>,
+}
+
+/// A subscription agreement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementState {
+    /// The agreement's name.
+    pub name: String,
+    /// The contract manager.
+    pub contract_manager: Email,
+    /// The software coordinator (the contract manager when none was named).
+    pub software_coordinator: Email,
+    /// Products by name.
+    pub products: BTreeMap<String, ProductState>,
+    /// Cloud services by name, with who may use each.
+    pub cloud_services: BTreeMap<String, BTreeSet<Email>>,
+    /// Members with support benefits.
+    pub support: BTreeSet<Email>,
+}
+
+impl AgreementState {
+    /// The agreement's licences: the sum of the seats of its products (R06).
+    #[must_use]
+    pub fn licences(&self) -> u64 {
+        self.products
+            .values()
+            .map(|p| u64::from(p.seats.unwrap_or(0)))
+            .sum()
+    }
+}
+
+/// A project member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectMemberState {
+    /// `member` or `admin`.
+    pub access: ProjectAccess,
+    /// Products used on the project (always includes `docs`).
+    pub products: BTreeSet<ProjectProduct>,
+}
+
+/// A project.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectState {
+    /// Members by email.
+    pub members: BTreeMap<Email, ProjectMemberState>,
+}
+
+/// The whole account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// The account's identity.
+    pub account: AccountInfo,
+    /// Companies by name.
+    pub companies: BTreeMap<String, CompanyState>,
+    /// Roles by name.
+    pub roles: BTreeMap<String, RoleState>,
+    /// Members by email.
+    pub members: BTreeMap<Email, MemberState>,
+    /// Agreements by contract number.
+    pub agreements: BTreeMap<String, AgreementState>,
+    /// Projects by name.
+    pub projects: BTreeMap<String, ProjectState>,
+}
