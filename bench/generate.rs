@@ -25,7 +25,6 @@
 //! from the schema) and written as YAML text directly, which is fast.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -752,7 +751,9 @@ fn chunks<T>(items: Vec<T>, count: usize) -> Vec<Vec<T>> {
 /// YAML text for a [`ConfigFile`], in the style of DOMAIN.md: block mappings for
 /// members and agreements, flow mappings for short records and project members.
 mod yaml {
-    use super::{Agreement, ConfigFile, Member, Project, ProjectMember, Write as _};
+    use std::fmt::Write as _;
+
+    use super::{Agreement, ConfigFile, Member, Project, ProjectMember};
 
     pub fn config(config: &ConfigFile) -> String {
         let mut out = String::with_capacity(estimated_size(config));
@@ -947,13 +948,15 @@ mod yaml {
     }
 
     /// Plain only if it starts with a letter, holds no indicator that could end or
-    /// change it (`:`, `#`, `,`, brackets...), and cannot be read as a bool or null.
+    /// change it (`: `, `#`, `,`, brackets...), and cannot be read as a bool or null.
+    /// `group:NAME` stays plain, as people write it.
     fn is_plain_safe(text: &str) -> bool {
         let Some(first) = text.chars().next() else {
             return false;
         };
         let allowed = |c: char| {
-            c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '@' | '-' | '&' | '(' | ')')
+            c.is_ascii_alphanumeric()
+                || matches!(c, ' ' | '.' | '_' | '@' | '-' | '&' | '(' | ')' | ':')
         };
         let reserved = matches!(
             text.to_ascii_lowercase().as_str(),
@@ -961,6 +964,8 @@ mod yaml {
         );
         first.is_ascii_alphabetic()
             && !text.ends_with(' ')
+            && !text.ends_with(':')
+            && !text.contains(": ")
             && !text.contains("  ")
             && text.chars().all(allowed)
             && !reserved

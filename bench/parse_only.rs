@@ -80,9 +80,9 @@ impl std::ops::Add for Totals {
     }
 }
 
-impl std::iter::Sum<Result<Totals, String>> for Result<Totals, String> {
-    fn sum<I: Iterator<Item = Result<Totals, String>>>(iter: I) -> Self {
-        iter.fold(Ok(Totals::default()), |acc, next| Ok(acc? + next?))
+impl std::iter::Sum for Totals {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::default(), |acc, next| acc + next)
     }
 }
 

@@ -32,6 +32,20 @@ pub enum Command {
     #[command(after_help = "Example:\n  accord validate examples/acme\n  accord validate --format json configs/ > problems.json")]
     Validate(ValidateArgs),
 
+    /// Fetch the live account, diff it with the configuration and print the minimal plan.
+    ///
+    /// Exit codes: 0 no changes (or changes without --detailed-exitcode), 2 changes with
+    /// --detailed-exitcode, 3 refused by a safety rule (R11-R13), 1 any other error.
+    #[command(after_help = "Examples:\n  accord plan examples/acme\n  accord plan --format markdown --detailed-exitcode config/ > plan.md\n  accord plan --out plan.json config/   # review now, `accord apply --plan plan.json` later")]
+    Plan(PlanArgs),
+
+    /// Write the backend's current state as configuration files.
+    ///
+    /// `plan` against the exported files reports no change. Existing files are never
+    /// overwritten without --force.
+    #[command(after_help = "Examples:\n  accord export --out config/\n  accord export --backend sqlite:other.db > account.yaml")]
+    Export(ExportArgs),
+
     /// Print the JSON Schema of the configuration files.
     #[command(after_help = "Example:\n  accord schema > schemas/accord.schema.json")]
     Schema,
@@ -74,6 +88,73 @@ pub struct ValidateArgs {
     /// Output format: `human` for people, `json` for CI tools.
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
     pub format: DiagnosticFormat,
+}
+
+/// Which backend holds the live account.
+#[derive(Debug, Args)]
+pub struct BackendArgs {
+    /// The backend: `sqlite:PATH` (the embedded store), `http://HOST:PORT` (the account
+    /// service) or `acc://ACCOUNT_ID?region=REGION` (the vendor's API).
+    #[arg(long, env = "ACCORD_BACKEND", default_value = crate::backend::DEFAULT_BACKEND_URL)]
+    pub backend: String,
+}
+
+/// `accord plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// The backend.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+
+    /// Output format: `text` for people, `json` for tools, `markdown` for a pull-request comment.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+
+    /// Also save the plan, with the backend revision and a digest of the configuration,
+    /// for a later `accord apply --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Exit 2 when there are changes (0 when there are none).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Allow at most N member removals (overrides `settings.max_removals`, R13).
+    #[arg(long, value_name = "N")]
+    pub max_removals: Option<u32>,
+}
+
+/// How a plan is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Grouped by object, `+ ~ -`, with a summary.
+    #[value(alias = "human")]
+    Text,
+    /// The versioned JSON of `schemas/plan.schema.json`.
+    Json,
+    /// A summary table and collapsible details, for a pull-request comment.
+    Markdown,
+}
+
+/// `accord export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The backend.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+
+    /// Write one file per section into this directory (created if missing) instead of
+    /// printing one document to standard output.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Overwrite files that already exist in the output directory.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How diagnostics are printed.

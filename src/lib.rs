@@ -8,10 +8,12 @@
 
 pub mod cli;
 pub mod commands;
+pub mod backend;
 pub mod config;
 pub mod desired;
 pub mod diagnostic;
 pub mod error;
+pub mod export;
 pub mod plan;
 pub mod report;
 pub mod rules;

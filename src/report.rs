@@ -24,7 +24,8 @@ pub fn human(diagnostics: &[Diagnostic], color: bool) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_context_lines(1)
-        .with_width(100);
+        .with_width(110)
+        .with_show_related_as_nested(true);
     let mut out = String::new();
     for diagnostic in diagnostics {
         let report = Report::new(diagnostic, &mut sources);
@@ -194,15 +195,32 @@ impl Report {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         };
-        report.related = diagnostic
-            .related
-            .iter()
-            .map(|r| {
-                let mut note = Self::located(format!("note: {}", r.message), Some(&r.location), sources);
-                note.severity = miette::Severity::Advice;
-                note
-            })
-            .collect();
+        for related in &diagnostic.related {
+            // A place in the same file is one more label on the same snippet; a place
+            // in another file gets a snippet of its own, nested under this one.
+            let same_file = diagnostic
+                .location
+                .as_ref()
+                .is_some_and(|l| l.file == related.location.file);
+            let span = same_file
+                .then(|| sources.get(&related.location.file))
+                .flatten()
+                .and_then(|s| s.span(related.location.line, related.location.column));
+            match span {
+                Some(span) if report.source.is_some() => report.labels.push(
+                    LabeledSpan::new_with_span(Some(related.message.clone()), span),
+                ),
+                _ => {
+                    let mut note = Self::located(
+                        format!("note: {}", related.message),
+                        Some(&related.location),
+                        sources,
+                    );
+                    note.severity = miette::Severity::Advice;
+                    report.related.push(note);
+                }
+            }
+        }
         report
     }
 

@@ -1,6 +1,6 @@
 //! The backend boundary: where accord's plans meet a live account.
 //!
-//! A [`Backend`] is whatever holds the account: the embedded SQLite store
+//! A [`Backend`] is whatever holds the account: the embedded `SQLite` store
 //! ([`sqlite`], `sqlite:PATH`), the account service over HTTP (`http://`, a later
 //! issue) or the vendor's own API (`acc://`, a later issue). The rest of accord sees
 //! only this trait, so `plan`, `apply` and `export` work the same against each:
@@ -351,7 +351,9 @@ pub enum BackendError {
         url: String,
     },
     /// The backend kind exists but is not built into this version yet.
-    #[error("the {kind} backend (`{url}`) is not available in this version of accord yet; use sqlite:PATH")]
+    #[error(
+        "the {kind} backend (`{url}`) is not available in this version of accord yet; use sqlite:PATH"
+    )]
     NotAvailable {
         /// `http` or `acc`.
         kind: &'static str,
@@ -367,7 +369,7 @@ pub enum BackendError {
         /// What the system said, and what to check.
         detail: String,
     },
-    /// The file exists but is not an SQLite database (or not accord's); nothing was changed.
+    /// The file exists but is not an `SQLite` database (or not accord's); nothing was changed.
     #[error(
         "{} is not an accord store ({detail}); point --backend at another path or move the file away",
         path.display()
@@ -474,7 +476,9 @@ pub enum BackendError {
         detail: String,
     },
     /// The account changed since the revision the call was made against (HTTP 412).
-    #[error("the account changed since this plan was made (revision {expected} -> {found}): run `accord plan` again")]
+    #[error(
+        "the account changed since this plan was made (revision {expected} -> {found}): run `accord plan` again"
+    )]
     Stale {
         /// The revision the caller expected.
         expected: u64,

@@ -1,6 +1,8 @@
 //! One module per command. Each takes its validated arguments, does its work and
 //! returns the exit code; [`run`] dispatches.
 
+mod export;
+mod plan;
 mod schema;
 mod validate;
 
@@ -15,6 +17,8 @@ pub fn run(cli: &Cli) -> Result<u8> {
     let color = cli.color.enabled();
     match &cli.command {
         Command::Validate(args) => validate::run(args, color),
+        Command::Plan(args) => plan::run(args, color),
+        Command::Export(args) => export::run(args),
         Command::Schema => schema::run(),
     }
 }
@@ -29,4 +33,27 @@ pub fn print_error(error: &crate::error::Error, color: bool) {
         }
         other => eprintln!("error: {other}"),
     }
+}
+
+/// A runtime for the commands that talk to a backend (two worker threads: the
+/// machines accord runs on are small, and the work is mostly waiting).
+///
+/// # Errors
+/// When the operating system refuses the threads.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| crate::error::Error::Other(format!("cannot start the async runtime: {e}")))
+}
+
+/// Opens the backend the user named, phrasing failures for them.
+///
+/// # Errors
+/// The backend cannot be opened (bad URL, unreadable store, unreachable service).
+pub(crate) async fn open_backend(url: &str) -> Result<Box<dyn crate::backend::Backend>> {
+    crate::backend::open(url)
+        .await
+        .map_err(|e| crate::error::Error::Other(format!("backend {url}: {e}")))
 }

@@ -1,14 +1,52 @@
-//! Reading configuration files: YAML text to a `serde_json::Value` plus positions.
-//! (Implementation pending: see issue 2.)
+//! Reading configuration files: YAML text to one merged `serde_json::Value` plus
+//! the position of every node.
+//!
+//! This module owns everything between a path on the command line and a value
+//! the schema check can judge: finding the files (one file, or the `*.yaml` /
+//! `*.yml` files of a directory, sorted so output is deterministic), refusing
+//! files that are not YAML text (too large, binary, not UTF-8), parsing them in
+//! parallel ([`parse`]), and merging their sections in file order. Problems of
+//! every file are reported together: one bad file does not hide another's.
+//!
+//! What the loader does not judge is left to the schema check on purpose: the
+//! type of a section's first occurrence, unknown sections, a missing `account`.
 
+mod parse;
+mod scalar;
+
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::diagnostic::{Diagnostic, Location};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde_json::{Map, Value};
 
+use self::parse::ParsedFile;
 use super::SourceMap;
+use crate::diagnostic::{Code, Diagnostic, Location};
 
 /// The default size limit of one configuration file (64 MiB, DOMAIN.md).
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * MIB;
+
+/// Bytes in a mebibyte.
+const MIB: u64 = 1024 * 1024;
+
+/// Top-level sections that are lists: concatenated across files, in file order.
+pub const LIST_SECTIONS: [&str; 6] = [
+    "companies",
+    "roles",
+    "groups",
+    "members",
+    "agreements",
+    "projects",
+];
+
+/// Top-level sections that may appear once in all files.
+pub const SINGLE_SECTIONS: [&str; 2] = ["account", "settings"];
 
 /// How to find and read configuration files.
 #[derive(Debug, Clone)]
@@ -37,33 +75,480 @@ pub struct Loaded {
     pub sources: SourceMap,
 }
 
-/// Positions of nodes, keyed by merged JSON pointer.
-#[derive(Debug, Clone, Default)]
-pub struct Positions {
-    files: Vec<PathBuf>,
-}
-
-impl Positions {
-    pub(crate) fn locate(&self, _pointer: &str) -> Option<Location> {
-        None
-    }
-
-    pub(crate) fn locate_key(&self, _pointer: &str) -> Option<Location> {
-        None
-    }
-
-    pub(crate) fn files(&self) -> Vec<String> {
-        self.files.iter().map(|f| f.display().to_string()).collect()
-    }
-}
-
 /// Reads the configuration at `path` (a file, or a directory of `*.yaml` / `*.yml`).
 ///
 /// # Errors
-/// Every problem found in every file, each located.
-pub fn load(_path: &Path, _options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
-    Err(vec![Diagnostic::error(
-        crate::diagnostic::Code::File,
-        "loader not implemented",
-    )])
+/// Every problem found in every file, each located: files that cannot be read
+/// or are not YAML text ([`Code::File`]), malformed YAML ([`Code::Yaml`]), and
+/// sections that cannot be merged ([`Code::Schema`]).
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
+    let files = discover(path, options.recursive)?;
+    let parsed = parse_all(&files, options.max_file_size);
+    merge(&files, parsed)
+}
+
+/// A configuration file to read.
+struct SourceFile {
+    path: PathBuf,
+    /// As diagnostics print it: the path the user gave, joined with the file's
+    /// path below it.
+    name: Arc<str>,
+}
+
+/// The files named by `path`, sorted by path.
+fn discover(path: &Path, recursive: bool) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
+    let metadata = fs::metadata(path).map_err(|error| {
+        let message = if error.kind() == io::ErrorKind::NotFound {
+            format!("`{}` does not exist", path.display())
+        } else {
+            format!("cannot read `{}`: {error}", path.display())
+        };
+        vec![
+            Diagnostic::error(Code::File, message)
+                .help("give a configuration file, or a directory of `*.yaml` files"),
+        ]
+    })?;
+    if metadata.is_file() {
+        let name = path.display().to_string();
+        return Ok(vec![SourceFile {
+            path: path.to_path_buf(),
+            name: name.into(),
+        }]);
+    }
+    if !metadata.is_dir() {
+        return Err(vec![
+            Diagnostic::error(
+                Code::File,
+                format!("`{}` is neither a file nor a directory", path.display()),
+            )
+            .help("give a configuration file, or a directory of `*.yaml` files"),
+        ]);
+    }
+    let mut walk = Walk {
+        recursive,
+        found: Vec::new(),
+        skipped_directories: false,
+        visited: FxHashSet::default(),
+        errors: Vec::new(),
+    };
+    walk.directory(path, Path::new(""));
+    if !walk.errors.is_empty() {
+        return Err(walk.errors);
+    }
+    if walk.found.is_empty() {
+        let mut diagnostic = Diagnostic::error(
+            Code::File,
+            format!("no `*.yaml` or `*.yml` files in `{}`", path.display()),
+        );
+        diagnostic = if walk.skipped_directories {
+            diagnostic.help("files in subdirectories are read only with `--recursive`")
+        } else {
+            diagnostic.help("point accord at the directory that holds the configuration files")
+        };
+        return Err(vec![diagnostic]);
+    }
+    walk.found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(walk
+        .found
+        .into_iter()
+        .map(|(relative, full)| SourceFile {
+            name: path.join(relative).display().to_string().into(),
+            path: full,
+        })
+        .collect())
+}
+
+/// A walk through a configuration directory.
+struct Walk {
+    recursive: bool,
+    /// (path relative to the root, full path) of each YAML file.
+    found: Vec<(PathBuf, PathBuf)>,
+    /// Subdirectories were passed by because the walk is not recursive.
+    skipped_directories: bool,
+    /// Canonical paths of the directories read, against symlink loops.
+    visited: FxHashSet<PathBuf>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Walk {
+    fn directory(&mut self, directory: &Path, relative: &Path) {
+        if let Ok(canonical) = fs::canonicalize(directory) {
+            if !self.visited.insert(canonical) {
+                return;
+            }
+        }
+        let entries = match fs::read_dir(directory) {
+            Ok(entries) => entries,
+            Err(error) => {
+                self.errors.push(Diagnostic::error(
+                    Code::File,
+                    format!(
+                        "cannot read the directory `{}`: {error}",
+                        directory.display()
+                    ),
+                ));
+                return;
+            }
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            // Hidden entries (`.git`, `.github/workflows/*.yml`) are not configuration.
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let full = entry.path();
+            let relative = relative.join(&name);
+            // `fs::metadata` follows symbolic links, so a linked file or directory counts.
+            match fs::metadata(&full) {
+                Ok(metadata) if metadata.is_file() => {
+                    if is_yaml(&full) {
+                        self.found.push((relative, full));
+                    }
+                }
+                Ok(metadata) if metadata.is_dir() => {
+                    if self.recursive {
+                        self.directory(&full, &relative);
+                    } else {
+                        self.skipped_directories = true;
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    if is_yaml(&full) {
+                        self.errors.push(Diagnostic::error(
+                            Code::File,
+                            format!("cannot read `{}`: {error}", full.display()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .and_then(OsStr::to_str)
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml"))
+}
+
+/// Reads and parses every file, several at a time, in the order of `files`.
+fn parse_all(files: &[SourceFile], max_file_size: u64) -> Vec<ParsedFile> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(files.len());
+    if threads <= 1 {
+        return files
+            .iter()
+            .map(|file| read_and_parse(file, max_file_size))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut parsed: Vec<Option<ParsedFile>> = files.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(index) else {
+                            break done;
+                        };
+                        done.push((index, read_and_parse(file, max_file_size)));
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            match worker.join() {
+                Ok(done) => {
+                    for (index, file) in done {
+                        parsed[index] = Some(file);
+                    }
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    parsed.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+fn read_and_parse(file: &SourceFile, max_file_size: u64) -> ParsedFile {
+    match read_text(file, max_file_size) {
+        Ok(text) => parse::parse(&text, &file.name),
+        Err(diagnostic) => ParsedFile {
+            diagnostics: vec![*diagnostic],
+            ..ParsedFile::default()
+        },
+    }
+}
+
+/// The text of `file`, refused when it is too large, binary or not UTF-8.
+fn read_text(file: &SourceFile, max_file_size: u64) -> Result<String, Box<Diagnostic>> {
+    let cannot_read = |error: io::Error| {
+        Box::new(
+            Diagnostic::error(Code::File, format!("cannot read `{}`: {error}", file.name))
+                .at(Some(Location::new(Arc::clone(&file.name), 1, 1))),
+        )
+    };
+    // The size is checked before reading, so a huge file costs nothing.
+    let size = fs::metadata(&file.path).map_err(cannot_read)?.len();
+    if size > max_file_size {
+        return Err(Box::new(too_large(file, size, max_file_size)));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    File::open(&file.path)
+        .and_then(|f| {
+            f.take(max_file_size.saturating_add(1))
+                .read_to_end(&mut bytes)
+        })
+        .map_err(cannot_read)?;
+    // The file may have grown since its size was read.
+    let read = bytes.len() as u64;
+    if read > max_file_size {
+        return Err(Box::new(too_large(file, read, max_file_size)));
+    }
+    text_of(bytes, &file.name)
+}
+
+fn too_large(file: &SourceFile, size: u64, limit: u64) -> Diagnostic {
+    Diagnostic::error(
+        Code::File,
+        format!(
+            "`{}` is {} MiB ({size} bytes), over the limit of {} MiB for one configuration file",
+            file.name,
+            mebibytes(size),
+            mebibytes(limit)
+        ),
+    )
+    .at(Some(Location::new(Arc::clone(&file.name), 1, 1)))
+    .help("split it into several files, or raise the limit with `--max-file-size`")
+}
+
+/// `bytes` in MiB, as short as exact: `64`, `0.5`, `64.01`.
+fn mebibytes(bytes: u64) -> String {
+    if bytes % MIB == 0 {
+        return (bytes / MIB).to_string();
+    }
+    // Display only: two decimals of a file size need no more precision.
+    #[allow(clippy::cast_precision_loss)]
+    let mib = bytes as f64 / MIB as f64;
+    // Enough decimals that a small limit does not print as 0.
+    let text = if mib >= 0.01 {
+        format!("{mib:.2}")
+    } else {
+        format!("{mib:.6}")
+    };
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// The bytes of a file as text: refused when binary (a NUL byte), UTF-16 or
+/// not valid UTF-8, at the position of the first offending byte.
+fn text_of(bytes: Vec<u8>, name: &Arc<str>) -> Result<String, Box<Diagnostic>> {
+    let at = |offset: usize| Some(byte_location(&bytes, offset, name));
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Box::new(
+            Diagnostic::error(
+                Code::File,
+                format!("`{name}` is encoded as UTF-16; configuration files must be UTF-8"),
+            )
+            .at(at(0))
+            .help("save the file as UTF-8"),
+        ));
+    }
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        return Err(Box::new(
+            Diagnostic::error(
+                Code::File,
+                format!("`{name}` looks like a binary file (it holds a NUL byte), not YAML text"),
+            )
+            .at(at(nul))
+            .help("only YAML text files belong among the configuration files"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let bytes = error.as_bytes();
+        Diagnostic::error(
+            Code::File,
+            format!(
+                "`{name}` is not valid UTF-8 (byte 0x{:02X} cannot start or continue a character)",
+                bytes[offset]
+            ),
+        )
+        .at(Some(byte_location(bytes, offset, name)))
+        .help("save the file as UTF-8 (it may be in Latin-1 or Windows-1252)")
+        .into()
+    })
+}
+
+/// The line and column (in characters, both from 1) of byte `offset`.
+fn byte_location(bytes: &[u8], offset: usize, name: &Arc<str>) -> Location {
+    let before = &bytes[..offset];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Location::new(Arc::clone(name), clamp(line), clamp(column))
+}
+
+/// Merges the files' sections in file order.
+fn merge(files: &[SourceFile], parsed: Vec<ParsedFile>) -> Result<Loaded, Vec<Diagnostic>> {
+    let mut merger = Merger::default();
+    let mut local_diagnostics = Vec::new();
+    for (file, parsed) in files.iter().zip(parsed) {
+        let index = merger
+            .sources
+            .push_file(Arc::clone(&file.name), parsed.positions);
+        local_diagnostics.push((index, parsed.diagnostics));
+        let Some(sections) = parsed.sections.filter(|s| !s.is_empty()) else {
+            // An empty file (or one of comments only) is allowed and ignored.
+            continue;
+        };
+        merger.sources.set_root_file(index);
+        for (name, value) in sections {
+            merger.section(index, name, value);
+        }
+    }
+    let Merger {
+        merged,
+        sources,
+        mut diagnostics,
+        ..
+    } = merger;
+    for (index, found) in local_diagnostics {
+        for mut diagnostic in found {
+            diagnostic.pointer = sources
+                .merged_pointer(index, &diagnostic.pointer)
+                .unwrap_or_default();
+            diagnostics.push(diagnostic);
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    Ok(Loaded {
+        value: Value::Object(merged),
+        sources,
+    })
+}
+
+#[derive(Default)]
+struct Merger {
+    merged: Map<String, Value>,
+    sources: SourceMap,
+    /// For each top-level key: the file of its first occurrence, and whether
+    /// that occurrence was merged as a list.
+    first: FxHashMap<String, (usize, bool)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Merger {
+    fn section(&mut self, file: usize, name: String, value: Value) {
+        let is_list_section = LIST_SECTIONS.contains(&name.as_str());
+        let Some(&(first_file, first_is_list)) = self.first.get(&name) else {
+            // First occurrence: kept as is, even if of the wrong type (the
+            // schema check says what it should be).
+            let is_list = is_list_section && value.is_array();
+            if let Value::Array(items) = &value {
+                if is_list {
+                    self.sources.add_list_piece(&name, file, 0, items.len());
+                }
+            }
+            if !is_list {
+                self.sources.set_whole_section(&name, file);
+            }
+            self.first.insert(name.clone(), (file, is_list));
+            self.merged.insert(name, value);
+            return;
+        };
+        let pointer = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
+        if SINGLE_SECTIONS.contains(&name.as_str()) {
+            let diagnostic = Diagnostic::error(
+                Code::Schema,
+                format!("`{name}` is declared a second time; it may appear once in all files"),
+            )
+            .at(self.sources.locate_local(file, &pointer, true))
+            .pointer(&pointer)
+            .help(format!("keep one `{name}` section and remove the other"))
+            .related(
+                self.sources.locate_local(first_file, &pointer, true),
+                format!("`{name}` is first declared here"),
+            );
+            self.diagnostics.push(diagnostic);
+            return;
+        }
+        if !is_list_section {
+            // An unknown key repeated: the first one is kept and the schema
+            // check reports it.
+            return;
+        }
+        match value {
+            Value::Array(items) if first_is_list => {
+                if let Some(Value::Array(list)) = self.merged.get_mut(&name) {
+                    let start = list.len();
+                    self.sources.add_list_piece(&name, file, start, items.len());
+                    list.extend(items);
+                }
+            }
+            // The first occurrence is not a list: the schema check reports it,
+            // and this one can be merged once it is fixed.
+            Value::Array(_) => {}
+            other => {
+                let diagnostic = Diagnostic::error(
+                    Code::Schema,
+                    format!("`{name}` must be a list, not {}", kind_of(&other)),
+                )
+                .at(self.sources.locate_local(file, &pointer, false))
+                .help(format!(
+                    "write each entry of `{name}` on its own line starting with `- `"
+                ))
+                .related(
+                    self.sources.locate_local(first_file, &pointer, true),
+                    format!("`{name}` is first declared here"),
+                );
+                self.diagnostics.push(diagnostic);
+            }
+        }
+    }
+}
+
+/// "a mapping", "a string", ... for messages.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "an empty value",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_in_mebibytes() {
+        assert_eq!(mebibytes(64 * MIB), "64");
+        assert_eq!(mebibytes(MIB / 2), "0.5");
+        assert_eq!(mebibytes(64 * MIB + MIB / 100 + 1), "64.01");
+        assert_eq!(mebibytes(1024), "0.000977");
+    }
+
+    #[test]
+    fn byte_locations_count_lines_and_characters() {
+        let name: Arc<str> = "f.yaml".into();
+        let bytes = "a: 1\nb: é\u{0}".as_bytes();
+        let location = byte_location(bytes, bytes.len() - 1, &name);
+        assert_eq!((location.line, location.column), (2, 5));
+    }
 }

@@ -4,6 +4,7 @@
 //! of every node) -> [`schema`] check -> typed [`model::ConfigFile`]. The rules
 //! ([`crate::rules`]) then compile the typed configuration into a desired state.
 
+pub mod emit;
 pub mod loader;
 pub mod model;
 pub mod schema;

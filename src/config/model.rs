@@ -234,6 +234,8 @@ pub struct Project {
 /// A project member entry: one person (`email`) or every member of a group (`group`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// Exactly one of `email` / `group`: serde cannot say it, the schema can (and editors show it).
+#[schemars(extend("oneOf" = [{ "required": ["email"] }, { "required": ["group"] }]))]
 pub struct ProjectMember {
     /// The member's email. Give `email` or `group`, not both.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,14 +5,34 @@
 //! `/members/30/email` finds the right file even when members are split over
 //! several files). Schema errors and rule diagnostics turn pointers into
 //! [`Location`]s through this map.
+//!
+//! A configuration of 50,000 members has a few million nodes, so the map is kept
+//! compact: each file holds one sorted vector of 24-byte entries (a 64-bit hash of
+//! the node's *file-local* pointer, the node's position and the position of the
+//! key naming it), and a small table per list section says which file holds which
+//! run of merged indices. A merged pointer such as `/members/730/email` is first
+//! turned into a file and a local pointer (`/members/230/email` in the second
+//! file), then hashed and looked up. Lookups happen only when a diagnostic is
+//! printed, so a binary search is fast enough and saves the memory of a hash table.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::hash::Hasher;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::diagnostic::Location;
 
 /// Positions of the nodes of a loaded configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SourceMap {
-    // Filled in by the loader; see `loader.rs`.
-    pub(crate) inner: crate::config::loader::Positions,
+    /// Every file read, in merge order, with the positions of its nodes.
+    files: Vec<FileSource>,
+    /// For each top-level key of the merged configuration, which file(s) it came from.
+    sections: FxHashMap<String, SectionOrigin>,
+    /// The file whose top-level mapping stands for the merged root.
+    root_file: Option<usize>,
 }
 
 impl SourceMap {
@@ -20,19 +40,483 @@ impl SourceMap {
     /// missing field), the nearest ancestor that exists.
     #[must_use]
     pub fn locate(&self, pointer: &str) -> Option<Location> {
-        self.inner.locate(pointer)
+        let (file, entry) = self.resolve(pointer)?;
+        Some(self.location(file, entry.node))
     }
 
     /// Where the key naming the node at `pointer` is (`email:` rather than the
     /// address after it); for list items and the root, the node itself.
     #[must_use]
     pub fn locate_key(&self, pointer: &str) -> Option<Location> {
-        self.inner.locate_key(pointer)
+        let (file, entry) = self.resolve(pointer)?;
+        Some(self.location(file, entry.key))
     }
 
     /// The files that were read, in the order they were merged.
     #[must_use]
     pub fn files(&self) -> Vec<String> {
-        self.inner.files()
+        self.files.iter().map(|f| f.name.to_string()).collect()
+    }
+
+    /// The number of node positions recorded (for tests and benchmarks).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.files.iter().map(|f| f.positions.entries.len()).sum()
+    }
+
+    /// Whether no position is recorded (nothing was loaded).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a file read by the loader; returns its index.
+    pub(crate) fn push_file(&mut self, name: Arc<str>, positions: FilePositions) -> usize {
+        self.files.push(FileSource { name, positions });
+        self.files.len() - 1
+    }
+
+    /// Records that the merged root is represented by `file`'s top-level mapping
+    /// (the first non-empty file).
+    pub(crate) fn set_root_file(&mut self, file: usize) {
+        self.root_file.get_or_insert(file);
+    }
+
+    /// Records that top-level key `section` of the merged configuration is the
+    /// whole value read from `file`.
+    pub(crate) fn set_whole_section(&mut self, section: &str, file: usize) {
+        self.sections
+            .insert(section.to_owned(), SectionOrigin::Whole(file));
+    }
+
+    /// Records that merged items `start..start + len` of list section `section`
+    /// are items `0..len` of that section in `file`.
+    pub(crate) fn add_list_piece(&mut self, section: &str, file: usize, start: usize, len: usize) {
+        let piece = Piece { start, len, file };
+        match self.sections.get_mut(section) {
+            Some(SectionOrigin::Pieces(pieces)) => pieces.push(piece),
+            _ => {
+                self.sections
+                    .insert(section.to_owned(), SectionOrigin::Pieces(vec![piece]));
+            }
+        }
+    }
+
+    /// The location of the node at the *file-local* `pointer` of file `file`
+    /// (`key` selects the naming key rather than the node).
+    pub(crate) fn locate_local(&self, file: usize, pointer: &str, key: bool) -> Option<Location> {
+        let segments = split_pointer(pointer)?;
+        let entry = self.files.get(file)?.positions.nearest(&segments)?;
+        Some(self.location(file, if key { entry.key } else { entry.node }))
+    }
+
+    /// Rewrites a file-local pointer of file `file` into the merged configuration's
+    /// terms (list indices shifted by the items of earlier files). `None` when the
+    /// node did not make it into the merged configuration.
+    pub(crate) fn merged_pointer(&self, file: usize, local: &str) -> Option<String> {
+        let segments = split_pointer(local)?;
+        let Some(section) = segments.first() else {
+            return Some(String::new());
+        };
+        match self.sections.get(section.as_ref())? {
+            SectionOrigin::Whole(owner) => (*owner == file).then(|| local.to_owned()),
+            SectionOrigin::Pieces(pieces) => {
+                let piece = pieces.iter().find(|p| p.file == file)?;
+                let Some(index) = segments.get(1) else {
+                    return Some(local.to_owned());
+                };
+                let merged_index = piece.start + index.parse::<usize>().ok()?;
+                let mut pointer = String::with_capacity(local.len() + 4);
+                push_segment(&mut pointer, section);
+                pointer.push('/');
+                pointer.push_str(&merged_index.to_string());
+                for segment in &segments[2..] {
+                    push_segment(&mut pointer, segment);
+                }
+                Some(pointer)
+            }
+        }
+    }
+
+    fn location(&self, file: usize, position: Position) -> Location {
+        let (line, column) = position.unpack();
+        Location {
+            file: Arc::clone(&self.files[file].name),
+            line,
+            column,
+        }
+    }
+
+    /// The file and the entry of the nearest existing node at or above the
+    /// merged `pointer`.
+    fn resolve(&self, pointer: &str) -> Option<(usize, Entry)> {
+        let root = || match self.root_file {
+            Some(file) => Some((file, self.files[file].positions.nearest(&[])?)),
+            // Every file is empty: what is missing is missing from the first one.
+            None if !self.files.is_empty() => {
+                let start = Position::new(1, 1);
+                let entry = Entry {
+                    hash: ROOT_HASH,
+                    node: start,
+                    key: start,
+                };
+                Some((0, entry))
+            }
+            None => None,
+        };
+        let Some(mut segments) = split_pointer(pointer) else {
+            return root();
+        };
+        let Some(section) = segments.first() else {
+            return root();
+        };
+        let file = match self.sections.get(section.as_ref()) {
+            None => return root(),
+            Some(SectionOrigin::Whole(file)) => *file,
+            Some(SectionOrigin::Pieces(pieces)) => {
+                let piece = segments
+                    .get(1)
+                    .and_then(|index| parse_index(index))
+                    .and_then(|index| {
+                        pieces
+                            .iter()
+                            .find(|p| p.start <= index && index < p.start + p.len)
+                            .map(|p| (p, index - p.start))
+                    });
+                match piece {
+                    Some((piece, local)) => {
+                        segments[1] = Cow::Owned(local.to_string());
+                        piece.file
+                    }
+                    None => {
+                        // No such item: the nearest ancestor is the section itself.
+                        segments.truncate(1);
+                        pieces[0].file
+                    }
+                }
+            }
+        };
+        let entry = self.files[file].positions.nearest(&segments)?;
+        Some((file, entry))
+    }
+}
+
+impl fmt::Debug for SourceMap {
+    /// A summary: the map can hold millions of positions.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceMap")
+            .field("files", &self.files())
+            .field("positions", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One file that was read.
+#[derive(Clone)]
+struct FileSource {
+    /// As printed in diagnostics: the path the user gave joined with the file name.
+    name: Arc<str>,
+    positions: FilePositions,
+}
+
+/// Where a top-level key of the merged configuration came from.
+#[derive(Debug, Clone)]
+enum SectionOrigin {
+    /// The whole value came from one file (`account`, a section that is not a
+    /// list, an unknown key).
+    Whole(usize),
+    /// A list section, concatenated from several files in order.
+    Pieces(Vec<Piece>),
+}
+
+/// A run of items of a merged list section that came from one file.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    /// Index of the first item in the merged list.
+    start: usize,
+    /// Number of items.
+    len: usize,
+    /// The file they came from.
+    file: usize,
+}
+
+/// A line and a column (both from 1), packed into 64 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Position(u64);
+
+impl Position {
+    /// Packs `line` and `column` (both from 1).
+    #[must_use]
+    pub(crate) fn new(line: u32, column: u32) -> Self {
+        Self((u64::from(line) << 32) | u64::from(column))
+    }
+
+    /// `(line, column)`.
+    #[must_use]
+    pub(crate) fn unpack(self) -> (u32, u32) {
+        // Truncation is the point: the two halves were packed by `new`.
+        #[allow(clippy::cast_possible_truncation)]
+        ((self.0 >> 32) as u32, self.0 as u32)
+    }
+}
+
+/// The position of one node.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    /// Hash of the node's file-local JSON pointer (see [`child_hash`]).
+    pub(crate) hash: u64,
+    /// Where the node starts.
+    pub(crate) node: Position,
+    /// Where the mapping key naming the node starts (the node itself for list
+    /// items and the root).
+    pub(crate) key: Position,
+}
+
+/// Collects the entries of one file while it is parsed.
+///
+/// Entries go into fixed-size chunks rather than one growing vector: a vector
+/// that doubles holds up to three times the entries at the moment it grows
+/// (the old buffer and a new one twice as large), and there are millions of
+/// entries. At the end the chunks are copied into one exact vector, one chunk
+/// at a time, so the peak is the entries plus one chunk.
+#[derive(Debug, Default)]
+pub(crate) struct EntryCollector {
+    full: Vec<Vec<Entry>>,
+    current: Vec<Entry>,
+}
+
+impl EntryCollector {
+    /// Entries per chunk (1.5 MiB).
+    const CHUNK: usize = 1 << 16;
+
+    /// Adds an entry.
+    pub(crate) fn push(&mut self, entry: Entry) {
+        if self.current.len() == self.current.capacity() {
+            let capacity = if self.current.capacity() == 0 {
+                // Small files stay small.
+                256
+            } else {
+                Self::CHUNK
+            };
+            let full = std::mem::replace(&mut self.current, Vec::with_capacity(capacity));
+            if !full.is_empty() {
+                self.full.push(full);
+            }
+        }
+        self.current.push(entry);
+    }
+
+    /// The positions collected, sorted for lookups.
+    #[must_use]
+    pub(crate) fn finish(self) -> FilePositions {
+        let total = self.full.iter().map(Vec::len).sum::<usize>() + self.current.len();
+        let mut entries = Vec::with_capacity(total);
+        for chunk in self.full {
+            entries.extend_from_slice(&chunk);
+        }
+        entries.extend_from_slice(&self.current);
+        FilePositions::from_entries(entries)
+    }
+}
+
+/// The positions of the nodes of one file, keyed by file-local pointer hash.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FilePositions {
+    /// Sorted by hash once the file is parsed.
+    entries: Vec<Entry>,
+}
+
+impl FilePositions {
+    /// Positions from `entries`, in any order.
+    #[must_use]
+    pub(crate) fn from_entries(mut entries: Vec<Entry>) -> Self {
+        entries.sort_unstable_by_key(|e| (e.hash, e.key));
+        Self { entries }
+    }
+
+    /// Every entry recorded for the node whose pointer hashes to `hash` (more
+    /// than one only when a mapping repeats a key).
+    #[must_use]
+    pub(crate) fn all(&self, hash: u64) -> &[Entry] {
+        let start = self.entries.partition_point(|e| e.hash < hash);
+        let end = start + self.entries[start..].partition_point(|e| e.hash == hash);
+        &self.entries[start..end]
+    }
+
+    /// The entry of the node at `hash`, if any (the first declared one).
+    #[must_use]
+    pub(crate) fn get(&self, hash: u64) -> Option<Entry> {
+        self.all(hash).first().copied()
+    }
+
+    /// The entry of the node at the file-local pointer made of `segments`, or of
+    /// its nearest recorded ancestor.
+    fn nearest(&self, segments: &[Cow<'_, str>]) -> Option<Entry> {
+        let mut hashes = Vec::with_capacity(segments.len() + 1);
+        hashes.push(ROOT_HASH);
+        for segment in segments {
+            let parent = *hashes.last().unwrap_or(&ROOT_HASH);
+            hashes.push(child_hash(parent, segment.as_bytes()));
+        }
+        hashes.iter().rev().find_map(|&hash| self.get(hash))
+    }
+}
+
+/// The hash of the root pointer `""`.
+pub(crate) const ROOT_HASH: u64 = 0x243F_6A88_85A3_08D3;
+
+/// The hash of the pointer `parent + "/" + segment`, where `segment` is the raw
+/// (unescaped) key, or the decimal index of a list item.
+#[must_use]
+pub(crate) fn child_hash(parent: u64, segment: &[u8]) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(segment);
+    // FxHash is a fast multiply-add; chaining it directly would keep its
+    // linearity from level to level, so the chain goes through a finaliser
+    // that mixes every bit (splitmix64's).
+    let mut x = parent.rotate_left(23) ^ hasher.finish();
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The hash of list item `index` under `parent`.
+#[must_use]
+pub(crate) fn index_hash(parent: u64, index: usize) -> u64 {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = index;
+    loop {
+        at -= 1;
+        // `rest % 10` is below 10, so the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            digits[at] = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    child_hash(parent, &digits[at..])
+}
+
+/// Appends `/segment` to `pointer`, escaping `~` and `/` (RFC 6901).
+pub(crate) fn push_segment(pointer: &mut String, segment: &str) {
+    pointer.push('/');
+    if segment.contains(['~', '/']) {
+        pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+    } else {
+        pointer.push_str(segment);
+    }
+}
+
+/// The unescaped segments of a JSON pointer; `None` for a malformed one.
+fn split_pointer(pointer: &str) -> Option<Vec<Cow<'_, str>>> {
+    if pointer.is_empty() {
+        return Some(Vec::new());
+    }
+    let rest = pointer.strip_prefix('/')?;
+    Some(
+        rest.split('/')
+            .map(|segment| {
+                if segment.contains('~') {
+                    Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+                } else {
+                    Cow::Borrowed(segment)
+                }
+            })
+            .collect(),
+    )
+}
+
+/// A list index as JSON pointers write it (decimal, no leading zeros).
+fn parse_index(segment: &str) -> Option<usize> {
+    if segment.len() > 1 && segment.starts_with('0') {
+        return None;
+    }
+    if !segment.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    segment.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_of(segments: &[&str]) -> u64 {
+        segments
+            .iter()
+            .fold(ROOT_HASH, |h, s| child_hash(h, s.as_bytes()))
+    }
+
+    #[test]
+    fn index_hash_is_the_hash_of_the_decimal_segment() {
+        for index in [0, 7, 10, 730, 123_456_789] {
+            assert_eq!(
+                index_hash(ROOT_HASH, index),
+                child_hash(ROOT_HASH, index.to_string().as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn pointers_split_and_unescape() {
+        let segments = split_pointer("/a~1b/c~0d/~01").expect("valid");
+        assert_eq!(segments, vec!["a/b", "c~d", "~1"]);
+        assert_eq!(split_pointer(""), Some(vec![]));
+        assert_eq!(split_pointer("no-slash"), None);
+        let mut pointer = String::new();
+        push_segment(&mut pointer, "a/b~c");
+        assert_eq!(pointer, "/a~1b~0c");
+    }
+
+    #[test]
+    fn list_indices_map_to_the_file_that_holds_them() {
+        let entry = |segments: &[&str], line| Entry {
+            hash: hash_of(segments),
+            node: Position::new(line, 5),
+            key: Position::new(line, 3),
+        };
+        let mut map = SourceMap::default();
+        let first = map.push_file(
+            "a.yaml".into(),
+            FilePositions::from_entries(vec![
+                entry(&[], 1),
+                entry(&["members"], 1),
+                entry(&["members", "0"], 2),
+                entry(&["members", "1"], 3),
+            ]),
+        );
+        let second = map.push_file(
+            "b.yaml".into(),
+            FilePositions::from_entries(vec![
+                entry(&[], 1),
+                entry(&["members"], 1),
+                entry(&["members", "0"], 2),
+                entry(&["members", "0", "email"], 4),
+            ]),
+        );
+        map.set_root_file(first);
+        map.add_list_piece("members", first, 0, 2);
+        map.add_list_piece("members", second, 2, 1);
+
+        let at = |pointer| map.locate(pointer).map(|l| (l.file.to_string(), l.line));
+        assert_eq!(at("/members/1"), Some(("a.yaml".into(), 3)));
+        assert_eq!(at("/members/2/email"), Some(("b.yaml".into(), 4)));
+        // A missing field locates its nearest ancestor.
+        assert_eq!(at("/members/2/role"), Some(("b.yaml".into(), 2)));
+        // A missing item locates the section.
+        assert_eq!(at("/members/9"), Some(("a.yaml".into(), 1)));
+        assert_eq!(at("/nothing"), Some(("a.yaml".into(), 1)));
+        assert_eq!(
+            map.locate_key("/members/2/email").map(|l| l.column),
+            Some(3)
+        );
+        assert_eq!(
+            map.merged_pointer(second, "/members/0/email").as_deref(),
+            Some("/members/2/email")
+        );
     }
 }

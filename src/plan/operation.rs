@@ -333,7 +333,143 @@ impl Op {
     /// Whether this operation removes or deactivates a member (it has consequences).
     #[must_use]
     pub fn is_member_exit(&self) -> bool {
-        matches!(self, Self::MemberRemove { .. } | Self::MemberDeactivate { .. })
+        matches!(
+            self,
+            Self::MemberRemove { .. } | Self::MemberDeactivate { .. }
+        )
+    }
+}
+
+/// How an operation counts in a plan's summary, and the sign it is shown with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Something is created or given (`+`).
+    Add,
+    /// Something existing changes (`~`); deactivations and re-sent invitations count here.
+    Change,
+    /// Something is taken away (`-`).
+    Remove,
+}
+
+impl Action {
+    /// The sign the text and markdown renderings use.
+    #[must_use]
+    pub fn sign(self) -> char {
+        match self {
+            Self::Add => '+',
+            Self::Change => '~',
+            Self::Remove => '-',
+        }
+    }
+}
+
+/// The kind of object an operation belongs to: plans are shown grouped by object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    /// A company.
+    Company,
+    /// A role.
+    Role,
+    /// A member of the account.
+    Member,
+    /// An agreement, with its seats, cloud services, support and role holders.
+    Agreement,
+    /// A project, with its members.
+    Project,
+}
+
+impl ObjectKind {
+    /// The word renderings use (`member`).
+    #[must_use]
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Company => "company",
+            Self::Role => "role",
+            Self::Member => "member",
+            Self::Agreement => "agreement",
+            Self::Project => "project",
+        }
+    }
+
+    /// The plural, for section headings (`members`).
+    #[must_use]
+    pub fn plural(self) -> &'static str {
+        match self {
+            Self::Company => "companies",
+            Self::Role => "roles",
+            Self::Member => "members",
+            Self::Agreement => "agreements",
+            Self::Project => "projects",
+        }
+    }
+}
+
+impl Op {
+    /// Whether the operation adds, changes or removes something.
+    #[must_use]
+    pub fn action(&self) -> Action {
+        match self {
+            Self::CompanyCreate { .. }
+            | Self::RoleCreate { .. }
+            | Self::AgreementCreate { .. }
+            | Self::MemberInvite { .. }
+            | Self::SeatAssign { .. }
+            | Self::CloudServiceAssign { .. }
+            | Self::SupportAssign { .. }
+            | Self::ProjectCreate { .. }
+            | Self::ProjectMemberAdd { .. } => Action::Add,
+            Self::CompanyUpdate { .. }
+            | Self::RoleUpdate { .. }
+            | Self::AgreementUpdate { .. }
+            | Self::MemberUpdate { .. }
+            | Self::MemberActivate { .. }
+            | Self::MemberDeactivate { .. }
+            | Self::MemberResendInvite { .. }
+            | Self::SetContractManager { .. }
+            | Self::SetSoftwareCoordinator { .. }
+            | Self::ProjectMemberUpdate { .. } => Action::Change,
+            Self::MemberRemove { .. }
+            | Self::SeatUnassign { .. }
+            | Self::CloudServiceUnassign { .. }
+            | Self::SupportUnassign { .. }
+            | Self::ProjectMemberRemove { .. } => Action::Remove,
+        }
+    }
+
+    /// The object the operation belongs to, and its key (name, email or number):
+    /// a seat belongs to its agreement, a project member to its project.
+    #[must_use]
+    pub fn object(&self) -> (ObjectKind, &str) {
+        match self {
+            Self::CompanyCreate { name, .. } | Self::CompanyUpdate { name, .. } => {
+                (ObjectKind::Company, name)
+            }
+            Self::RoleCreate { name, .. } | Self::RoleUpdate { name, .. } => {
+                (ObjectKind::Role, name)
+            }
+            Self::MemberInvite { email, .. }
+            | Self::MemberUpdate { email, .. }
+            | Self::MemberActivate { email }
+            | Self::MemberDeactivate { email }
+            | Self::MemberRemove { email }
+            | Self::MemberResendInvite { email } => (ObjectKind::Member, email.as_str()),
+            Self::AgreementCreate { number, .. }
+            | Self::AgreementUpdate { number, .. }
+            | Self::SetContractManager { number, .. }
+            | Self::SetSoftwareCoordinator { number, .. }
+            | Self::SeatAssign { number, .. }
+            | Self::SeatUnassign { number, .. }
+            | Self::CloudServiceAssign { number, .. }
+            | Self::CloudServiceUnassign { number, .. }
+            | Self::SupportAssign { number, .. }
+            | Self::SupportUnassign { number, .. } => (ObjectKind::Agreement, number),
+            Self::ProjectCreate { name } => (ObjectKind::Project, name),
+            Self::ProjectMemberAdd { project, .. }
+            | Self::ProjectMemberUpdate { project, .. }
+            | Self::ProjectMemberRemove { project, .. } => (ObjectKind::Project, project),
+        }
     }
 }
 
@@ -347,6 +483,15 @@ impl Provenance {
     pub const NOT_DECLARED: &'static str = "not declared";
     /// Text for a re-sent invitation.
     pub const INVITATION_EXPIRED: &'static str = "drift: invitation expired";
+    /// Text for a declaration whose place in the files is not known (a desired state
+    /// built in code rather than loaded from files).
+    pub const UNLOCATED: &'static str = "declared in the configuration";
+
+    /// The provenance text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// One field an update changes.
@@ -380,6 +525,22 @@ pub struct Operation {
     pub consequences: Vec<String>,
 }
 
+impl Operation {
+    /// An operation with no field changes or consequences yet; the batch is set when
+    /// the plan is ordered.
+    #[must_use]
+    pub fn new(op: Op, provenance: Provenance) -> Self {
+        Self {
+            target: op.target(),
+            op,
+            batch: 0,
+            provenance,
+            changes: Vec::new(),
+            consequences: Vec::new(),
+        }
+    }
+}
+
 /// The statuses a member can be moved between by a plan (for renderers).
 #[must_use]
 pub fn status_word(status: MemberStatus) -> &'static str {
@@ -389,4 +550,22 @@ pub fn status_word(status: MemberStatus) -> &'static str {
         MemberStatus::Active => "active",
         MemberStatus::Inactive => "inactive",
     }
+}
+
+/// A value as the word its JSON uses (`account_admin`, `admin`): field changes and
+/// renderings show values this way.
+#[must_use]
+pub fn word<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// A set as `[a, b]`, each item as its [`word`].
+#[must_use]
+pub fn words<'v, T: Serialize + 'v>(items: impl IntoIterator<Item = &'v T>) -> String {
+    let items: Vec<String> = items.into_iter().map(word).collect();
+    format!("[{}]", items.join(", "))
 }

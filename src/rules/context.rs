@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use crate::config::model::{DesiredStatus, Member};
 use crate::config::{ConfigFile, SourceMap};
@@ -91,7 +91,7 @@ impl Holding<'_> {
         !matches!(self, Self::Group { .. })
     }
 
-    /// The list, in words: "the seats of AutoCAD on agreement 110001234567".
+    /// The list, in words: "the seats of `AutoCAD` on agreement 110001234567".
     #[must_use]
     pub fn describe(self) -> String {
         match self {
@@ -158,8 +158,7 @@ impl<'a> Context<'a> {
     pub fn new(config: &'a ConfigFile, sources: &'a SourceMap) -> Self {
         let member_emails: Vec<Cow<'a, str>> =
             config.members.iter().map(|m| normalise(&m.email)).collect();
-        let mut members =
-            FxHashMap::with_capacity_and_hasher(member_emails.len(), Default::default());
+        let mut members = FxHashMap::with_capacity_and_hasher(member_emails.len(), FxBuildHasher);
         for (index, email) in member_emails.iter().enumerate() {
             members.entry(email.clone()).or_insert(index);
         }
@@ -350,7 +349,9 @@ fn expand_groups<'a>(
     let mut visit = vec![Visit::NotStarted; count];
     let mut cycles = Vec::new();
     for root in 0..count {
-        if visit[root] != Visit::NotStarted || groups.get(config.groups[root].name.as_str()) != Some(&root) {
+        if visit[root] != Visit::NotStarted
+            || groups.get(config.groups[root].name.as_str()) != Some(&root)
+        {
             continue;
         }
         // Each frame: (group index, next entry to look at).

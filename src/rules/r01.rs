@@ -8,7 +8,7 @@
 //! matches a declaration is not reported again, since the declaration carries the
 //! error. Contract managers and coordinators are R02/R03's whatever their syntax.
 
-use super::context::{Context, Entry};
+use super::context::{Context, Entry, normalise};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// The longest address SMTP can carry (RFC 5321: 254 characters in a path).
@@ -68,7 +68,9 @@ fn valid_domain(domain: &str) -> bool {
     for label in domain.split('.') {
         let well_formed = !label.is_empty()
             && label.len() <= MAX_LABEL_LEN
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !well_formed {
@@ -90,7 +92,10 @@ fn member_emails(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 ctx.error(
                     Code::R01,
                     pointer,
-                    format!("member email `{}` is not a valid email address", member.email),
+                    format!(
+                        "member email `{}` is not a valid email address",
+                        member.email
+                    ),
                 )
                 .help(EMAIL_HELP),
             );
@@ -134,43 +139,33 @@ fn protected(ctx: &Context, out: &mut Vec<Diagnostic>) {
 }
 
 /// Emails written in lists and project entries that match no declaration and are
-/// malformed.
+/// malformed. Pointers and descriptions are built only for those.
 fn references(ctx: &Context, out: &mut Vec<Diagnostic>) {
-    let mut report = |pointer: String, raw: &str, email: &str, place: String| {
-        if ctx.member_index(email).is_none() && !is_valid_email(email) {
-            out.push(
-                ctx.error(
-                    Code::R01,
-                    pointer,
-                    format!("`{raw}` in {place} is not a valid email address"),
-                )
-                .help(format!(
-                    "{EMAIL_HELP}; to name a group, write `group:NAME`"
-                )),
-            );
-        }
+    let malformed = |email: &str| ctx.member_index(email).is_none() && !is_valid_email(email);
+    let error = |pointer: String, raw: &str, place: String| {
+        ctx.error(
+            Code::R01,
+            pointer,
+            format!("`{raw}` in {place} is not a valid email address"),
+        )
+        .help(format!("{EMAIL_HELP}; to name a group, write `group:NAME`"))
     };
     for list in &ctx.member_lists {
         for (index, raw) in list.items.iter().enumerate() {
             if let Entry::Person(email) = Entry::parse(raw) {
-                report(
-                    format!("{}/{index}", list.pointer),
-                    raw,
-                    &email,
-                    list.holding.describe(),
-                );
+                if malformed(&email) {
+                    let pointer = format!("{}/{index}", list.pointer);
+                    out.push(error(pointer, raw, list.holding.describe()));
+                }
             }
         }
     }
     for (p, project) in ctx.config.projects.iter().enumerate() {
         for (m, entry) in project.members.iter().enumerate() {
-            if let Some(raw) = &entry.email {
-                report(
-                    format!("/projects/{p}/members/{m}/email"),
-                    raw,
-                    &super::context::normalise(raw),
-                    format!("project `{}`", project.name),
-                );
+            let Some(raw) = &entry.email else { continue };
+            if malformed(&normalise(raw)) {
+                let pointer = format!("/projects/{p}/members/{m}/email");
+                out.push(error(pointer, raw, format!("project `{}`", project.name)));
             }
         }
     }

@@ -13,6 +13,8 @@
 //! and plan agree. To keep the surprise small, the message names the products
 //! without `seats` and the help line says that declaring them fixes it.
 
+use std::fmt::Write as _;
+
 use super::context::{Context, plural, short_list};
 use crate::config::model::Agreement;
 use crate::diagnostic::{Code, Diagnostic};
@@ -47,17 +49,22 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
             plural(supported - limit, "member", "members")
         );
         if !without_seats.is_empty() {
-            message.push_str(&format!(
+            let _ = write!(
+                message,
                 "; products without `seats` ({}) count as 0 licences",
                 short_list(&without_seats)
-            ));
+            );
             help.push_str(
                 ", or give `seats` for every product (validate cannot see the backend's counts)",
             );
         }
         out.push(
-            ctx.error(Code::R06, format!("/agreements/{a}/support/{first_over}"), message)
-                .help(help),
+            ctx.error(
+                Code::R06,
+                format!("/agreements/{a}/support/{first_over}"),
+                message,
+            )
+            .help(help),
         );
     }
     out

@@ -10,7 +10,7 @@
 //! service, support benefit or project membership must not bring one in: that is
 //! reported where the group is used, naming the inactive members.
 
-use super::context::{Context, Entry, normalise, short_list};
+use super::context::{Context, Entry, is_inactive, normalise, short_list};
 use super::r01::is_valid_email;
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -29,113 +29,139 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
 
 fn member_lists(ctx: &Context, out: &mut Vec<Diagnostic>) {
     for list in &ctx.member_lists {
-        let place = list.holding.describe();
+        let benefit = list.holding.is_benefit();
+        let pointer = |index: usize| format!("{}/{index}", list.pointer);
         for (index, raw) in list.items.iter().enumerate() {
-            let pointer = format!("{}/{index}", list.pointer);
-            match Entry::parse(raw) {
-                Entry::Person(email) => {
-                    if let Some(diagnostic) =
-                        person(ctx, pointer, &email, &place, list.holding.is_benefit())
-                    {
-                        out.push(diagnostic);
-                    }
-                }
-                Entry::Group(name) if list.holding.is_benefit() => {
-                    if let Some(diagnostic) = inactive_in_group(ctx, pointer, name, &place) {
-                        out.push(diagnostic);
-                    }
-                }
-                Entry::Group(_) => {}
-            }
+            let found = match Entry::parse(raw) {
+                Entry::Person(email) => person(ctx, &email, benefit).map(|fault| {
+                    fault.report(ctx, pointer(index), &email, &list.holding.describe())
+                }),
+                Entry::Group(name) if benefit => inactive_in_group(ctx, name).map(|inactive| {
+                    group_report(
+                        ctx,
+                        pointer(index),
+                        name,
+                        &inactive,
+                        &list.holding.describe(),
+                    )
+                }),
+                Entry::Group(_) => None,
+            };
+            out.extend(found);
         }
     }
 }
 
 fn projects(ctx: &Context, out: &mut Vec<Diagnostic>) {
     for (p, project) in ctx.config.projects.iter().enumerate() {
-        let place = format!("project `{}`", project.name);
+        let place = || format!("project `{}`", project.name);
         for (m, entry) in project.members.iter().enumerate() {
-            let base = format!("/projects/{p}/members/{m}");
-            if let Some(raw) = &entry.email {
+            let found = if let Some(raw) = &entry.email {
                 let email = normalise(raw);
-                if let Some(diagnostic) = person(ctx, format!("{base}/email"), &email, &place, true) {
-                    out.push(diagnostic);
-                }
+                person(ctx, &email, true).map(|fault| {
+                    fault.report(
+                        ctx,
+                        format!("/projects/{p}/members/{m}/email"),
+                        &email,
+                        &place(),
+                    )
+                })
             } else if let Some(name) = &entry.group {
-                if let Some(diagnostic) =
-                    inactive_in_group(ctx, format!("{base}/group"), name.trim(), &place)
-                {
-                    out.push(diagnostic);
-                }
-            }
+                let name = name.trim();
+                inactive_in_group(ctx, name).map(|inactive| {
+                    group_report(
+                        ctx,
+                        format!("/projects/{p}/members/{m}/group"),
+                        name,
+                        &inactive,
+                        &place(),
+                    )
+                })
+            } else {
+                None
+            };
+            out.extend(found);
         }
     }
 }
 
-/// A person named at `pointer`: undeclared (and well-formed: else R01), or inactive
-/// where that matters.
-fn person(
-    ctx: &Context,
-    pointer: String,
-    email: &str,
-    place: &str,
-    holds_something: bool,
-) -> Option<Diagnostic> {
-    match ctx.member(email) {
-        None if is_valid_email(email) => Some(
-            ctx.error(
-                Code::R07,
-                pointer,
-                format!("`{email}` in {place} is not declared under `members`"),
-            )
-            .help(format!(
-                "declare `{email}` under `members` (with company and role), or correct the address"
-            )),
-        ),
-        Some(member) if holds_something && super::context::is_inactive(member) => {
-            let declared = ctx.member_index(email).map(|i| format!("/members/{i}/status"));
-            Some(
-                ctx.error(
+/// What is wrong with a person named somewhere.
+enum Fault {
+    /// Not declared (and well-formed: a malformed address is R01's).
+    Undeclared,
+    /// Declared inactive, on a list that holds something; the member's index.
+    Inactive(usize),
+}
+
+/// Whether the person named is at fault; `holds_something` is false for groups.
+fn person(ctx: &Context, email: &str, holds_something: bool) -> Option<Fault> {
+    match ctx.member_index(email) {
+        None if is_valid_email(email) => Some(Fault::Undeclared),
+        Some(index) if holds_something && is_inactive(&ctx.config.members[index]) => {
+            Some(Fault::Inactive(index))
+        }
+        _ => None,
+    }
+}
+
+impl Fault {
+    fn report(&self, ctx: &Context, pointer: String, email: &str, place: &str) -> Diagnostic {
+        match *self {
+            Self::Undeclared => ctx
+                .error(
+                    Code::R07,
+                    pointer,
+                    format!("`{email}` in {place} is not declared under `members`"),
+                )
+                .help(format!(
+                    "declare `{email}` under `members` (with company and role), or correct the address"
+                )),
+            Self::Inactive(index) => ctx
+                .error(
                     Code::R07,
                     pointer,
                     format!("`{email}` is inactive but is on {place}"),
                 )
                 .help(INACTIVE_HELP)
                 .related(
-                    declared.and_then(|p| ctx.locate(&p)),
+                    ctx.locate(&format!("/members/{index}/status")),
                     "made inactive here",
                 ),
-            )
         }
-        _ => None,
     }
 }
 
-/// A group used at `pointer` to hand something out, bringing in inactive members.
-fn inactive_in_group(ctx: &Context, pointer: String, group: &str, place: &str) -> Option<Diagnostic> {
-    let inactive: Vec<&str> = ctx
+/// The inactive members a group would bring onto a list that holds something.
+fn inactive_in_group(ctx: &Context, group: &str) -> Option<Vec<String>> {
+    let inactive: Vec<String> = ctx
         .group_members(group)?
         .iter()
         .filter(|email| ctx.is_inactive(email))
-        .map(AsRef::as_ref)
+        .map(ToString::to_string)
         .collect();
-    if inactive.is_empty() {
-        return None;
-    }
-    Some(
-        ctx.error(
-            Code::R07,
-            pointer,
-            format!(
-                "group `{group}` puts inactive {} {} on {place}",
-                if inactive.len() == 1 { "member" } else { "members" },
-                short_list(&inactive)
-            ),
-        )
-        .help(format!(
-            "an inactive member holds no seat, cloud service, support benefit or project membership: take them out of group `{group}`, list the others directly here, or set their `status` to `active`"
-        )),
+    (!inactive.is_empty()).then_some(inactive)
+}
+
+/// A group used at `pointer` to hand something out, bringing in inactive members.
+fn group_report(
+    ctx: &Context,
+    pointer: String,
+    group: &str,
+    inactive: &[String],
+    place: &str,
+) -> Diagnostic {
+    ctx.error(
+        Code::R07,
+        pointer,
+        format!(
+            "group `{group}` puts inactive {} {} on {place}",
+            if inactive.len() == 1 { "member" } else { "members" },
+            short_list(inactive)
+        ),
     )
+    .help(format!(
+        "an inactive member holds no seat, cloud service, support benefit or project membership: take them out of group `{group}`, list the others directly here, or set their `status` to `active`"
+    ))
 }
 
 /// Contract managers and coordinators who are declared but inactive (undeclared
@@ -144,7 +170,11 @@ fn inactive_in_group(ctx: &Context, pointer: String, group: &str, place: &str) -
 fn role_holders(ctx: &Context, out: &mut Vec<Diagnostic>) {
     for (a, agreement) in ctx.config.agreements.iter().enumerate() {
         let holders = [
-            ("contract_manager", "contract manager", Some(&agreement.contract_manager)),
+            (
+                "contract_manager",
+                "contract manager",
+                Some(&agreement.contract_manager),
+            ),
             (
                 "software_coordinator",
                 "software coordinator",

@@ -7,6 +7,8 @@
 //! directly or through other groups, references no group that can exist and is
 //! reported at the entry that closes the cycle. Names are compared as written.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 
 use super::context::{Context, Entry, normalise, suggest};
@@ -25,50 +27,58 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     out
 }
 
-/// Reports each repeated name after its first occurrence. `names` yields (pointer
-/// of the name node, name); `what` says what it names, for messages.
+/// Reports each repeated name after its first occurrence. `names` yields (index,
+/// name); `pointer` turns an index into the pointer of the name node (called only
+/// for repeats, so large sections cost no formatting); `what` says what the name
+/// names, for messages.
 fn repeated<'n>(
     ctx: &Context,
-    names: impl Iterator<Item = (String, &'n str)>,
+    names: impl Iterator<Item = (usize, &'n str)>,
+    pointer: impl Fn(usize) -> String,
     what: &str,
     help: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut first: FxHashMap<&'n str, String> = FxHashMap::default();
-    for (pointer, name) in names {
-        match first.get(name) {
-            None => {
-                first.insert(name, pointer);
-            }
-            Some(first_pointer) => out.push(
-                ctx.error(Code::R09, pointer, format!("{what} `{name}` is declared twice"))
-                    .help(help)
-                    .related(ctx.locate(first_pointer), "first declared here"),
-            ),
+    let mut first: FxHashMap<&'n str, usize> = FxHashMap::default();
+    for (index, name) in names {
+        let &mut first_index = first.entry(name).or_insert(index);
+        if first_index != index {
+            out.push(
+                ctx.error(
+                    Code::R09,
+                    pointer(index),
+                    format!("{what} `{name}` is declared twice"),
+                )
+                .help(help)
+                .related(ctx.locate(&pointer(first_index)), "first declared here"),
+            );
         }
     }
 }
 
 fn unique_sections(ctx: &Context, out: &mut Vec<Diagnostic>) {
     const HELP: &str = "names must be unique: keep one declaration and delete or rename the other";
+    fn name_in(section: &'static str) -> impl Fn(usize) -> String {
+        move |i| format!("/{section}/{i}/name")
+    }
     let config = ctx.config;
-    let named = |section: &'static str| move |(i, name): (usize, &str)| (format!("/{section}/{i}/name"), name);
     let companies = config.companies.iter().map(|c| c.name.as_str()).enumerate();
-    repeated(ctx, companies.map(named("companies")), "company", HELP, out);
+    repeated(ctx, companies, name_in("companies"), "company", HELP, out);
     let roles = config.roles.iter().map(|r| r.name.as_str()).enumerate();
-    repeated(ctx, roles.map(named("roles")), "role", HELP, out);
+    repeated(ctx, roles, name_in("roles"), "role", HELP, out);
     let groups = config.groups.iter().map(|g| g.name.as_str()).enumerate();
-    repeated(ctx, groups.map(named("groups")), "group", HELP, out);
+    repeated(ctx, groups, name_in("groups"), "group", HELP, out);
     let projects = config.projects.iter().map(|p| p.name.as_str()).enumerate();
-    repeated(ctx, projects.map(named("projects")), "project", HELP, out);
+    repeated(ctx, projects, name_in("projects"), "project", HELP, out);
     let numbers = config
         .agreements
         .iter()
-        .enumerate()
-        .map(|(i, a)| (format!("/agreements/{i}/number"), a.number.as_str()));
+        .map(|a| a.number.as_str())
+        .enumerate();
     repeated(
         ctx,
         numbers,
+        |i| format!("/agreements/{i}/number"),
         "agreement number",
         "agreement numbers must be unique: merge the two agreements into one, or correct the number",
         out,
@@ -77,22 +87,26 @@ fn unique_sections(ctx: &Context, out: &mut Vec<Diagnostic>) {
 
 fn unique_within_agreements(ctx: &Context, out: &mut Vec<Diagnostic>) {
     for (a, agreement) in ctx.config.agreements.iter().enumerate() {
-        let products = agreement.products.iter().enumerate().map(|(p, product)| {
-            (format!("/agreements/{a}/products/{p}/name"), product.name.as_str())
-        });
         repeated(
             ctx,
-            products,
+            agreement
+                .products
+                .iter()
+                .map(|p| p.name.as_str())
+                .enumerate(),
+            |p| format!("/agreements/{a}/products/{p}/name"),
             &format!("on agreement {}, product", agreement.number),
             "list each product once per agreement: merge the two entries (seats and assigned) into one",
             out,
         );
-        let services = agreement.cloud_services.iter().enumerate().map(|(s, service)| {
-            (format!("/agreements/{a}/cloud_services/{s}/name"), service.name.as_str())
-        });
         repeated(
             ctx,
-            services,
+            agreement
+                .cloud_services
+                .iter()
+                .map(|s| s.name.as_str())
+                .enumerate(),
+            |s| format!("/agreements/{a}/cloud_services/{s}/name"),
             &format!("on agreement {}, cloud service", agreement.number),
             "list each cloud service once per agreement: merge the two `assigned` lists into one",
             out,
@@ -106,29 +120,25 @@ fn unique_within_projects(ctx: &Context, out: &mut Vec<Diagnostic>) {
     const HELP: &str =
         "list each person and each group once per project: merge the two entries into one";
     for (p, project) in ctx.config.projects.iter().enumerate() {
-        let people: Vec<(String, std::borrow::Cow<'_, str>)> = project
+        let emails: Vec<(usize, Cow<'_, str>)> = project
             .members
             .iter()
             .enumerate()
-            .filter_map(|(m, entry)| {
-                let email = entry.email.as_deref()?;
-                Some((format!("/projects/{p}/members/{m}/email"), normalise(email)))
-            })
+            .filter_map(|(m, entry)| Some((m, normalise(entry.email.as_deref()?))))
             .collect();
         repeated(
             ctx,
-            people.iter().map(|(pointer, email)| (pointer.clone(), email.as_ref())),
+            emails.iter().map(|(m, email)| (*m, email.as_ref())),
+            |m| format!("/projects/{p}/members/{m}/email"),
             &format!("on project `{}`, member", project.name),
             HELP,
             out,
         );
-        let groups = project.members.iter().enumerate().filter_map(|(m, entry)| {
-            let group = entry.group.as_deref()?;
-            Some((format!("/projects/{p}/members/{m}/group"), group.trim()))
-        });
+        let groups = project.members.iter().enumerate();
         repeated(
             ctx,
-            groups,
+            groups.filter_map(|(m, entry)| Some((m, entry.group.as_deref()?.trim()))),
+            |m| format!("/projects/{p}/members/{m}/group"),
             &format!("on project `{}`, group", project.name),
             HELP,
             out,
@@ -163,7 +173,13 @@ fn member_references(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 let hint = *role_hints
                     .entry(role)
                     .or_insert_with(|| suggest(role, role_names()));
-                out.push(unknown(ctx, format!("/members/{i}/role"), ("role", "roles"), role, hint));
+                out.push(unknown(
+                    ctx,
+                    format!("/members/{i}/role"),
+                    ("role", "roles"),
+                    role,
+                    hint,
+                ));
             }
         }
     }
@@ -207,7 +223,9 @@ fn unknown(
     hint: Option<&str>,
 ) -> Diagnostic {
     let help = match hint {
-        Some(close) => format!("did you mean `{close}`? Otherwise declare {kind} `{name}` under `{section}`"),
+        Some(close) => {
+            format!("did you mean `{close}`? Otherwise declare {kind} `{name}` under `{section}`")
+        }
         None => format!("declare {kind} `{name}` under `{section}`, or name one that is declared"),
     };
     ctx.error(

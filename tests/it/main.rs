@@ -5,3 +5,5 @@ mod loader;
 mod rules;
 mod schema;
 mod cli;
+mod store;
+mod plan;

@@ -1,1 +1,385 @@
-//! Tests of the schema area.
+//! Tests of the schema area: the committed schema file, `accord schema`, editor
+//! support, and the schema check's diagnostics (code, message, file, line, column).
+
+use std::path::{Path, PathBuf};
+
+use accord::config::{self, LoadOptions, schema};
+use accord::diagnostic::{Code, Diagnostic};
+
+use crate::common::{TestConfig, accord};
+
+/// The crate's root directory.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The only diagnostic of `config`, which must be a schema error.
+fn only_schema_error(config: &TestConfig) -> Diagnostic {
+    let diagnostics = config.errors();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let diagnostic = diagnostics.into_iter().next().expect("one");
+    assert_eq!(diagnostic.code, Code::Schema, "{diagnostic}");
+    diagnostic
+}
+
+/// Asserts that `diagnostic` is in the file named `file` at `line:column`.
+fn assert_at(diagnostic: &Diagnostic, file: &str, line: u32, column: u32) {
+    let location = diagnostic
+        .location
+        .as_ref()
+        .unwrap_or_else(|| panic!("no location: {diagnostic}"));
+    assert!(
+        Path::new(&*location.file).ends_with(file),
+        "{diagnostic}: expected file {file}"
+    );
+    assert_eq!(
+        (location.line, location.column),
+        (line, column),
+        "{diagnostic}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The schema file, the command, the editors
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_committed_schema_file_is_up_to_date() {
+    let path = root().join("schemas/accord.schema.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = schema::schema_text();
+    let first_difference = committed
+        .lines()
+        .zip(generated.lines())
+        .position(|(old, new)| old != new)
+        .map_or_else(
+            || "its length".to_owned(),
+            |index| format!("line {}", index + 1),
+        );
+    assert!(
+        committed == generated,
+        "{} is stale (it differs from the configuration types at {first_difference}); \
+         regenerate it with `{}` and commit it",
+        path.display(),
+        schema::REGENERATE_COMMAND
+    );
+}
+
+#[test]
+fn accord_schema_prints_the_schema() {
+    accord()
+        .arg("schema")
+        .assert()
+        .success()
+        .stdout(schema::schema_text());
+}
+
+/// Every example file names the committed schema for yaml-language-server, by a
+/// relative path that resolves from the file's own directory.
+#[test]
+fn example_files_point_editors_at_the_schema() {
+    let schema_file = root()
+        .join("schemas/accord.schema.json")
+        .canonicalize()
+        .expect("the schema file exists");
+    let mut checked = 0;
+    for file in yaml_files(&root().join("examples")) {
+        let text = std::fs::read_to_string(&file).expect("read");
+        let first_line = text.lines().next().unwrap_or_default();
+        let relative = first_line
+            .strip_prefix("# yaml-language-server: $schema=")
+            .unwrap_or_else(|| panic!("{} does not start with the schema line", file.display()));
+        let target = file.parent().expect("dir").join(relative.trim());
+        assert_eq!(
+            target.canonicalize().ok().as_ref(),
+            Some(&schema_file),
+            "{}: {relative} is not the schema",
+            file.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "expected the example files, found {checked}");
+}
+
+/// An editor checks each file alone: every file of the valid example must pass the
+/// schema on its own (only the whole configuration needs an `account`).
+#[test]
+fn each_example_file_passes_the_schema_on_its_own() {
+    let files = yaml_files(&root().join("examples/acme"));
+    assert!(files.len() >= 3);
+    for file in files {
+        let loaded = config::load(&file, &LoadOptions::default())
+            .unwrap_or_else(|d| panic!("{}: {d:#?}", file.display()));
+        if let Err(diagnostics) = schema::check(&loaded) {
+            let real: Vec<_> = diagnostics
+                .iter()
+                .filter(|d| d.message != "the configuration has no `account`")
+                .collect();
+            assert!(real.is_empty(), "{}: {real:#?}", file.display());
+        }
+    }
+}
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(yaml_files(&path));
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+// ---------------------------------------------------------------------------------------
+// The schema check's diagnostics
+// ---------------------------------------------------------------------------------------
+
+const ACCOUNT: &str = "account: { id: acme-eu, name: ACME Architects }\n";
+
+#[test]
+fn an_unknown_key_points_at_the_key_and_suggests_the_nearest() {
+    let config = TestConfig::with(&format!(
+        "{ACCOUNT}\
+members:
+  - email: alice@acme.example
+    frist_name: Alice
+"
+    ));
+    let diagnostic = only_schema_error(&config);
+    assert_eq!(diagnostic.message, "unknown key `frist_name` in a member");
+    let help = diagnostic.help.as_deref().unwrap_or_default();
+    assert!(
+        help.contains("allowed keys: access, company, email,"),
+        "{help}"
+    );
+    assert!(help.ends_with("did you mean `first_name`?"), "{help}");
+    assert_eq!(diagnostic.pointer, "/members/0/frist_name");
+    assert_at(&diagnostic, "accord.yaml", 4, 5);
+}
+
+#[test]
+fn an_unknown_key_in_a_flow_mapping_of_a_second_file_is_located_there() {
+    let config = TestConfig::new()
+        .file(
+            "a.yaml",
+            format!("{ACCOUNT}members:\n  - {{ email: alice@acme.example }}\n"),
+        )
+        .file(
+            "b.yaml",
+            "members:\n  - { email: bob@acme.example, lastname: Berg }\n",
+        );
+    let diagnostic = only_schema_error(&config);
+    assert_eq!(diagnostic.message, "unknown key `lastname` in a member");
+    assert!(
+        diagnostic
+            .help
+            .as_deref()
+            .is_some_and(|h| h.ends_with("did you mean `last_name`?")),
+        "{diagnostic:?}"
+    );
+    assert_eq!(diagnostic.pointer, "/members/1/lastname");
+    assert_at(&diagnostic, "b.yaml", 2, 32);
+}
+
+#[test]
+fn a_number_where_text_belongs_says_to_quote_it() {
+    let config = TestConfig::with(&format!(
+        "{ACCOUNT}\
+agreements:
+  - number: 110001234567
+    name: AEC Collection
+    contract_manager: alice@acme.example
+"
+    ));
+    let diagnostic = only_schema_error(&config);
+    assert_eq!(diagnostic.message, "expected text, found a number");
+    assert_eq!(
+        diagnostic.help.as_deref(),
+        Some("quote it: \"110001234567\"")
+    );
+    assert_at(&diagnostic, "accord.yaml", 3, 13);
+}
+
+#[test]
+fn a_bad_enum_value_lists_the_allowed_values() {
+    let config = TestConfig::with(&format!(
+        "{ACCOUNT}\
+projects:
+  - name: Tower A
+    members:
+      - {{ email: alice@acme.example, access: adminn }}
+"
+    ));
+    let diagnostic = only_schema_error(&config);
+    assert_eq!(diagnostic.message, "`adminn` is not a project access level");
+    assert_eq!(
+        diagnostic.help.as_deref(),
+        Some("allowed values: member, admin; did you mean `admin`?")
+    );
+    assert_at(&diagnostic, "accord.yaml", 5, 46);
+}
+
+#[test]
+fn a_missing_required_field_is_located_at_its_mapping() {
+    let config = TestConfig::with(&format!(
+        "{ACCOUNT}\
+companies:
+  - {{ name: ACME Architects }}
+members:
+  - first_name: Alice
+    last_name: Anders
+"
+    ));
+    let diagnostic = only_schema_error(&config);
+    assert_eq!(diagnostic.message, "a member needs `email`");
+    assert_eq!(diagnostic.pointer, "/members/0");
+    assert_at(&diagnostic, "accord.yaml", 5, 5);
+}
+
+#[test]
+fn a_configuration_without_account_is_refused_at_the_first_file() {
+    let config = TestConfig::new()
+        .file("a.yaml", "companies:\n  - { name: ACME Architects }\n")
+        .file("b.yaml", "members:\n  - { email: alice@acme.example }\n");
+    let diagnostic = only_schema_error(&config);
+    assert_eq!(diagnostic.message, "the configuration has no `account`");
+    assert!(
+        diagnostic
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("account: { id: ..., name: ... }")),
+        "{diagnostic:?}"
+    );
+    assert_at(&diagnostic, "a.yaml", 1, 1);
+}
+
+#[test]
+fn a_project_member_entry_with_both_email_and_group_is_refused() {
+    let config = TestConfig::with(&format!(
+        "{ACCOUNT}\
+projects:
+  - name: Tower A
+    members:
+      - {{ email: alice@acme.example, access: admin }}
+      - {{ email: bob@acme.example, group: structural }}
+"
+    ));
+    let diagnostic = only_schema_error(&config);
+    assert_eq!(
+        diagnostic.message,
+        "a project member entry has both `email` and `group`"
+    );
+    assert_at(&diagnostic, "accord.yaml", 6, 9);
+}
+
+#[test]
+fn a_project_member_entry_with_neither_email_nor_group_is_refused() {
+    let config = TestConfig::with(&format!(
+        "{ACCOUNT}\
+projects:
+  - name: Tower A
+    members:
+      - access: admin
+        products: [docs]
+"
+    ));
+    let diagnostic = only_schema_error(&config);
+    assert_eq!(
+        diagnostic.message,
+        "a project member entry needs `email` or `group`"
+    );
+    assert_at(&diagnostic, "accord.yaml", 5, 9);
+}
+
+#[test]
+fn every_schema_error_is_reported_at_once_in_file_order() {
+    let config = TestConfig::with(&format!(
+        "{ACCOUNT}\
+settings:
+  prune: yes
+members:
+  - {{ email: alice@acme.example, status: actve }}
+  - {{ emial: bob@acme.example }}
+"
+    ));
+    let diagnostics = config.errors();
+    let found: Vec<(u32, &str)> = diagnostics
+        .iter()
+        .map(|d| {
+            assert_eq!(d.code, Code::Schema, "{d}");
+            (
+                d.location.as_ref().map_or(0, |l| l.line),
+                d.message.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (3, "expected true or false, found text"),
+            (5, "`actve` is not a member status"),
+            // One defect, not also "a member needs `email`".
+            (6, "unknown key `emial` in a member"),
+        ]
+    );
+}
+
+/// The configuration of DOMAIN.md's "configuration format" section, as written there.
+const DOMAIN_EXAMPLE: &str = r#"# yaml-language-server: $schema=../../schemas/accord.schema.json
+account: { id: acme-eu, name: ACME Architects }
+settings:
+  prune: false            # remove backend members absent from the config
+  max_removals: 5         # R13
+  protected: [it-admin@acme.example]
+companies:
+  - { name: ACME Architects, trade: Architecture }
+roles:
+  - { name: BIM Manager, default_access: [account_admin] }
+  - { name: Architect }
+groups:
+  - { name: structural, members: [dana@acme.example, erik@acme.example] }
+members:
+  - email: alice@acme.example
+    first_name: Alice
+    last_name: Anders
+    company: ACME Architects
+    role: BIM Manager
+    access: [account_admin, executive]   # optional; overrides the role default
+    status: active                       # or inactive
+    external_subscriptions: [Revit]      # optional
+  - { email: bob@acme.example, company: ACME Architects, role: Architect }
+  - { email: dana@acme.example, company: ACME Architects, role: Architect }
+  - { email: erik@acme.example, company: ACME Architects, role: Architect }
+agreements:
+  - number: "110001234567"
+    name: AEC Collection
+    contract_manager: alice@acme.example
+    software_coordinator: bob@acme.example   # optional (R03)
+    products:
+      - { name: AutoCAD, seats: 10, assigned: [alice@acme.example, group:structural] }
+    cloud_services:
+      - { name: Cloud Rendering, assigned: [alice@acme.example] }   # R05
+    support: [alice@acme.example, bob@acme.example]                 # R06
+projects:
+  - name: Tower A
+    members:
+      - { email: alice@acme.example, access: admin, products: [docs, build, cost] }
+      - { group: structural, access: member, products: [docs, model_coordination] }
+"#;
+
+#[test]
+fn the_domain_example_is_valid() {
+    let validated = TestConfig::with(DOMAIN_EXAMPLE).valid();
+    let config = &validated.config;
+    assert_eq!(
+        config.account.as_ref().map(|a| a.id.as_str()),
+        Some("acme-eu")
+    );
+    assert_eq!(config.members.len(), 4);
+    assert_eq!(config.agreements[0].number, "110001234567");
+    assert_eq!(config.projects[0].members.len(), 2);
+}

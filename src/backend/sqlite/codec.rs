@@ -1,4 +1,4 @@
-//! How enum values are spelled in the store's TEXT columns: the same snake_case words
+//! How enum values are spelled in the store's TEXT columns: the same `snake_case` words
 //! as the configuration, so a row read with the `sqlite3` shell makes sense.
 
 use crate::state::{AccessLevel, MemberStatus, ProjectAccess, ProjectProduct};
@@ -121,7 +121,10 @@ mod tests {
         }
         for access in [ProjectAccess::Member, ProjectAccess::Admin] {
             assert_eq!(project_access_to_str(access), serde_word(access));
-            assert_eq!(project_access_from_str(project_access_to_str(access)), Some(access));
+            assert_eq!(
+                project_access_from_str(project_access_to_str(access)),
+                Some(access)
+            );
         }
         for product in [
             ProjectProduct::Docs,

@@ -1,0 +1,351 @@
+//! Opening the store file safely, and its schema with numbered migrations.
+//!
+//! Opening checks before it changes anything: a file that is not `SQLite`, an `SQLite`
+//! database of another program, or a store written by a newer accord are refused with
+//! the file left byte for byte as it was (WAL mode, which rewrites the header, is only
+//! switched on after those checks). The schema version is `SQLite`'s `user_version`;
+//! `application_id` marks the file as accord's.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::backend::BackendError;
+
+/// Marks a database as an accord store (`PRAGMA application_id`): "ACCD".
+const APPLICATION_ID: i32 = 0x4143_4344;
+
+/// How long a writer waits for another process's transaction before giving up (Busy).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every migration, in order: migration `i` brings the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[MIGRATION_1];
+
+/// The newest schema version this build knows.
+#[allow(clippy::cast_possible_wrap)] // a handful of migrations, far below i64::MAX
+pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1: the normalised account, its revision, history and lock.
+const MIGRATION_1: &str = "
+CREATE TABLE account (
+    singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+    account_id TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    revision   INTEGER NOT NULL
+);
+INSERT INTO account (singleton, account_id, name, revision) VALUES (1, '', '', 0);
+
+CREATE TABLE companies (
+    id    INTEGER PRIMARY KEY,
+    name  TEXT NOT NULL UNIQUE,
+    trade TEXT
+);
+
+CREATE TABLE roles (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE role_access (
+    role_id INTEGER NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+    level   TEXT NOT NULL,
+    PRIMARY KEY (role_id, level)
+) WITHOUT ROWID;
+
+CREATE TABLE members (
+    id         INTEGER PRIMARY KEY,
+    email      TEXT NOT NULL UNIQUE,
+    first_name TEXT,
+    last_name  TEXT,
+    company_id INTEGER REFERENCES companies (id),
+    role_id    INTEGER REFERENCES roles (id),
+    status     TEXT NOT NULL,
+    invited_at INTEGER,
+    signed_in  INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE member_access (
+    member_id INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    level     TEXT NOT NULL,
+    PRIMARY KEY (member_id, level)
+) WITHOUT ROWID;
+CREATE INDEX member_access_by_level ON member_access (level, member_id);
+
+CREATE TABLE external_subscriptions (
+    member_id INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    product   TEXT NOT NULL,
+    PRIMARY KEY (member_id, product)
+) WITHOUT ROWID;
+
+CREATE TABLE agreements (
+    id                      INTEGER PRIMARY KEY,
+    number                  TEXT NOT NULL UNIQUE,
+    name                    TEXT NOT NULL,
+    contract_manager_id     INTEGER NOT NULL REFERENCES members (id),
+    software_coordinator_id INTEGER NOT NULL REFERENCES members (id)
+);
+CREATE INDEX agreements_by_manager ON agreements (contract_manager_id);
+CREATE INDEX agreements_by_coordinator ON agreements (software_coordinator_id);
+
+CREATE TABLE products (
+    id           INTEGER PRIMARY KEY,
+    agreement_id INTEGER NOT NULL REFERENCES agreements (id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    seats        INTEGER NOT NULL CHECK (seats >= 0),
+    UNIQUE (agreement_id, name)
+);
+
+CREATE TABLE seats (
+    product_id INTEGER NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    member_id  INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    PRIMARY KEY (product_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX seats_by_member ON seats (member_id);
+
+CREATE TABLE cloud_services (
+    id           INTEGER PRIMARY KEY,
+    agreement_id INTEGER NOT NULL REFERENCES agreements (id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    UNIQUE (agreement_id, name)
+);
+
+CREATE TABLE cloud_service_users (
+    service_id INTEGER NOT NULL REFERENCES cloud_services (id) ON DELETE CASCADE,
+    member_id  INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    PRIMARY KEY (service_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX cloud_service_users_by_member ON cloud_service_users (member_id);
+
+CREATE TABLE support (
+    agreement_id INTEGER NOT NULL REFERENCES agreements (id) ON DELETE CASCADE,
+    member_id    INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    PRIMARY KEY (agreement_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX support_by_member ON support (member_id);
+
+CREATE TABLE projects (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE project_members (
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    member_id  INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    access     TEXT NOT NULL,
+    PRIMARY KEY (project_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX project_members_by_member ON project_members (member_id);
+
+CREATE TABLE project_member_products (
+    project_id INTEGER NOT NULL,
+    member_id  INTEGER NOT NULL,
+    product    TEXT NOT NULL,
+    PRIMARY KEY (project_id, member_id, product),
+    FOREIGN KEY (project_id, member_id)
+        REFERENCES project_members (project_id, member_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE history (
+    seq      INTEGER PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    op       TEXT NOT NULL,
+    target   TEXT NOT NULL,
+    at       INTEGER NOT NULL,
+    actor    TEXT,
+    detail   TEXT
+);
+CREATE INDEX history_by_revision ON history (revision);
+
+CREATE TABLE locks (
+    name        TEXT PRIMARY KEY,
+    holder      TEXT NOT NULL,
+    token       TEXT NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    ttl_secs    INTEGER NOT NULL
+);
+";
+
+/// Opens (creating if needed) the store at `path`, brought to [`SCHEMA_VERSION`].
+pub(super) fn open(path: &Path) -> Result<Connection, BackendError> {
+    create_parent(path)?;
+    check_header(path)?;
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| open_error(path, &e))?;
+    if conn
+        .is_readonly(rusqlite::MAIN_DB)
+        .map_err(|e| open_error(path, &e))?
+    {
+        return Err(BackendError::Unwritable {
+            path: path.to_owned(),
+            detail: "the file is read-only; give the user running accord write access to it".into(),
+        });
+    }
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| open_error(path, &e))?;
+    check_identity(&conn, path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| open_error(path, &e))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| open_error(path, &e))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(|e| open_error(path, &e))?;
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+/// Creates the store's directory, naming the path when the system refuses.
+fn create_parent(path: &Path) -> Result<(), BackendError> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    fs::create_dir_all(parent).map_err(|e| BackendError::Unwritable {
+        path: path.to_owned(),
+        detail: format!(
+            "cannot create the directory {}: {}; check that it is writable and that no part of it is a file",
+            parent.display(),
+            io_reason(&e)
+        ),
+    })
+}
+
+/// Refuses a non-empty file that does not start with `SQLite`'s magic header, before
+/// `SQLite` opens it.
+fn check_header(path: &Path) -> Result<(), BackendError> {
+    const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(BackendError::Unwritable {
+                path: path.to_owned(),
+                detail: format!("cannot read the file: {}", io_reason(&e)),
+            });
+        }
+    };
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(BackendError::NotAStore {
+            path: path.to_owned(),
+            detail: "it is a directory".into(),
+        });
+    }
+    let mut header = Vec::with_capacity(MAGIC.len());
+    file.by_ref()
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut header)
+        .map_err(|e| BackendError::Unwritable {
+            path: path.to_owned(),
+            detail: format!("cannot read the file: {}", io_reason(&e)),
+        })?;
+    if header.is_empty() || header == MAGIC {
+        return Ok(());
+    }
+    Err(BackendError::NotAStore {
+        path: path.to_owned(),
+        detail: "the file is not an SQLite database".into(),
+    })
+}
+
+/// Refuses an `SQLite` database that belongs to another program, or to a newer accord.
+fn check_identity(conn: &Connection, path: &Path) -> Result<(), BackendError> {
+    let read = |pragma: &str| -> Result<i64, BackendError> {
+        conn.pragma_query_value(None, pragma, |row| row.get(0))
+            .map_err(|e| open_error(path, &e))
+    };
+    let application_id = read("application_id")?;
+    let version = read("user_version")?;
+    if application_id == i64::from(APPLICATION_ID) {
+        if version > SCHEMA_VERSION {
+            return Err(BackendError::NewerSchema {
+                path: path.to_owned(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        return Ok(());
+    }
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+        .map_err(|e| open_error(path, &e))?;
+    if application_id == 0 && version == 0 && tables == 0 {
+        return Ok(()); // a new, empty database: ours to initialise
+    }
+    Err(BackendError::NotAStore {
+        path: path.to_owned(),
+        detail: format!(
+            "an SQLite database of another program (application id {application_id:#x}, {tables} schema objects)"
+        ),
+    })
+}
+
+/// Applies the migrations the file lacks, each with its version bump in one transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), BackendError> {
+    loop {
+        // IMMEDIATE: two accords opening a new store at once serialise here, and the
+        // second sees the first's version.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| super::storage_error(path, &e))?;
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| super::storage_error(path, &e))?;
+        if version > SCHEMA_VERSION {
+            return Err(BackendError::NewerSchema {
+                path: path.to_owned(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let Some(script) = usize::try_from(version)
+            .ok()
+            .and_then(|v| MIGRATIONS.get(v))
+        else {
+            return Ok(()); // up to date; the transaction rolls back, nothing to write
+        };
+        tx.execute_batch(script)
+            .map_err(|e| super::storage_error(path, &e))?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(|e| super::storage_error(path, &e))?;
+        tx.pragma_update(None, "user_version", version + 1)
+            .map_err(|e| super::storage_error(path, &e))?;
+        tx.commit().map_err(|e| super::storage_error(path, &e))?;
+    }
+}
+
+/// Turns an error met while opening into the clearest [`BackendError`].
+fn open_error(path: &Path, error: &rusqlite::Error) -> BackendError {
+    use rusqlite::ErrorCode;
+    match error.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => BackendError::NotAStore {
+            path: path.to_owned(),
+            detail: "the file is not an SQLite database, or it is encrypted".into(),
+        },
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+            BackendError::Unwritable {
+                path: path.to_owned(),
+                detail: format!(
+                    "SQLite cannot open or write it ({error}); check the permissions of the file and its directory"
+                ),
+            }
+        }
+        _ => super::storage_error(path, error),
+    }
+}
+
+/// An I/O error's reason without the noise of its debug form.
+fn io_reason(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only".into(),
+        io::ErrorKind::NotADirectory => "a part of the path is a file, not a directory".into(),
+        _ => error.to_string(),
+    }
+}

@@ -1,0 +1,82 @@
+//! `accord export`: the backend's state as configuration files.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::ExportArgs;
+use crate::error::{Error, Result, exit};
+use crate::export;
+
+/// Fetches the state and writes it, one file per section, or one document to stdout.
+///
+/// # Errors
+/// An unreadable backend, a backend with no account yet, or existing files without
+/// `--force` (then nothing is written).
+pub fn run(args: &ExportArgs) -> Result<u8> {
+    let runtime = super::runtime()?;
+    let url = &args.backend.backend;
+    let snapshot = runtime.block_on(async {
+        let backend = super::open_backend(url).await?;
+        backend
+            .fetch()
+            .await
+            .map_err(|e| Error::Other(format!("cannot read the account from {url}: {e}")))
+    })?;
+    if snapshot.state.account.id.is_empty() {
+        return Err(Error::Other(format!(
+            "the backend {url} holds no account yet: there is nothing to export (`accord apply` gives it one)"
+        )));
+    }
+    let header = format!(
+        "# Exported by accord {} from {url} at revision {}.\n",
+        env!("CARGO_PKG_VERSION"),
+        snapshot.revision
+    );
+    let files = export::files(&snapshot.state, &header);
+    match &args.out {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(header.as_bytes());
+            for (_, text) in &files {
+                let _ = stdout.write_all(text[header.len()..].as_bytes());
+            }
+        }
+        Some(dir) => write_files(dir, &files, args.force)?,
+    }
+    Ok(exit::OK)
+}
+
+/// Writes every file, after checking none exists (unless `force`), so a refusal
+/// leaves the directory as it was.
+fn write_files(dir: &Path, files: &[(&str, String)], force: bool) -> Result<()> {
+    if !force {
+        let existing: Vec<String> = files
+            .iter()
+            .map(|(name, _)| dir.join(name))
+            .filter(|path| path.exists())
+            .map(|path| path.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            return Err(Error::Other(format!(
+                "{} already exist{}: nothing was written; use --force to overwrite",
+                existing.join(", "),
+                if existing.len() == 1 { "s" } else { "" }
+            )));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        action: "cannot create",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| Error::Io {
+            action: "cannot write",
+            path,
+            source,
+        })?;
+        println!("wrote {}", dir.join(name).display());
+    }
+    Ok(())
+}

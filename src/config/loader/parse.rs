@@ -1,0 +1,772 @@
+//! One YAML file to a JSON value and the positions of its nodes.
+//!
+//! The value is built straight from saphyr-parser's spanned events, never from
+//! saphyr's own node tree: that tree would cost as much memory again as the
+//! value and about as much time as the parse (see `shared/PERFORMANCE.md`).
+//! While building, each node's position is recorded under the hash of its
+//! file-local JSON pointer ([`crate::config::source_map`]).
+//!
+//! This is also where YAML-level problems are found: syntax errors, tab
+//! indentation, duplicate and non-string keys, unsupported tags, several
+//! documents in one file, a top level that is not a mapping, and alias bombs.
+//! Anchors and aliases are supported by cloning the anchored value, within an
+//! expansion budget; the `<<` merge key is supported as YAML 1.1 defines it.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Tag};
+use serde_json::map::Entry as MapEntry;
+use serde_json::{Map, Value};
+
+use super::scalar::{Resolved, resolve_plain, resolve_tagged};
+use crate::config::source_map::{
+    Entry, EntryCollector, FilePositions, Position, ROOT_HASH, child_hash, index_hash, push_segment,
+};
+use crate::diagnostic::{Code, Diagnostic, Location};
+
+/// Aliases may expand to at most this many nodes, or to ten times the nodes
+/// written in the file if that is more.
+const MIN_EXPANSION_BUDGET: u64 = 1_000_000;
+/// See [`MIN_EXPANSION_BUDGET`].
+const EXPANSION_FACTOR: u64 = 10;
+
+/// The outcome of one event: `Err` is a problem that stops the parse of the file
+/// (boxed: it is rare, and the happy path stays small).
+type Step = Result<(), Box<Diagnostic>>;
+
+/// What one file holds.
+#[derive(Debug, Default)]
+pub(super) struct ParsedFile {
+    /// The top-level mapping; `None` for an empty file or one that could not be read.
+    pub(super) sections: Option<Map<String, Value>>,
+    /// Where each node is, by file-local pointer.
+    pub(super) positions: FilePositions,
+    /// Problems found, with file-local pointers.
+    pub(super) diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses `text`, the contents of `file` (named as diagnostics print it).
+#[must_use]
+pub(super) fn parse(text: &str, file: &Arc<str>) -> ParsedFile {
+    let mut builder = Builder::new(text, file);
+    let mut parser = Parser::new_from_str(text);
+    while let Some(next) = parser.next_event() {
+        let outcome = match next {
+            Ok((event, span)) => builder.on_event(event, span.start),
+            Err(error) => Err(Box::new(builder.scan_error(&error))),
+        };
+        if let Err(fatal) = outcome {
+            builder.diagnostics.push(*fatal);
+            builder.failed = true;
+            break;
+        }
+    }
+    builder.finish()
+}
+
+/// A node being built: a list or a mapping whose end has not been seen yet.
+struct Frame {
+    body: Body,
+    /// Hash of the node's file-local pointer; `None` when its positions are
+    /// not recorded (inside a mapping key or a merged mapping).
+    hash: Option<u64>,
+    /// Anchor id (0: none).
+    anchor: usize,
+    /// Nodes in this subtree so far, itself included (for alias expansion).
+    nodes: u64,
+    position: Position,
+}
+
+enum Body {
+    List(Vec<Value>),
+    Mapping {
+        map: Map<String, Value>,
+        key: KeySlot,
+        /// Values of `<<` keys, merged in when the mapping ends.
+        merges: Vec<(Value, Position)>,
+    },
+}
+
+/// The state of the mapping entry being read.
+enum KeySlot {
+    /// The next node is a key.
+    Empty,
+    /// The key was read; the next node is its value.
+    Key {
+        name: String,
+        position: Position,
+        /// The plain `<<` merge key.
+        merge: bool,
+    },
+    /// The key was refused; its value is read and dropped.
+    Refused,
+}
+
+/// A completed node, on its way into its parent.
+struct Node {
+    value: Value,
+    nodes: u64,
+    position: Position,
+    anchor: usize,
+    /// A plain `<<` scalar (the merge key, when in key position).
+    merge_key: bool,
+}
+
+/// A value seen under an anchor, for its aliases.
+struct Anchored {
+    value: Value,
+    nodes: u64,
+}
+
+/// A repeated key, located once every position of the file is known.
+struct DuplicateKey {
+    hash: u64,
+    name: String,
+    position: Position,
+    pointer: String,
+}
+
+/// A line whose indentation holds a tab.
+#[derive(Clone, Copy)]
+struct TabLine {
+    /// Byte offset of the line in the text.
+    start: usize,
+    /// Column of the first tab (from 1).
+    tab: u32,
+    /// Column of the first character after the indentation (from 1).
+    content: u32,
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    file: &'a Arc<str>,
+    /// Lines indented with tabs; `None` when the file has no tab at all.
+    tab_lines: Option<FxHashMap<u32, TabLine>>,
+    stack: Vec<Frame>,
+    entries: EntryCollector,
+    anchors: FxHashMap<usize, Anchored>,
+    parsed_nodes: u64,
+    expanded_nodes: u64,
+    documents: u32,
+    root: Option<(Value, Position)>,
+    duplicates: Vec<DuplicateKey>,
+    diagnostics: Vec<Diagnostic>,
+    /// A fatal problem stopped the parse: the value is incomplete.
+    failed: bool,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str, file: &'a Arc<str>) -> Self {
+        Self {
+            text,
+            file,
+            tab_lines: tab_indented_lines(text),
+            stack: Vec::new(),
+            entries: EntryCollector::default(),
+            anchors: FxHashMap::default(),
+            parsed_nodes: 0,
+            expanded_nodes: 0,
+            documents: 0,
+            root: None,
+            duplicates: Vec::new(),
+            diagnostics: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// Handles one event; `Err` is a problem that stops the parse of this file.
+    fn on_event(&mut self, event: Event<'_>, start: Marker) -> Step {
+        let position = position_of(start);
+        match event {
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(Box::new(self.second_document(position)));
+                }
+                Ok(())
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                self.check_indentation(position)?;
+                self.scalar(text, style, anchor, tag.as_deref(), position);
+                Ok(())
+            }
+            Event::SequenceStart(anchor, tag) => {
+                self.check_indentation(position)?;
+                self.check_collection_tag(tag.as_deref(), "seq", position);
+                self.open(Body::List(Vec::new()), anchor, position);
+                Ok(())
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.check_indentation(position)?;
+                self.check_collection_tag(tag.as_deref(), "map", position);
+                let body = Body::Mapping {
+                    map: Map::new(),
+                    key: KeySlot::Empty,
+                    merges: Vec::new(),
+                };
+                self.open(body, anchor, position);
+                Ok(())
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                self.close();
+                Ok(())
+            }
+            Event::Alias(id) => {
+                self.check_indentation(position)?;
+                self.alias(id, position)
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => Ok(()),
+        }
+    }
+
+    fn scalar(
+        &mut self,
+        text: Cow<'_, str>,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        position: Position,
+    ) {
+        self.parsed_nodes += 1;
+        self.record(position);
+        let merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+        let value = self.scalar_value(text, style, tag, position);
+        self.place(Node {
+            value,
+            nodes: 1,
+            position,
+            anchor,
+            merge_key,
+        });
+    }
+
+    /// The JSON value of a scalar, typed by the core schema and its tag.
+    fn scalar_value(
+        &mut self,
+        text: Cow<'_, str>,
+        style: ScalarStyle,
+        tag: Option<&Tag>,
+        position: Position,
+    ) -> Value {
+        let resolved = match tag {
+            None if style == ScalarStyle::Plain => resolve_plain(&text),
+            None => None,
+            // `!` alone (the non-specific tag) and `!!str` both mean text.
+            Some(tag) if tag.handle.is_empty() && tag.suffix == "!" => None,
+            Some(tag) if tag.is_yaml_core_schema() && tag.suffix == "str" => None,
+            Some(tag) if tag.is_yaml_core_schema() => {
+                let resolved = resolve_tagged(&tag.suffix, &text);
+                if resolved.is_none() {
+                    let problem =
+                        if matches!(tag.suffix.as_str(), "null" | "bool" | "int" | "float") {
+                            format!("`{text}` is not a valid `{}` value", tag_name(tag))
+                        } else {
+                            format!("the tag `{}` is not supported", tag_name(tag))
+                        };
+                    self.non_fatal(
+                        problem,
+                        "remove the tag, or quote the value to make it text",
+                        position,
+                    );
+                }
+                resolved
+            }
+            Some(tag) => {
+                self.non_fatal(
+                    format!("the tag `{}` is not supported", tag_name(tag)),
+                    "accord configurations hold plain values; remove the tag",
+                    position,
+                );
+                None
+            }
+        };
+        match resolved {
+            None => Value::String(exact(text)),
+            Some(Resolved::Value(value)) => value,
+            Some(Resolved::NotFinite) => {
+                self.non_fatal(
+                    format!("`{text}` is an infinite or not-a-number value, which a configuration cannot hold"),
+                    "use a finite number, or quote the value to make it text",
+                    position,
+                );
+                Value::String(exact(text))
+            }
+        }
+    }
+
+    fn check_collection_tag(&mut self, tag: Option<&Tag>, expected: &str, position: Position) {
+        let Some(tag) = tag else { return };
+        if tag.is_yaml_core_schema() && tag.suffix == expected {
+            return;
+        }
+        self.non_fatal(
+            format!("the tag `{}` is not supported here", tag_name(tag)),
+            "accord configurations hold plain lists and mappings; remove the tag",
+            position,
+        );
+    }
+
+    fn open(&mut self, body: Body, anchor: usize, position: Position) {
+        self.parsed_nodes += 1;
+        let hash = self.record(position);
+        self.stack.push(Frame {
+            body,
+            hash,
+            anchor,
+            nodes: 1,
+            position,
+        });
+    }
+
+    fn close(&mut self) {
+        // saphyr balances starts and ends; an unmatched end is ignored.
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        let value = match frame.body {
+            Body::List(mut items) => {
+                // A list grown by pushes holds up to twice its items.
+                items.shrink_to_fit();
+                Value::Array(items)
+            }
+            Body::Mapping {
+                mut map, merges, ..
+            } => {
+                for (source, position) in merges {
+                    self.merge_into(&mut map, source, frame.hash, position);
+                }
+                Value::Object(map)
+            }
+        };
+        self.place(Node {
+            value,
+            nodes: frame.nodes,
+            position: frame.position,
+            anchor: frame.anchor,
+            merge_key: false,
+        });
+    }
+
+    fn alias(&mut self, id: usize, position: Position) -> Step {
+        self.parsed_nodes += 1;
+        self.record(position);
+        let Some(anchored) = self.anchors.get(&id) else {
+            // saphyr refuses unknown anchors before we see them.
+            return Err(Box::new(self.error(
+                Code::Yaml,
+                "an alias names an unknown anchor",
+                position,
+            )));
+        };
+        self.expanded_nodes += anchored.nodes;
+        let budget = MIN_EXPANSION_BUDGET.max(EXPANSION_FACTOR * self.parsed_nodes);
+        if self.expanded_nodes > budget {
+            let message = format!(
+                "alias expansion too large (possible alias bomb): aliases would expand to more than {budget} nodes"
+            );
+            return Err(Box::new(
+                self.error(Code::Yaml, message, position)
+                    .help("write the repeated parts out, or use fewer nested aliases"),
+            ));
+        }
+        let node = Node {
+            value: anchored.value.clone(),
+            nodes: anchored.nodes,
+            position,
+            anchor: 0,
+            merge_key: false,
+        };
+        self.place(node);
+        Ok(())
+    }
+
+    /// Records the position of the node starting at `position`, if its place
+    /// in the file has a pointer; returns the hash of that pointer.
+    fn record(&mut self, position: Position) -> Option<u64> {
+        let (hash, key) = match self.stack.last() {
+            None => (Some(ROOT_HASH), position),
+            Some(frame) => match &frame.body {
+                Body::List(items) => (frame.hash.map(|h| index_hash(h, items.len())), position),
+                Body::Mapping {
+                    key:
+                        KeySlot::Key {
+                            name,
+                            position: key,
+                            merge: false,
+                        },
+                    ..
+                } => (frame.hash.map(|h| child_hash(h, name.as_bytes())), *key),
+                // A key, a `<<` value or the value of a refused key.
+                Body::Mapping { .. } => (None, position),
+            },
+        };
+        if let Some(hash) = hash {
+            self.entries.push(Entry {
+                hash,
+                node: position,
+                key,
+            });
+        }
+        hash
+    }
+
+    /// Puts a completed node into its parent (or makes it the root).
+    fn place(&mut self, node: Node) {
+        if node.anchor > 0 {
+            let anchored = Anchored {
+                value: node.value.clone(),
+                nodes: node.nodes,
+            };
+            self.anchors.insert(node.anchor, anchored);
+        }
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some((node.value, node.position));
+            return;
+        };
+        frame.nodes += node.nodes;
+        let parent_hash = frame.hash;
+        let (map, slot, merges) = match &mut frame.body {
+            Body::List(items) => {
+                items.push(node.value);
+                return;
+            }
+            Body::Mapping { map, key, merges } => (map, key, merges),
+        };
+        match std::mem::replace(slot, KeySlot::Empty) {
+            KeySlot::Empty => match node.value {
+                Value::String(name) => {
+                    *slot = KeySlot::Key {
+                        name,
+                        position: node.position,
+                        merge: node.merge_key,
+                    };
+                }
+                other => {
+                    *slot = KeySlot::Refused;
+                    self.refuse_key(&other, node.position);
+                }
+            },
+            KeySlot::Key { merge: true, .. } => merges.push((node.value, node.position)),
+            KeySlot::Key { name, position, .. } => match map.entry(name) {
+                MapEntry::Vacant(vacant) => {
+                    vacant.insert(node.value);
+                }
+                MapEntry::Occupied(occupied) => {
+                    let name = occupied.key().clone();
+                    self.duplicate_key(parent_hash, name, position);
+                }
+            },
+            KeySlot::Refused => {}
+        }
+    }
+
+    /// Merges the value of a `<<` key into `map`: keys already there win.
+    fn merge_into(
+        &mut self,
+        map: &mut Map<String, Value>,
+        source: Value,
+        hash: Option<u64>,
+        position: Position,
+    ) {
+        match source {
+            Value::Object(source) => {
+                for (name, value) in source {
+                    if let MapEntry::Vacant(vacant) = map.entry(name) {
+                        if let Some(parent) = hash {
+                            let hash = child_hash(parent, vacant.key().as_bytes());
+                            self.entries.push(Entry {
+                                hash,
+                                node: position,
+                                key: position,
+                            });
+                        }
+                        vacant.insert(value);
+                    }
+                }
+            }
+            Value::Array(sources) if sources.iter().all(Value::is_object) => {
+                for source in sources {
+                    self.merge_into(map, source, hash, position);
+                }
+            }
+            _ => self.non_fatal(
+                "the merge key `<<` takes a mapping or a list of mappings",
+                "write `<<: *name` where `&name` marks a mapping, or quote the key (\"<<\") if it is a name",
+                position,
+            ),
+        }
+    }
+
+    fn refuse_key(&mut self, key: &Value, position: Position) {
+        let (problem, help) = match key {
+            Value::Null => (
+                "a mapping entry has an empty key".to_owned(),
+                "write the key before the `:`",
+            ),
+            Value::Array(_) | Value::Object(_) => (
+                "a list or a mapping cannot be a key".to_owned(),
+                "keys are names: write `name: value`",
+            ),
+            scalar => (
+                format!("the key `{scalar}` is not text (keys must be strings)"),
+                "quote the key to make it text",
+            ),
+        };
+        self.non_fatal(problem, help, position);
+    }
+
+    fn duplicate_key(&mut self, parent: Option<u64>, name: String, position: Position) {
+        let mut pointer = self.pointer_of_innermost();
+        push_segment(&mut pointer, &name);
+        match parent {
+            Some(parent) => self.duplicates.push(DuplicateKey {
+                hash: child_hash(parent, name.as_bytes()),
+                name,
+                position,
+                pointer,
+            }),
+            None => self.non_fatal(
+                format!("the key `{name}` appears twice in this mapping"),
+                "keep one of them",
+                position,
+            ),
+        }
+    }
+
+    /// A problem that does not stop the parse, at the node being read.
+    fn non_fatal(&mut self, message: impl Into<String>, help: &str, position: Position) {
+        let pointer = self.pointer_through(self.stack.len());
+        let diagnostic = self
+            .error(Code::Yaml, message, position)
+            .help(help)
+            .pointer(pointer);
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// The file-local pointer of the innermost list or mapping being read.
+    fn pointer_of_innermost(&self) -> String {
+        self.pointer_through(self.stack.len().saturating_sub(1))
+    }
+
+    /// The file-local pointer made of the slots of the outermost `frames`
+    /// frames: with all of them, the pointer of the node about to be placed.
+    fn pointer_through(&self, frames: usize) -> String {
+        let mut pointer = String::new();
+        for parent in self.stack.iter().take(frames) {
+            match &parent.body {
+                Body::List(items) => push_segment(&mut pointer, &items.len().to_string()),
+                Body::Mapping {
+                    key:
+                        KeySlot::Key {
+                            name, merge: false, ..
+                        },
+                    ..
+                } => push_segment(&mut pointer, name),
+                Body::Mapping { .. } => break,
+            }
+        }
+        pointer
+    }
+
+    fn error(&self, code: Code, message: impl Into<String>, position: Position) -> Diagnostic {
+        Diagnostic::error(code, message).at(Some(self.location(position)))
+    }
+
+    fn location(&self, position: Position) -> Location {
+        let (line, column) = position.unpack();
+        Location {
+            file: Arc::clone(self.file),
+            line,
+            column,
+        }
+    }
+
+    fn second_document(&self, position: Position) -> Diagnostic {
+        self.error(
+            Code::Yaml,
+            "a second YAML document starts here; a configuration file holds one document",
+            position,
+        )
+        .help("move what follows this `---` to a file of its own, or remove the `---`")
+    }
+
+    /// Refuses a node that starts a line indented with a tab (saphyr accepts
+    /// some of these, and YAML never allows them).
+    fn check_indentation(&self, position: Position) -> Step {
+        let Some(tab_lines) = &self.tab_lines else {
+            return Ok(());
+        };
+        let (line, column) = position.unpack();
+        let Some(tab_line) = tab_lines.get(&line) else {
+            return Ok(());
+        };
+        if column < tab_line.content {
+            return Ok(());
+        }
+        // Between the indentation and the node, only block indicators (`- `,
+        // `? `, `: `): the node is the first thing on its line.
+        let mut before_node = self.text[tab_line.start..]
+            .chars()
+            .skip(tab_line.content as usize - 1)
+            .take((column - tab_line.content) as usize);
+        let starts_line = before_node.all(|c| matches!(c, '-' | '?' | ':' | ' ' | '\t'));
+        if starts_line {
+            return Err(Box::new(self.tab_error(line, tab_line.tab)));
+        }
+        Ok(())
+    }
+
+    fn tab_error(&self, line: u32, column: u32) -> Diagnostic {
+        self.error(
+            Code::Yaml,
+            "tabs are not allowed for indentation; use spaces",
+            Position::new(line, column),
+        )
+        .help("replace the tabs at the start of this line with spaces (most editors can convert them)")
+    }
+
+    /// A syntax error from saphyr, made clear.
+    fn scan_error(&self, error: &ScanError) -> Diagnostic {
+        let position = position_of(*error.marker());
+        let (line, _) = position.unpack();
+        // saphyr often reports a tab one line early, or as some other error.
+        if let Some(tab_lines) = &self.tab_lines {
+            for candidate in [line, line + 1] {
+                if let Some(tab_line) = tab_lines.get(&candidate) {
+                    return self.tab_error(candidate, tab_line.tab);
+                }
+            }
+        }
+        let info = error.info();
+        if info.contains("tab") {
+            let (line, column) = position.unpack();
+            return self.tab_error(line, column);
+        }
+        let help = if info.contains("unknown anchor") {
+            "define the anchor (`&name`) before the alias that uses it (`*name`)"
+        } else if info.contains("recursion limit") {
+            "the nesting of lists and mappings is too deep"
+        } else {
+            "check the indentation, quotes and brackets at and just before this position"
+        };
+        self.error(Code::Yaml, format!("invalid YAML: {info}"), position)
+            .help(help)
+    }
+
+    fn finish(mut self) -> ParsedFile {
+        let positions = std::mem::take(&mut self.entries).finish();
+        for duplicate in std::mem::take(&mut self.duplicates) {
+            let diagnostic = self.duplicate_diagnostic(&positions, duplicate);
+            self.diagnostics.push(diagnostic);
+        }
+        let sections = match self.root.take() {
+            _ if self.failed => None,
+            None | Some((Value::Null, _)) => None,
+            Some((Value::Object(map), _)) => Some(map),
+            Some((other, position)) => {
+                let found = match other {
+                    Value::Array(_) => "a list",
+                    _ => "a single value",
+                };
+                let diagnostic = self
+                    .error(
+                        Code::Yaml,
+                        format!("the top level of a configuration file must be a mapping of sections, not {found}"),
+                        position,
+                    )
+                    .help("start the file with sections such as `account:`, `members:` or `projects:`");
+                self.diagnostics.push(diagnostic);
+                None
+            }
+        };
+        ParsedFile {
+            sections,
+            positions,
+            diagnostics: self.diagnostics,
+        }
+    }
+
+    fn duplicate_diagnostic(
+        &self,
+        positions: &FilePositions,
+        duplicate: DuplicateKey,
+    ) -> Diagnostic {
+        let first = positions
+            .all(duplicate.hash)
+            .iter()
+            .map(|entry| entry.key)
+            .filter(|key| *key < duplicate.position)
+            .min();
+        let mut message = format!("duplicate key `{}`", duplicate.name);
+        if let Some(first) = first {
+            let (line, column) = first.unpack();
+            let _ = write!(message, " (first at line {line}, column {column})");
+        }
+        self.error(Code::Yaml, message, duplicate.position)
+            .pointer(duplicate.pointer)
+            .help("a key may appear once in a mapping; keep one of them")
+            .related(
+                first.map(|first| self.location(first)),
+                "first declared here",
+            )
+    }
+}
+
+/// A saphyr marker (line from 1, column from 0) as a position (both from 1).
+fn position_of(marker: Marker) -> Position {
+    let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Position::new(clamp(marker.line()), clamp(marker.col()).saturating_add(1))
+}
+
+/// The text of a scalar in a string of exactly its length: saphyr's scanner
+/// gives every plain scalar a buffer of at least 32 bytes, and a configuration
+/// keeps millions of short strings.
+fn exact(text: Cow<'_, str>) -> String {
+    match text {
+        Cow::Owned(text) if text.capacity() == text.len() => text,
+        text => String::from(&*text),
+    }
+}
+
+/// A tag as written in the file.
+fn tag_name(tag: &Tag) -> String {
+    if tag.is_yaml_core_schema() {
+        format!("!!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    }
+}
+
+/// The lines whose indentation holds a tab, by line number; `None` when the
+/// text has no tab at all (the common case, checked in one fast pass).
+fn tab_indented_lines(text: &str) -> Option<FxHashMap<u32, TabLine>> {
+    if !text.as_bytes().contains(&b'\t') {
+        return None;
+    }
+    let mut lines = FxHashMap::default();
+    let mut start = 0;
+    for (index, line) in text.split('\n').enumerate() {
+        let indentation = line
+            .bytes()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        let rest = &line[indentation..];
+        let has_content = !rest.trim_end_matches('\r').is_empty() && !rest.starts_with('#');
+        if has_content {
+            if let Some(tab) = line[..indentation].find('\t') {
+                let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                let tab_line = TabLine {
+                    start,
+                    tab: clamp(tab + 1),
+                    content: clamp(indentation + 1),
+                };
+                lines.insert(clamp(index + 1), tab_line);
+            }
+        }
+        start += line.len() + 1;
+    }
+    Some(lines)
+}

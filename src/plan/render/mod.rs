@@ -1,0 +1,177 @@
+//! Renderings of a plan: [`text()`] for a terminal, [`json()`] for tools (the shape
+//! `schemas/plan.schema.json` documents) and [`markdown()`] for a pull-request comment.
+//!
+//! Text and markdown show the same thing: the operations grouped by object (company,
+//! role, member, agreement, project), each with its sign (`+ ~ -`), its provenance
+//! and its details (the fields it sets or changes, the consequences of a removal),
+//! then the seat picture and the summary line. The helpers here build those lines
+//! once, for both.
+
+mod json;
+mod markdown;
+mod text;
+
+use std::collections::BTreeMap;
+
+pub use json::json;
+pub use markdown::{MARKDOWN_LIMIT, markdown};
+pub use text::text;
+
+use super::model::{Plan, SeatCount, SeatLine, Summary};
+use super::operation::{ObjectKind, Op, Operation, word, words};
+
+/// The output formats of `accord plan --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people, on a terminal.
+    Text,
+    /// For tools.
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+/// Renders `plan` in `format`; `colour` only affects text.
+#[must_use]
+pub fn render(plan: &Plan, format: Format, colour: bool) -> String {
+    match format {
+        Format::Text => text(plan, colour),
+        Format::Json => json(plan),
+        Format::Markdown => markdown(plan),
+    }
+}
+
+/// `Plan: 3 to add, 1 to change, 2 to remove.` or `No changes.`
+#[must_use]
+pub fn summary_line(summary: &Summary) -> String {
+    if summary.total() == 0 {
+        "No changes.".to_owned()
+    } else {
+        format!(
+            "Plan: {} to add, {} to change, {} to remove.",
+            summary.add, summary.change, summary.remove
+        )
+    }
+}
+
+/// The operations grouped by the object they belong to, objects in kind then name
+/// order, operations in plan order within each.
+fn groups(plan: &Plan) -> BTreeMap<(ObjectKind, &str), Vec<&Operation>> {
+    let mut groups: BTreeMap<(ObjectKind, &str), Vec<&Operation>> = BTreeMap::new();
+    for operation in &plan.operations {
+        groups
+            .entry(operation.op.object())
+            .or_default()
+            .push(operation);
+    }
+    groups
+}
+
+/// The heading of an object's group: `agreement 110001234567 (AEC Collection)`.
+fn heading(plan: &Plan, kind: ObjectKind, key: &str) -> String {
+    let name = (kind == ObjectKind::Agreement)
+        .then(|| plan.seats.iter().find(|line| line.agreement == key))
+        .flatten()
+        .map(|line| format!(" ({})", line.agreement_name))
+        .unwrap_or_default();
+    format!("{} {key}{name}", kind.word())
+}
+
+/// One detail line under an operation.
+enum Detail {
+    /// A field the operation sets (creations, invitations, additions).
+    Set(String, String),
+    /// A field the operation changes, old -> new.
+    Changed(String, String, String),
+    /// Something a removal or deactivation frees.
+    Frees(String),
+}
+
+/// The detail lines of an operation.
+fn details(operation: &Operation) -> Vec<Detail> {
+    let mut details: Vec<Detail> = set_fields(&operation.op)
+        .into_iter()
+        .map(|(field, value)| Detail::Set(field, value))
+        .collect();
+    details.extend(
+        operation
+            .changes
+            .iter()
+            .map(|c| Detail::Changed(c.field.clone(), c.from.clone(), c.to.clone())),
+    );
+    details.extend(operation.consequences.iter().cloned().map(Detail::Frees));
+    details
+}
+
+/// The fields a creating operation sets (updates show their changes instead).
+fn set_fields(op: &Op) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut set = |field: &str, value: String| fields.push((field.to_owned(), value));
+    match op {
+        Op::CompanyCreate {
+            trade: Some(trade), ..
+        } => set("trade", trade.clone()),
+        Op::RoleCreate { default_access, .. } => set("default_access", words(default_access)),
+        Op::AgreementCreate {
+            name,
+            contract_manager,
+            software_coordinator,
+            seats,
+            ..
+        } => {
+            set("name", name.clone());
+            set("contract_manager", contract_manager.to_string());
+            set("software_coordinator", software_coordinator.to_string());
+            for (product, count) in seats {
+                set(&format!("seats.{product}"), count.to_string());
+            }
+        }
+        Op::MemberInvite { record, .. } => {
+            let optional = [
+                ("first_name", &record.first_name),
+                ("last_name", &record.last_name),
+                ("company", &record.company),
+                ("role", &record.role),
+            ];
+            for (field, value) in optional {
+                if let Some(value) = value {
+                    set(field, value.clone());
+                }
+            }
+            set("access", words(&record.access));
+            if !record.external_subscriptions.is_empty() {
+                set(
+                    "external_subscriptions",
+                    words(&record.external_subscriptions),
+                );
+            }
+        }
+        Op::ProjectMemberAdd {
+            access, products, ..
+        } => {
+            set("access", word(access));
+            set("products", words(products));
+        }
+        _ => {}
+    }
+    fields
+}
+
+/// `9/10`, or `-` when the product does not exist yet.
+fn seat_count(count: Option<SeatCount>) -> String {
+    count.map_or_else(|| "-".to_owned(), |c| format!("{}/{}", c.assigned, c.seats))
+}
+
+/// `AutoCAD 9/10 -> 10/10`, or `AutoCAD 9/10` when unchanged.
+fn seat_text(line: &SeatLine) -> String {
+    if line.changes() {
+        format!(
+            "{} {} -> {}",
+            line.product,
+            seat_count(line.before),
+            seat_count(Some(line.after))
+        )
+    } else {
+        format!("{} {}", line.product, seat_count(line.before))
+    }
+}

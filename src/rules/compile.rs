@@ -1,0 +1,405 @@
+//! Compiling a configuration that passed R01-R10 into the normalised [`Desired`] state.
+//!
+//! Every default is resolved here, so the diff never needs the configuration:
+//! - emails are trimmed and lower-cased; groups are expanded (groups exist only in
+//!   the configuration and never reach a backend);
+//! - a member's access is their `access` when given (`[]` meaning none), else their
+//!   role's `default_access`. An inactive member keeps the access levels listed for
+//!   their return (they count for nothing while inactive; R10 ignores them);
+//! - an agreement without a software coordinator gets its contract manager;
+//! - a project entry without `products` gets `[docs]`;
+//! - a person on a project both directly and through groups: the direct entry wins,
+//!   because it is a deliberate statement about that one person (such as "Dana is
+//!   the admin" or "Erik only needs docs here"), while a group entry is a default
+//!   for many. Several group entries naming the same person merge: the highest
+//!   access (`admin` over `member`) and every product any of them grants, since
+//!   each group entry means "these people get at least this".
+//!
+//! Provenance records where each declaration is (`Declared` kind plus the target
+//! string of DOMAIN.md's Operations table), so a plan can cite `file:line`. A seat,
+//! service, support benefit or project membership given through a group points at
+//! the `group:` entry; when a person is on a list both directly and through a group,
+//! the direct entry is cited.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashSet;
+
+use super::context::{Context, Entry, is_inactive};
+use crate::config::model::{self, AccessLevel, ProjectProduct};
+use crate::desired::{Declared, Desired, LimitSource, MaxRemovals, Provenance};
+use crate::diagnostic::{Code, Diagnostic, Location};
+use crate::state::{
+    AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus, ProductState,
+    ProjectMemberState, ProjectState, RoleState, State,
+};
+
+/// Compiles a configuration whose rules all hold.
+///
+/// # Errors
+/// Only when the configuration has no `account` (the loader refuses that first in
+/// normal use; a configuration built in code may lack it).
+pub fn desired(ctx: &Context) -> Result<Desired, Vec<Diagnostic>> {
+    let Some(account) = &ctx.config.account else {
+        return Err(vec![
+            Diagnostic::error(Code::Schema, "the configuration has no `account`")
+                .help("declare the account once, in any file: `account: { id: ..., name: ... }`"),
+        ]);
+    };
+    let mut compiler = Compiler {
+        ctx,
+        provenance: Provenance::default(),
+    };
+    compiler.record(Declared::Account, account.id.clone(), "/account");
+    let state = State {
+        account: AccountInfo {
+            id: account.id.clone(),
+            name: account.name.clone(),
+        },
+        companies: compiler.companies(),
+        roles: compiler.roles(),
+        members: compiler.members(),
+        agreements: compiler.agreements(),
+        projects: compiler.projects(),
+    };
+    let settings = ctx.config.settings.clone().unwrap_or_default();
+    let protected = compiler.protected(&settings.protected);
+    Ok(Desired {
+        state,
+        prune: settings.prune,
+        max_removals: max_removals(ctx, settings.max_removals),
+        protected,
+        provenance: compiler.provenance,
+    })
+}
+
+/// The removal limit, citing `settings.max_removals` when the configuration sets it.
+fn max_removals(ctx: &Context, configured: Option<u32>) -> MaxRemovals {
+    let Some(limit) = configured else {
+        return MaxRemovals::default();
+    };
+    // A configuration built in code (not read from files) has no positions; the
+    // limit still came from the configuration, so say so without a real place.
+    let location = ctx
+        .locate("/settings/max_removals")
+        .unwrap_or_else(|| Location::new("<configuration>", 0, 0));
+    MaxRemovals {
+        limit,
+        source: LimitSource::Config(location),
+    }
+}
+
+struct Compiler<'c, 'a> {
+    ctx: &'c Context<'a>,
+    provenance: Provenance,
+}
+
+impl<'a> Compiler<'_, 'a> {
+    fn record(&mut self, kind: Declared, target: String, pointer: &str) {
+        self.provenance
+            .record(kind, target, self.ctx.locate(pointer));
+    }
+
+    fn companies(&mut self) -> BTreeMap<String, CompanyState> {
+        let mut companies = BTreeMap::new();
+        for (i, company) in self.ctx.config.companies.iter().enumerate() {
+            self.record(
+                Declared::Company,
+                company.name.clone(),
+                &format!("/companies/{i}"),
+            );
+            companies.insert(
+                company.name.clone(),
+                CompanyState {
+                    trade: company.trade.clone(),
+                },
+            );
+        }
+        companies
+    }
+
+    fn roles(&mut self) -> BTreeMap<String, RoleState> {
+        let mut roles = BTreeMap::new();
+        for (i, role) in self.ctx.config.roles.iter().enumerate() {
+            self.record(Declared::Role, role.name.clone(), &format!("/roles/{i}"));
+            roles.insert(
+                role.name.clone(),
+                RoleState {
+                    default_access: role.default_access.iter().copied().collect(),
+                },
+            );
+        }
+        roles
+    }
+
+    fn members(&mut self) -> BTreeMap<Email, MemberState> {
+        self.provenance.record(
+            Declared::MembersSection,
+            "",
+            self.ctx.sources.locate_key("/members"),
+        );
+        let mut members = BTreeMap::new();
+        for (i, member) in self.ctx.config.members.iter().enumerate() {
+            let email = Email::new(&member.email);
+            self.record(
+                Declared::Member,
+                email.to_string(),
+                &format!("/members/{i}"),
+            );
+            members.insert(email, self.member(member));
+        }
+        members
+    }
+
+    fn member(&self, member: &model::Member) -> MemberState {
+        MemberState {
+            first_name: member.first_name.clone(),
+            last_name: member.last_name.clone(),
+            company: member.company.clone(),
+            role: member.role.clone(),
+            access: self.effective_access(member),
+            status: if is_inactive(member) {
+                MemberStatus::Inactive
+            } else {
+                MemberStatus::Active
+            },
+            external_subscriptions: member
+                .external_subscriptions
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .collect(),
+            invited_at: None,
+            signed_in: false,
+        }
+    }
+
+    /// `access` when given (`[]` is none at all), else the role's default.
+    fn effective_access(&self, member: &model::Member) -> BTreeSet<AccessLevel> {
+        if let Some(access) = &member.access {
+            return access.iter().copied().collect();
+        }
+        member
+            .role
+            .as_deref()
+            .and_then(|role| self.ctx.roles.get(role))
+            .map(|&i| {
+                self.ctx.config.roles[i]
+                    .default_access
+                    .iter()
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn agreements(&mut self) -> BTreeMap<String, AgreementState> {
+        let mut agreements = BTreeMap::new();
+        for (a, agreement) in self.ctx.config.agreements.iter().enumerate() {
+            let state = self.agreement(a, agreement);
+            agreements.insert(agreement.number.clone(), state);
+        }
+        agreements
+    }
+
+    fn agreement(&mut self, a: usize, agreement: &'a model::Agreement) -> AgreementState {
+        let number = &agreement.number;
+        let base = format!("/agreements/{a}");
+        self.record(Declared::Agreement, number.clone(), &base);
+        let contract_manager = Email::new(&agreement.contract_manager);
+        self.record(
+            Declared::ContractManager,
+            number.clone(),
+            &format!("{base}/contract_manager"),
+        );
+        // No coordinator named: the contract manager is the coordinator (R03), and
+        // the contract manager's line is what explains it.
+        let (software_coordinator, coordinator_pointer) = match &agreement.software_coordinator {
+            Some(raw) => (Email::new(raw), format!("{base}/software_coordinator")),
+            None => (contract_manager.clone(), format!("{base}/contract_manager")),
+        };
+        self.record(
+            Declared::SoftwareCoordinator,
+            number.clone(),
+            &coordinator_pointer,
+        );
+
+        let mut products = BTreeMap::new();
+        for (p, product) in agreement.products.iter().enumerate() {
+            let pointer = format!("{base}/products/{p}");
+            self.record(
+                Declared::Product,
+                format!("{number}/{}", product.name),
+                &pointer,
+            );
+            let prefix = format!("{number}/{}/", product.name);
+            let assigned = self.assignees(
+                &product.assigned,
+                &format!("{pointer}/assigned"),
+                Declared::Seat,
+                &prefix,
+            );
+            products.insert(
+                product.name.clone(),
+                ProductState {
+                    seats: product.seats,
+                    assigned,
+                },
+            );
+        }
+        let mut cloud_services = BTreeMap::new();
+        for (s, service) in agreement.cloud_services.iter().enumerate() {
+            let prefix = format!("{number}/{}/", service.name);
+            let pointer = format!("{base}/cloud_services/{s}/assigned");
+            let assigned =
+                self.assignees(&service.assigned, &pointer, Declared::CloudService, &prefix);
+            cloud_services.insert(service.name.clone(), assigned);
+        }
+        let support = self.assignees(
+            &agreement.support,
+            &format!("{base}/support"),
+            Declared::Support,
+            &format!("{number}/"),
+        );
+        AgreementState {
+            name: agreement.name.clone(),
+            contract_manager,
+            software_coordinator,
+            products,
+            cloud_services,
+            support,
+        }
+    }
+
+    /// The people of a member list, recording each one's provenance as `kind` with
+    /// target `{prefix}{email}`. Direct entries are recorded before group entries,
+    /// so a person named both ways cites the direct entry.
+    fn assignees(
+        &mut self,
+        items: &'a [String],
+        pointer: &str,
+        kind: Declared,
+        prefix: &str,
+    ) -> BTreeSet<Email> {
+        let mut people = BTreeSet::new();
+        for groups_pass in [false, true] {
+            for (index, raw) in items.iter().enumerate() {
+                match Entry::parse(raw) {
+                    Entry::Person(email) if !groups_pass => {
+                        let entry_pointer = format!("{pointer}/{index}");
+                        self.add_assignee(&mut people, &email, kind, prefix, &entry_pointer);
+                    }
+                    Entry::Group(name) if groups_pass => {
+                        let entry_pointer = format!("{pointer}/{index}");
+                        for email in self.ctx.group_members(name).unwrap_or_default() {
+                            self.add_assignee(&mut people, email, kind, prefix, &entry_pointer);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        people
+    }
+
+    fn add_assignee(
+        &mut self,
+        people: &mut BTreeSet<Email>,
+        email: &str,
+        kind: Declared,
+        prefix: &str,
+        pointer: &str,
+    ) {
+        let email = Email::new(email);
+        if !people.contains(&email) {
+            self.record(kind, format!("{prefix}{email}"), pointer);
+            people.insert(email);
+        }
+    }
+
+    fn projects(&mut self) -> BTreeMap<String, ProjectState> {
+        let mut projects = BTreeMap::new();
+        for (p, project) in self.ctx.config.projects.iter().enumerate() {
+            self.record(
+                Declared::Project,
+                project.name.clone(),
+                &format!("/projects/{p}"),
+            );
+            let members = self.project_members(p, project);
+            projects.insert(project.name.clone(), ProjectState { members });
+        }
+        projects
+    }
+
+    /// A project's members: direct entries first (they win), then group entries
+    /// merged into each other (highest access, union of products).
+    fn project_members(
+        &mut self,
+        p: usize,
+        project: &'a model::Project,
+    ) -> BTreeMap<Email, ProjectMemberState> {
+        let mut members: BTreeMap<Email, ProjectMemberState> = BTreeMap::new();
+        let mut direct: FxHashSet<Email> = FxHashSet::default();
+        for (m, entry) in project.members.iter().enumerate() {
+            let Some(raw) = &entry.email else { continue };
+            let email = Email::new(raw);
+            self.record(
+                Declared::ProjectMember,
+                format!("{}/{email}", project.name),
+                &format!("/projects/{p}/members/{m}"),
+            );
+            direct.insert(email.clone());
+            members.insert(email, project_member(entry));
+        }
+        for (m, entry) in project.members.iter().enumerate() {
+            let (None, Some(group)) = (&entry.email, &entry.group) else {
+                continue;
+            };
+            let granted = project_member(entry);
+            for email in self.ctx.group_members(group.trim()).unwrap_or_default() {
+                let email = Email::new(email);
+                if direct.contains(&email) {
+                    continue;
+                }
+                self.record(
+                    Declared::ProjectMember,
+                    format!("{}/{email}", project.name),
+                    &format!("/projects/{p}/members/{m}"),
+                );
+                members
+                    .entry(email)
+                    .and_modify(|held| {
+                        held.access = held.access.max(granted.access);
+                        held.products.extend(granted.products.iter().copied());
+                    })
+                    .or_insert_with(|| granted.clone());
+            }
+        }
+        members
+    }
+
+    fn protected(&mut self, protected: &[String]) -> BTreeSet<Email> {
+        let mut emails = BTreeSet::new();
+        for (i, raw) in protected.iter().enumerate() {
+            let email = Email::new(raw);
+            self.record(
+                Declared::Protected,
+                email.to_string(),
+                &format!("/settings/protected/{i}"),
+            );
+            emails.insert(email);
+        }
+        emails
+    }
+}
+
+/// A project entry's access and products (`[docs]` when `products` is left out).
+fn project_member(entry: &model::ProjectMember) -> ProjectMemberState {
+    let products = match &entry.products {
+        Some(products) => products.iter().copied().collect(),
+        None => BTreeSet::from([ProjectProduct::Docs]),
+    };
+    ProjectMemberState {
+        access: entry.access,
+        products,
+    }
+}

@@ -1,0 +1,480 @@
+//! Property tests: random (current, desired) pairs, the plan carried out batch by batch
+//! on the embedded store seeded with `current`.
+//!
+//! - every batch is accepted, every operation `Done` (the order is right, and none of
+//!   them finds the account already so);
+//! - the result is exactly what the configuration asks (checked field by field, with
+//!   the ownership rules of DOMAIN.md, and by a second plan being empty);
+//! - no operation is redundant: dropping any one leaves the result short.
+//!
+//! States are built from a vector of dice (bytes), so that proptest shrinks towards
+//! zeros, which build the simplest states.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use accord::backend::sqlite::SqliteStore;
+use accord::backend::{ManualClock, Outcome};
+use accord::desired::{Desired, MaxRemovals};
+use accord::diagnostic::Code;
+use accord::plan::{DiffOptions, Op, Plan, Refusal, diff};
+use accord::state::{
+    AccessLevel, AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus,
+    ProductState, ProjectAccess, ProjectMemberState, ProjectProduct, ProjectState, RoleState,
+    State,
+};
+use proptest::prelude::*;
+
+use super::fixtures::NOW;
+
+const DAY: i64 = 24 * 60 * 60;
+const MEMBERS: usize = 6;
+const ACCESS: [AccessLevel; 3] = [
+    AccessLevel::AccountAdmin,
+    AccessLevel::Executive,
+    AccessLevel::StandardsAdmin,
+];
+const EXTRA_PRODUCTS: [ProjectProduct; 2] = [ProjectProduct::Build, ProjectProduct::Cost];
+
+/// Reads choices off a byte vector; past its end every choice is 0 (the simplest).
+struct Dice<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Dice<'_> {
+    fn next(&mut self) -> u8 {
+        let byte = self.bytes.get(self.at).copied().unwrap_or(0);
+        self.at += 1;
+        byte
+    }
+
+    fn flag(&mut self) -> bool {
+        self.next() % 2 == 1
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::from(self.next()) % n
+    }
+
+    fn text(&mut self, prefix: &str, options: usize) -> Option<String> {
+        match self.below(options + 1) {
+            0 => None,
+            n => Some(format!("{prefix}{n}")),
+        }
+    }
+
+    fn subset<T: Clone + Ord>(&mut self, items: &[T]) -> BTreeSet<T> {
+        items.iter().filter(|_| self.flag()).cloned().collect()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// A backend's state: backend-owned facts (pending, invitation dates) included.
+    Backend,
+    /// A compiled configuration: `active` or `inactive` only.
+    Configuration,
+}
+
+fn email(i: usize) -> Email {
+    Email::new(&format!("m{i}@acme.example"))
+}
+
+/// A state that satisfies R02-R10, built from dice.
+fn build(dice: &mut Dice<'_>, side: Side) -> State {
+    let mut state = State {
+        account: AccountInfo {
+            id: "acme".into(),
+            name: "ACME".into(),
+        },
+        ..State::default()
+    };
+    for c in 0..3 {
+        if c == 0 || dice.flag() {
+            let trade = dice.text("Trade", 2);
+            state.companies.insert(format!("C{c}"), CompanyState { trade });
+        }
+    }
+    for r in 0..3 {
+        if r == 0 || dice.flag() {
+            let default_access = dice.subset(&ACCESS);
+            state.roles.insert(format!("R{r}"), RoleState { default_access });
+        }
+    }
+    let companies: Vec<String> = state.companies.keys().cloned().collect();
+    let roles: Vec<String> = state.roles.keys().cloned().collect();
+    for i in 0..MEMBERS {
+        if i == 0 || dice.flag() {
+            let member = build_member(dice, side, &companies, &roles, &state.roles);
+            state.members.insert(email(i), member);
+        }
+    }
+    ensure_admin(&mut state);
+    let eligible: Vec<Email> = state
+        .members
+        .iter()
+        .filter(|(_, m)| !m.status.is_inactive())
+        .map(|(e, _)| e.clone())
+        .collect();
+    for a in 0..2 {
+        if dice.flag() {
+            state.agreements.insert(format!("A{a}"), build_agreement(dice, &eligible));
+        }
+    }
+    for j in 0..2 {
+        if dice.flag() {
+            let mut project = ProjectState::default();
+            for email in dice.subset(&eligible) {
+                let access = if dice.flag() { ProjectAccess::Admin } else { ProjectAccess::Member };
+                let mut products = dice.subset(&EXTRA_PRODUCTS);
+                products.insert(ProjectProduct::Docs);
+                project.members.insert(email, ProjectMemberState { access, products });
+            }
+            state.projects.insert(format!("J{j}"), project);
+        }
+    }
+    state
+}
+
+fn build_member(
+    dice: &mut Dice<'_>,
+    side: Side,
+    companies: &[String],
+    roles: &[String],
+    role_access: &BTreeMap<String, RoleState>,
+) -> MemberState {
+    let company = companies[dice.below(companies.len())].clone();
+    let role = roles[dice.below(roles.len())].clone();
+    let access = if dice.flag() {
+        dice.subset(&ACCESS)
+    } else {
+        role_access[&role].default_access.clone()
+    };
+    let inactive = dice.below(4) == 3;
+    let mut member = MemberState {
+        first_name: dice.text("First", 2),
+        company: Some(company),
+        role: Some(role),
+        external_subscriptions: dice.subset(&["Revit".to_owned(), "Civil 3D".to_owned()]),
+        status: if inactive { MemberStatus::Inactive } else { MemberStatus::Active },
+        access,
+        ..MemberState::default()
+    };
+    // The backend-owned facts are rolled on both sides, so that the same dice build
+    // the same configuration-side state whatever the side (nearby pairs stay nearby).
+    let (roll, days) = (dice.below(3), i64::from(dice.next() % 10));
+    if side == Side::Backend && !inactive {
+        match roll {
+            0 => member.signed_in = true,
+            1 => {
+                member.status = MemberStatus::Pending;
+                member.invited_at = Some(NOW - days * DAY);
+            }
+            _ if member.access.is_empty() => member.status = MemberStatus::NotInvited,
+            _ => {
+                member.status = MemberStatus::Pending;
+                member.invited_at = Some(NOW - DAY);
+            }
+        }
+    }
+    member
+}
+
+/// R10: the first member who is not inactive (or m0, made active) gets account_admin.
+fn ensure_admin(state: &mut State) {
+    let has_admin = state
+        .members
+        .values()
+        .any(|m| !m.status.is_inactive() && m.access.contains(&AccessLevel::AccountAdmin));
+    if has_admin {
+        return;
+    }
+    let admin = match state.members.values_mut().find(|m| !m.status.is_inactive()) {
+        Some(member) => member,
+        None => {
+            let m0 = state.members.get_mut(&email(0)).expect("m0 is always present");
+            m0.status = MemberStatus::Active;
+            m0.signed_in = true;
+            m0
+        }
+    };
+    admin.access.insert(AccessLevel::AccountAdmin);
+}
+
+fn build_agreement(dice: &mut Dice<'_>, eligible: &[Email]) -> AgreementState {
+    let contract_manager = eligible[dice.below(eligible.len())].clone();
+    let software_coordinator = if dice.flag() {
+        eligible[dice.below(eligible.len())].clone()
+    } else {
+        contract_manager.clone()
+    };
+    let mut agreement = AgreementState {
+        name: format!("Agreement {}", dice.below(2)),
+        contract_manager,
+        software_coordinator,
+        ..AgreementState::default()
+    };
+    for p in 0..2 {
+        if dice.flag() {
+            let seats = dice.below(4);
+            let assigned = dice.subset(eligible).into_iter().take(seats).collect();
+            let seats = Some(u32::try_from(seats).unwrap());
+            agreement.products.insert(format!("P{p}"), ProductState { seats, assigned });
+        }
+    }
+    if dice.flag() {
+        let users = dice.subset(eligible).into_iter().take(3).collect(); // R05
+        agreement.cloud_services.insert("S0".into(), users);
+    }
+    let support_limit = usize::try_from(agreement.licences() * 6).unwrap(); // R06
+    agreement.support = dice.subset(eligible).into_iter().take(support_limit).collect();
+    agreement
+}
+
+fn build_desired(dice: &mut Dice<'_>) -> Desired {
+    let state = build(dice, Side::Configuration);
+    Desired {
+        state,
+        prune: dice.flag(),
+        max_removals: MaxRemovals { limit: 100, ..MaxRemovals::default() },
+        ..Desired::default()
+    }
+}
+
+fn options(bulk_limit: usize) -> DiffOptions {
+    DiffOptions {
+        now: NOW,
+        bulk_limit,
+        ..DiffOptions::default()
+    }
+}
+
+fn store_holding(current: &State, bulk_limit: usize) -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(ManualClock::new(NOW));
+    let mut store = SqliteStore::open(dir.path().join("state.db"), clock).expect("open store");
+    store.set_bulk_limit(bulk_limit);
+    store.import_state(current).expect("seed the store");
+    (dir, store)
+}
+
+/// The plan's batches, as the backend receives them.
+fn batches(plan: &Plan) -> Vec<Vec<Op>> {
+    let mut batches: Vec<Vec<Op>> = vec![Vec::new(); plan.batches];
+    for operation in &plan.operations {
+        batches[operation.batch].push(operation.op.clone());
+    }
+    batches
+}
+
+/// Plans, or `None` when R11 refuses the plan (an exiting member holds a role of an
+/// agreement the configuration does not declare: that refusal is right).
+fn plan_or_r11(current: &State, desired: &Desired, options: &DiffOptions) -> Option<Plan> {
+    match diff(current, desired, options) {
+        Ok(plan) => Some(plan),
+        Err(Refusal::Rules(plan)) => {
+            for refusal in &plan.refusals {
+                assert_eq!(refusal.code, Code::R11, "unexpected refusal: {refusal}");
+                let undeclared = current
+                    .agreements
+                    .keys()
+                    .any(|n| !desired.state.agreements.contains_key(n) && refusal.message.contains(&format!("agreement {n},")));
+                assert!(undeclared, "R11 without an undeclared agreement: {refusal}");
+            }
+            None
+        }
+        Err(other) => panic!("unexpected refusal: {other}"),
+    }
+}
+
+fn describe(current: &State, desired: &Desired, plan: &Plan) -> String {
+    format!(
+        "current: {current:#?}\ndesired (prune {}): {:#?}\nplan:\n{}",
+        desired.prune,
+        desired.state,
+        accord::plan::render::text(plan, false)
+    )
+}
+
+/// The text field after the plan: the configured value, or the backend's when left out.
+fn expect_text(before: Option<&Option<String>>, wanted: &Option<String>) -> Option<String> {
+    wanted.clone().or_else(|| before.cloned().flatten())
+}
+
+fn set_or_empty<'s>(map: &'s BTreeMap<String, BTreeSet<Email>>, key: &str, none: &'s BTreeSet<Email>) -> &'s BTreeSet<Email> {
+    map.get(key).unwrap_or(none)
+}
+
+/// `after` is what the configuration asks of `current`: declared parts exactly,
+/// undeclared parts as they were (less what leaving members held).
+fn assert_converged(current: &State, desired: &Desired, after: &State) {
+    let wanted = &desired.state;
+    for (name, company) in &wanted.companies {
+        let before = current.companies.get(name).map(|c| &c.trade);
+        assert_eq!(after.companies[name].trade, expect_text(before, &company.trade), "company {name}");
+    }
+    for (name, role) in &wanted.roles {
+        assert_eq!(after.roles[name], *role, "role {name}");
+    }
+    for (email, member) in &wanted.members {
+        let got = after.members.get(email).unwrap_or_else(|| panic!("{email} is missing"));
+        let before = current.members.get(email);
+        assert_eq!(got.first_name, expect_text(before.map(|b| &b.first_name), &member.first_name), "{email}");
+        assert_eq!(got.company, member.company, "{email}");
+        assert_eq!(got.role, member.role, "{email}");
+        assert_eq!(got.access, member.access, "{email}");
+        assert_eq!(got.external_subscriptions, member.external_subscriptions, "{email}");
+        assert_eq!(got.status.is_inactive(), member.status.is_inactive(), "{email} status");
+    }
+    let mut leaving = BTreeSet::new();
+    for (email, member) in &current.members {
+        if wanted.members.contains_key(email) {
+            if !member.status.is_inactive() && wanted.members[email].status.is_inactive() {
+                leaving.insert(email.clone());
+            }
+            continue;
+        }
+        if desired.prune {
+            assert!(!after.members.contains_key(email), "{email} should have been pruned");
+            leaving.insert(email.clone());
+        } else {
+            assert_eq!(after.members.get(email), Some(member), "{email} should be left alone");
+        }
+    }
+    let none = BTreeSet::new();
+    for (number, agreement) in &current.agreements {
+        if wanted.agreements.contains_key(number) {
+            continue;
+        }
+        let mut expected = agreement.clone();
+        for product in expected.products.values_mut() {
+            product.assigned.retain(|e| !leaving.contains(e));
+        }
+        for users in expected.cloud_services.values_mut() {
+            users.retain(|e| !leaving.contains(e));
+        }
+        expected.support.retain(|e| !leaving.contains(e));
+        assert_eq!(after.agreements.get(number), Some(&expected), "undeclared agreement {number}");
+    }
+    for (number, agreement) in &wanted.agreements {
+        let got = &after.agreements[number];
+        assert_eq!(got.name, agreement.name, "{number}");
+        assert_eq!(got.contract_manager, agreement.contract_manager, "{number}");
+        assert_eq!(got.software_coordinator, agreement.software_coordinator, "{number}");
+        let products: BTreeSet<&String> = got.products.keys().chain(agreement.products.keys()).collect();
+        for product in products {
+            let want = agreement.products.get(product);
+            let have = got.products.get(product);
+            assert_eq!(have.map_or(&none, |p| &p.assigned), want.map_or(&none, |p| &p.assigned), "{number}/{product}");
+            if let Some(seats) = want.and_then(|p| p.seats) {
+                // A product the backend does not list has no seats.
+                assert_eq!(have.and_then(|p| p.seats).unwrap_or(0), seats, "{number}/{product} seats");
+            }
+        }
+        let services: BTreeSet<&String> = got.cloud_services.keys().chain(agreement.cloud_services.keys()).collect();
+        for service in services {
+            assert_eq!(
+                set_or_empty(&got.cloud_services, service, &none),
+                set_or_empty(&agreement.cloud_services, service, &none),
+                "{number}/{service}"
+            );
+        }
+        assert_eq!(got.support, agreement.support, "{number} support");
+    }
+    for (name, project) in &current.projects {
+        if !wanted.projects.contains_key(name) {
+            let mut expected = project.clone();
+            expected.members.retain(|e, _| !leaving.contains(e));
+            assert_eq!(after.projects.get(name), Some(&expected), "undeclared project {name}");
+        }
+    }
+    for (name, project) in &wanted.projects {
+        assert_eq!(after.projects.get(name), Some(project), "project {name}");
+    }
+}
+
+fn dice() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..160)
+}
+
+/// Dice for `current` and for `desired`: unrelated (large plans, many creations), or
+/// the same dice with a few edits (small plans: updates, swaps, transfers, removals).
+fn dice_pair() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
+    let unrelated = (dice(), dice());
+    let nearby = (dice(), proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)).prop_map(
+        |(current, edits)| {
+            let mut desired = current.clone();
+            if !desired.is_empty() {
+                for (at, value) in edits {
+                    let at = at % desired.len();
+                    desired[at] = value;
+                }
+            }
+            (current, desired)
+        },
+    );
+    prop_oneof![unrelated, nearby]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn carrying_out_the_plan_on_the_store_yields_the_desired_state(
+        (current_dice, desired_dice) in dice_pair(),
+        bulk_limit in 1usize..5,
+    ) {
+        let current = build(&mut Dice { bytes: &current_dice, at: 0 }, Side::Backend);
+        let desired = build_desired(&mut Dice { bytes: &desired_dice, at: 0 });
+        let options = options(bulk_limit);
+        let Some(plan) = plan_or_r11(&current, &desired, &options) else { return Ok(()) };
+        let (_dir, mut store) = store_holding(&current, bulk_limit);
+        for batch in batches(&plan) {
+            let outcomes = store.execute(&batch).expect("the store takes the batch");
+            for (op, outcome) in batch.iter().zip(&outcomes) {
+                prop_assert_eq!(
+                    outcome, &Outcome::Done,
+                    "{} {} was not done\n{}", op.name(), op.target(), describe(&current, &desired, &plan)
+                );
+            }
+        }
+        let after = store.fetch().expect("fetch").state;
+        assert_converged(&current, &desired, &after);
+        let again = diff(&after, &desired, &options).expect("a second plan");
+        prop_assert!(again.is_empty(), "not converged: {:?}\n{}", super::fixtures::ops(&again), describe(&current, &desired, &plan));
+    }
+
+}
+
+proptest! {
+    // Each case carries out its plan once per operation: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_operation_is_redundant((current_dice, desired_dice) in dice_pair()) {
+        let current = build(&mut Dice { bytes: &current_dice, at: 0 }, Side::Backend);
+        let desired = build_desired(&mut Dice { bytes: &desired_dice, at: 0 });
+        let options = options(100);
+        let Some(plan) = plan_or_r11(&current, &desired, &options) else { return Ok(()) };
+        prop_assume!(!plan.is_empty() && plan.operations.len() <= 12);
+        let (_dir, mut store) = store_holding(&current, 100);
+        for dropped in 0..plan.operations.len() {
+            store.import_state(&current).expect("reset the store");
+            for batch in batches(&plan) {
+                let kept: Vec<Op> = batch
+                    .into_iter()
+                    .filter(|op| *op != plan.operations[dropped].op)
+                    .collect();
+                if !kept.is_empty() {
+                    store.execute(&kept).expect("the store takes the batch");
+                }
+            }
+            let after = store.fetch().expect("fetch").state;
+            let again = diff(&after, &desired, &options);
+            let short = !matches!(&again, Ok(plan) if plan.is_empty());
+            let op = &plan.operations[dropped];
+            prop_assert!(short, "{} {} is redundant\n{}", op.op.name(), op.target, describe(&current, &desired, &plan));
+        }
+    }
+}
