@@ -29,21 +29,27 @@ pub enum Command {
     /// Check a configuration against the schema and the rules R01-R10 (no backend contact).
     ///
     /// Exit codes: 0 valid, 1 invalid, 2 usage error.
-    #[command(after_help = "Example:\n  accord validate examples/acme\n  accord validate --format json configs/ > problems.json")]
+    #[command(
+        after_help = "Example:\n  accord validate examples/acme\n  accord validate --format json configs/ > problems.json"
+    )]
     Validate(ValidateArgs),
 
     /// Fetch the live account, diff it with the configuration and print the minimal plan.
     ///
     /// Exit codes: 0 no changes (or changes without --detailed-exitcode), 2 changes with
     /// --detailed-exitcode, 3 refused by a safety rule (R11-R13), 1 any other error.
-    #[command(after_help = "Examples:\n  accord plan examples/acme\n  accord plan --format markdown --detailed-exitcode config/ > plan.md\n  accord plan --out plan.json config/   # review now, `accord apply --plan plan.json` later")]
+    #[command(
+        after_help = "Examples:\n  accord plan examples/acme\n  accord plan --format markdown --detailed-exitcode config/ > plan.md\n  accord plan --out plan.json config/   # review now, `accord apply --plan plan.json` later"
+    )]
     Plan(PlanArgs),
 
     /// Write the backend's current state as configuration files.
     ///
     /// `plan` against the exported files reports no change. Existing files are never
     /// overwritten without --force.
-    #[command(after_help = "Examples:\n  accord export --out config/\n  accord export --backend sqlite:other.db > account.yaml")]
+    #[command(
+        after_help = "Examples:\n  accord export --out config/\n  accord export --backend sqlite:other.db > account.yaml"
+    )]
     Export(ExportArgs),
 
     /// Print the JSON Schema of the configuration files.
@@ -210,7 +216,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("unknown size unit `{other}`; use B, KiB, MiB or GiB")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}`; use B, KiB, MiB or GiB"
+            ));
+        }
     };
     number
         .checked_mul(factor)

@@ -86,9 +86,16 @@ pub struct Provenance {
 
 impl Provenance {
     /// Records where `kind` `target` is declared; the first declaration wins.
-    pub fn record(&mut self, kind: Declared, target: impl Into<String>, location: Option<Location>) {
+    pub fn record(
+        &mut self,
+        kind: Declared,
+        target: impl Into<String>,
+        location: Option<Location>,
+    ) {
         if let Some(location) = location {
-            self.entries.entry((kind, target.into())).or_insert(location);
+            self.entries
+                .entry((kind, target.into()))
+                .or_insert(location);
         }
     }
 

@@ -48,7 +48,8 @@ pub fn to_config(state: &State) -> ConfigFile {
                 company: member.company.clone(),
                 role: member.role.clone(),
                 access: Some(member.access.iter().copied().collect()),
-                status: (member.status == MemberStatus::Inactive).then_some(DesiredStatus::Inactive),
+                status: (member.status == MemberStatus::Inactive)
+                    .then_some(DesiredStatus::Inactive),
                 external_subscriptions: member.external_subscriptions.iter().cloned().collect(),
             })
             .collect(),

@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
-};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Severity};
@@ -141,13 +139,18 @@ impl Sources {
 impl Source {
     /// The byte span of the token starting at `line:column` (both from 1; column in characters).
     fn span(&self, line: u32, column: u32) -> Option<SourceSpan> {
-        let start_of_line = *self.line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let start_of_line = *self
+            .line_starts
+            .get(usize::try_from(line).ok()?.checked_sub(1)?)?;
         let rest = &self.text[start_of_line..];
         let rest = rest.split('\n').next().unwrap_or("");
         let skip = usize::try_from(column.saturating_sub(1)).ok()?;
         let offset_in_line = rest.char_indices().nth(skip).map_or(rest.len(), |(i, _)| i);
         let token = token_len(&rest[offset_in_line..]);
-        Some(SourceSpan::new((start_of_line + offset_in_line).into(), token))
+        Some(SourceSpan::new(
+            (start_of_line + offset_in_line).into(),
+            token,
+        ))
     }
 }
 
@@ -246,7 +249,9 @@ impl Report {
         }) {
             Some((text, span)) => {
                 report.source = Some(NamedSource::new(&*location.file, text));
-                report.labels.push(LabeledSpan::new_with_span(None, span));
+                report
+                    .labels
+                    .push(LabeledSpan::new_primary_with_span(None, span));
             }
             None => report.header.push_str(&format!("\n  at {location}")),
         }

@@ -15,9 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::config::model::{AccessLevel, ProjectAccess, ProjectProduct};
 
 /// An email address, trimmed and lower-cased: members are compared on this.
-#[derive(
-    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Email(String);
 

@@ -38,7 +38,8 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(header.as_bytes());
             for (_, text) in &files {
-                let _ = stdout.write_all(text[header.len()..].as_bytes());
+                let body = text.strip_prefix(header.as_str()).unwrap_or(text);
+                let _ = stdout.write_all(body.as_bytes());
             }
         }
         Some(dir) => write_files(dir, &files, args.force)?,

@@ -17,8 +17,8 @@ use crate::validate::{Validated, validate};
 /// An invalid configuration, an unreachable backend, an account mismatch, or a
 /// refusal by a rule (exit 3 for R11-R13).
 pub fn run(args: &PlanArgs, color: bool) -> Result<u8> {
-    let validated = validate(&args.config.path, &args.config.load_options())
-        .map_err(Error::Invalid)?;
+    let validated =
+        validate(&args.config.path, &args.config.load_options()).map_err(Error::Invalid)?;
     let runtime = super::runtime()?;
     let (plan, revision) = runtime.block_on(make_plan(args, &validated))?;
     let format = match args.format {
@@ -43,10 +43,12 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<u8> {
 /// refuses is worth seeing) and returned as [`Error::Refused`].
 async fn make_plan(args: &PlanArgs, validated: &Validated) -> Result<(Plan, u64)> {
     let backend = super::open_backend(&args.backend.backend).await?;
-    let snapshot = backend
-        .fetch()
-        .await
-        .map_err(|e| Error::Other(format!("cannot read the account from {}: {e}", backend.url())))?;
+    let snapshot = backend.fetch().await.map_err(|e| {
+        Error::Other(format!(
+            "cannot read the account from {}: {e}",
+            backend.url()
+        ))
+    })?;
     let capabilities = backend.capabilities();
     let options = DiffOptions {
         bulk_limit: capabilities.bulk_limit,
@@ -75,7 +77,9 @@ fn refused(plan: &Plan, format: PlanFormat) -> Error {
     let text = match format {
         PlanFormat::Json => render::json(plan),
         PlanFormat::Markdown => render::markdown(plan),
-        PlanFormat::Text => render::text(plan, false) + "\n" + &report::human(&plan.refusals, false),
+        PlanFormat::Text => {
+            render::text(plan, false) + "\n" + &report::human(&plan.refusals, false)
+        }
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     let safety = plan.refusals.iter().any(|d| {

@@ -69,7 +69,8 @@ pub fn schema_text() -> String {
 /// Every schema violation, each located and explained; a merged configuration
 /// without `account` is one of them.
 pub fn check(loaded: &Loaded) -> Result<ConfigFile, Vec<Diagnostic>> {
-    // `is_valid` stops at nothing it need not compute: the common, valid case stays cheap.
+    // `is_valid` stops at the first error and builds no error values: the common,
+    // valid case stays cheap, and only an invalid configuration pays for explanations.
     let mut diagnostics = if VALIDATOR.is_valid(&loaded.value) {
         Vec::new()
     } else {
@@ -84,6 +85,13 @@ pub fn check(loaded: &Loaded) -> Result<ConfigFile, Vec<Diagnostic>> {
     }
     // From a reference: cloning a configuration of 50,000 members would double its memory.
     ConfigFile::deserialize(&loaded.value).map_err(|error| {
+        let fractional = whole_numbers_written_as_fractions(&loaded.value, "");
+        if !fractional.is_empty() {
+            return fractional
+                .iter()
+                .map(|defect| to_diagnostic(defect, loaded))
+                .collect();
+        }
         vec![
             Diagnostic::error(
                 Code::Schema,
@@ -95,10 +103,51 @@ pub fn check(loaded: &Loaded) -> Result<ConfigFile, Vec<Diagnostic>> {
     })
 }
 
+/// Whole numbers written as `10.0`: JSON Schema counts them as integers, serde does
+/// not. serde's error has no position, so they are found here, on the failure path only.
+fn whole_numbers_written_as_fractions(value: &Value, pointer: &str) -> Vec<Defect> {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            let wants_integer = Place::of(pointer)
+                .is_some_and(|place| place.schema.get("type") == Some(&"integer".into()));
+            if !wants_integer {
+                return Vec::new();
+            }
+            vec![Defect {
+                pointer: pointer.to_owned(),
+                at_key: false,
+                message: format!("expected a whole number, found {number}"),
+                help: number
+                    .as_f64()
+                    .map(|n| format!("write it without a fraction: {}", n.round())),
+                cause: Cause::WrongType,
+            }]
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(index, item)| {
+                whole_numbers_written_as_fractions(item, &format!("{pointer}/{index}"))
+            })
+            .collect(),
+        Value::Object(fields) => fields
+            .iter()
+            .flat_map(|(key, field)| {
+                whole_numbers_written_as_fractions(field, &format!("{pointer}/{}", escape(key)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The schema, generated once per process.
 static SCHEMA: LazyLock<Value> = LazyLock::new(schema);
 
 /// The compiled validator: compiling is far slower than validating a small file.
+///
+/// Format checks are on, so a `format` added to the model is enforced, not just
+/// shown in editors. Member emails carry none on purpose: their syntax is rule R01,
+/// checked with the rules so that one bad address does not hide every other problem.
 static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
     jsonschema::options()
         .with_draft(Draft::Draft202012)
@@ -1001,6 +1050,19 @@ mod tests {
                 "`-1` is too small for `max_removals` of the settings",
             ]
         );
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_located() {
+        let (pointer, message, help) = problem(with_account(json!({
+            "agreements": [{
+                "number": "1", "name": "AEC", "contract_manager": "a@acme.example",
+                "products": [{ "name": "AutoCAD", "seats": 10.0 }],
+            }],
+        })));
+        assert_eq!(pointer, "/agreements/0/products/0/seats");
+        assert_eq!(message, "expected a whole number, found 10.0");
+        assert_eq!(help, "write it without a fraction: 10");
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl Slot {
             Op::CloudServiceUnassign { .. } => Self::at(5, 1),
             Op::SupportUnassign { .. } => Self::at(5, 2),
             // 6. assignments
-            Op::SeatAssign { .. } => Self::at(4, 9),
+            Op::SeatAssign { .. } => Self::at(6, 0),
             Op::CloudServiceAssign { .. } => Self::at(6, 1),
             Op::SupportAssign { .. } => Self::at(6, 2),
             // 7. projects: creation, then member removals, additions, updates

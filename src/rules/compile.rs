@@ -100,6 +100,13 @@ impl<'a> Compiler<'_, 'a> {
             .record(kind, target, self.ctx.locate(pointer));
     }
 
+    /// Records at a location already looked up: a group entry stands for many
+    /// people, and looking its position up once per person would dominate the
+    /// cost of compiling a large configuration.
+    fn record_at(&mut self, kind: Declared, target: String, location: Option<&Location>) {
+        self.provenance.record(kind, target, location.cloned());
+    }
+
     fn companies(&mut self) -> BTreeMap<String, CompanyState> {
         let mut companies = BTreeMap::new();
         for (i, company) in self.ctx.config.companies.iter().enumerate() {
@@ -285,13 +292,13 @@ impl<'a> Compiler<'_, 'a> {
             for (index, raw) in items.iter().enumerate() {
                 match Entry::parse(raw) {
                     Entry::Person(email) if !groups_pass => {
-                        let entry_pointer = format!("{pointer}/{index}");
-                        self.add_assignee(&mut people, &email, kind, prefix, &entry_pointer);
+                        let location = self.ctx.locate(&format!("{pointer}/{index}"));
+                        self.add_assignee(&mut people, &email, kind, prefix, location.as_ref());
                     }
                     Entry::Group(name) if groups_pass => {
-                        let entry_pointer = format!("{pointer}/{index}");
+                        let location = self.ctx.locate(&format!("{pointer}/{index}"));
                         for email in self.ctx.group_members(name).unwrap_or_default() {
-                            self.add_assignee(&mut people, email, kind, prefix, &entry_pointer);
+                            self.add_assignee(&mut people, email, kind, prefix, location.as_ref());
                         }
                     }
                     _ => {}
@@ -307,11 +314,11 @@ impl<'a> Compiler<'_, 'a> {
         email: &str,
         kind: Declared,
         prefix: &str,
-        pointer: &str,
+        location: Option<&Location>,
     ) {
         let email = Email::new(email);
         if !people.contains(&email) {
-            self.record(kind, format!("{prefix}{email}"), pointer);
+            self.record_at(kind, format!("{prefix}{email}"), location);
             people.insert(email);
         }
     }
@@ -355,15 +362,16 @@ impl<'a> Compiler<'_, 'a> {
                 continue;
             };
             let granted = project_member(entry);
+            let location = self.ctx.locate(&format!("/projects/{p}/members/{m}"));
             for email in self.ctx.group_members(group.trim()).unwrap_or_default() {
                 let email = Email::new(email);
                 if direct.contains(&email) {
                     continue;
                 }
-                self.record(
+                self.record_at(
                     Declared::ProjectMember,
                     format!("{}/{email}", project.name),
-                    &format!("/projects/{p}/members/{m}"),
+                    location.as_ref(),
                 );
                 members
                     .entry(email)

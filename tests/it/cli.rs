@@ -144,7 +144,11 @@ fn invalid_examples_output_snapshots() {
     entries.sort();
     assert!(entries.len() >= 5, "expected a handful of invalid examples");
     for path in entries {
-        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         let relative = format!("examples/invalid/{name}");
         for format in ["human", "json"] {
             let output = accord_at_root()
@@ -160,4 +164,32 @@ fn invalid_examples_output_snapshots() {
             insta::assert_snapshot!(format!("invalid_{name}_{format}"), stdout);
         }
     }
+}
+
+/// The README shows the output of some broken examples; it must stay true.
+#[test]
+fn readme_shows_the_real_output_of_the_invalid_examples() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let mut shown = 0;
+    for block in readme.split("```console\n").skip(1) {
+        let block = block.split("```").next().expect("block");
+        let Some((command, expected)) = block.split_once('\n') else {
+            continue;
+        };
+        let Some(args) = command.strip_prefix("$ accord validate ") else {
+            continue;
+        };
+        let output = accord_at_root()
+            .args(["validate", args.trim()])
+            .output()
+            .expect("runs");
+        assert_eq!(
+            String::from_utf8(output.stdout).expect("UTF-8"),
+            expected,
+            "README.md shows stale output for `{command}`"
+        );
+        shown += 1;
+    }
+    assert!(shown >= 3, "README.md should show some invalid examples");
 }

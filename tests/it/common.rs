@@ -86,7 +86,10 @@ pub fn with_code(diagnostics: &[Diagnostic], code: &str) -> Vec<(u32, String)> {
 
 /// The lines of the diagnostics with `code`.
 pub fn lines_of(diagnostics: &[Diagnostic], code: &str) -> Vec<u32> {
-    with_code(diagnostics, code).into_iter().map(|(line, _)| line).collect()
+    with_code(diagnostics, code)
+        .into_iter()
+        .map(|(line, _)| line)
+        .collect()
 }
 
 /// The `accord` binary, with colour off and a clean environment for backends.

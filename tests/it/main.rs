@@ -1,9 +1,9 @@
 //! accord's integration tests: one binary, a module per area.
 
+mod cli;
 mod common;
 mod loader;
+mod plan;
 mod rules;
 mod schema;
-mod cli;
 mod store;
-mod plan;

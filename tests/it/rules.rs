@@ -137,6 +137,34 @@ fn r01_protected_entries_are_emails_but_need_not_be_declared() {
     assert!(desired.protected.contains(&email("it-admin@acme.example")));
 }
 
+#[test]
+fn r01_not_r07_for_a_malformed_address_on_a_list() {
+    let yaml = format!(
+        "{BASE}{}",
+        agreement(
+            "    products: [{ name: AutoCAD, seats: 1 }]\n    support:\n      - alice@acme.example\n      - bob at acme\n"
+        )
+    );
+    let errors = errors(&yaml);
+    assert_eq!(codes(&errors), ["R01"], "{errors:#?}");
+    assert_eq!(lines_of(&errors, "R01"), [line_of(&yaml, "bob at acme")]);
+}
+
+#[test]
+fn r10_is_left_to_r09_when_an_unknown_role_hides_the_admin() {
+    let yaml = base_with("role: BIM Manager }", "role: BIM Manger }");
+    let errors = errors(&yaml);
+    assert_eq!(codes(&errors), ["R09"], "{errors:#?}");
+    assert_eq!(lines_of(&errors, "R09"), [line_of(&yaml, "BIM Manger")]);
+    assert!(
+        errors[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("did you mean `BIM Manager`?")
+    );
+}
+
 // R02
 
 #[test]

@@ -80,7 +80,9 @@ pub fn account() -> State {
     state.roles.insert("Architect".into(), RoleState::default());
     state.members.insert(email("alice@acme.example"), admin());
     state.members.insert(email("bob@acme.example"), architect());
-    state.members.insert(email("carol@acme.example"), architect());
+    state
+        .members
+        .insert(email("carol@acme.example"), architect());
     let mut agreement = AgreementState {
         name: "AEC Collection".into(),
         contract_manager: email("alice@acme.example"),
@@ -111,9 +113,10 @@ pub fn account() -> State {
         email("alice@acme.example"),
         project_member(ProjectAccess::Admin, &[ProjectProduct::Build]),
     );
-    tower
-        .members
-        .insert(email("bob@acme.example"), project_member(ProjectAccess::Member, &[]));
+    tower.members.insert(
+        email("bob@acme.example"),
+        project_member(ProjectAccess::Member, &[]),
+    );
     state.projects.insert("Tower A".into(), tower);
     state
 }
@@ -143,10 +146,20 @@ pub fn declare_all(desired: &mut Desired) {
     let mut entries: Vec<(Declared, String)> = Vec::new();
     let state = &desired.state;
     entries.push((Declared::Account, state.account.id.clone()));
-    entries.extend(state.companies.keys().map(|n| (Declared::Company, n.clone())));
+    entries.extend(
+        state
+            .companies
+            .keys()
+            .map(|n| (Declared::Company, n.clone())),
+    );
     entries.extend(state.roles.keys().map(|n| (Declared::Role, n.clone())));
     entries.push((Declared::MembersSection, String::new()));
-    entries.extend(state.members.keys().map(|e| (Declared::Member, e.to_string())));
+    entries.extend(
+        state
+            .members
+            .keys()
+            .map(|e| (Declared::Member, e.to_string())),
+    );
     for (number, agreement) in &state.agreements {
         entries.push((Declared::Agreement, number.clone()));
         entries.push((Declared::ContractManager, number.clone()));
@@ -208,14 +221,20 @@ pub fn plan(current: &State, desired: &Desired) -> Plan {
 pub fn plan_with(current: &State, desired: &Desired, options: &DiffOptions) -> Plan {
     match diff(current, desired, options) {
         Ok(plan) => plan,
-        Err(refusal) => panic!("expected a plan, got a refusal: {refusal}\n{:#?}", refusal.diagnostics()),
+        Err(refusal) => panic!(
+            "expected a plan, got a refusal: {refusal}\n{:#?}",
+            refusal.diagnostics()
+        ),
     }
 }
 
 /// Plans, expecting a refusal.
 pub fn refusal(current: &State, desired: &Desired, options: &DiffOptions) -> Refusal {
     match diff(current, desired, options) {
-        Ok(plan) => panic!("expected a refusal, got a plan:\n{}", accord::plan::render::text(&plan, false)),
+        Ok(plan) => panic!(
+            "expected a refusal, got a plan:\n{}",
+            accord::plan::render::text(&plan, false)
+        ),
         Err(refusal) => refusal,
     }
 }
@@ -242,13 +261,31 @@ pub fn assert_well_batched(plan: &Plan, limit: usize) {
     let mut sizes: BTreeMap<usize, (usize, &str)> = BTreeMap::new();
     let mut last = 0;
     for operation in &plan.operations {
-        assert!(operation.batch >= last, "batches go backwards at {}", operation.target);
+        assert!(
+            operation.batch >= last,
+            "batches go backwards at {}",
+            operation.target
+        );
         last = operation.batch;
-        let entry = sizes.entry(operation.batch).or_insert((0, operation.op.name()));
-        assert_eq!(entry.1, operation.op.name(), "batch {} mixes kinds", operation.batch);
+        let entry = sizes
+            .entry(operation.batch)
+            .or_insert((0, operation.op.name()));
+        assert_eq!(
+            entry.1,
+            operation.op.name(),
+            "batch {} mixes kinds",
+            operation.batch
+        );
         entry.0 += 1;
-        assert!(entry.0 <= limit, "batch {} exceeds {limit}", operation.batch);
+        assert!(
+            entry.0 <= limit,
+            "batch {} exceeds {limit}",
+            operation.batch
+        );
     }
     assert_eq!(sizes.len(), plan.batches);
-    assert!(sizes.keys().copied().eq(0..plan.batches), "batch numbers have gaps");
+    assert!(
+        sizes.keys().copied().eq(0..plan.batches),
+        "batch numbers have gaps"
+    );
 }

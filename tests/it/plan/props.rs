@@ -93,13 +93,17 @@ fn build(dice: &mut Dice<'_>, side: Side) -> State {
     for c in 0..3 {
         if c == 0 || dice.flag() {
             let trade = dice.text("Trade", 2);
-            state.companies.insert(format!("C{c}"), CompanyState { trade });
+            state
+                .companies
+                .insert(format!("C{c}"), CompanyState { trade });
         }
     }
     for r in 0..3 {
         if r == 0 || dice.flag() {
             let default_access = dice.subset(&ACCESS);
-            state.roles.insert(format!("R{r}"), RoleState { default_access });
+            state
+                .roles
+                .insert(format!("R{r}"), RoleState { default_access });
         }
     }
     let companies: Vec<String> = state.companies.keys().cloned().collect();
@@ -111,25 +115,28 @@ fn build(dice: &mut Dice<'_>, side: Side) -> State {
         }
     }
     ensure_admin(&mut state);
-    let eligible: Vec<Email> = state
-        .members
-        .iter()
-        .filter(|(_, m)| !m.status.is_inactive())
-        .map(|(e, _)| e.clone())
-        .collect();
+    let eligible = eligible(&state);
     for a in 0..2 {
         if dice.flag() {
-            state.agreements.insert(format!("A{a}"), build_agreement(dice, &eligible));
+            state
+                .agreements
+                .insert(format!("A{a}"), build_agreement(dice, &eligible));
         }
     }
     for j in 0..2 {
         if dice.flag() {
             let mut project = ProjectState::default();
             for email in dice.subset(&eligible) {
-                let access = if dice.flag() { ProjectAccess::Admin } else { ProjectAccess::Member };
+                let access = if dice.flag() {
+                    ProjectAccess::Admin
+                } else {
+                    ProjectAccess::Member
+                };
                 let mut products = dice.subset(&EXTRA_PRODUCTS);
                 products.insert(ProjectProduct::Docs);
-                project.members.insert(email, ProjectMemberState { access, products });
+                project
+                    .members
+                    .insert(email, ProjectMemberState { access, products });
             }
             state.projects.insert(format!("J{j}"), project);
         }
@@ -157,7 +164,11 @@ fn build_member(
         company: Some(company),
         role: Some(role),
         external_subscriptions: dice.subset(&["Revit".to_owned(), "Civil 3D".to_owned()]),
-        status: if inactive { MemberStatus::Inactive } else { MemberStatus::Active },
+        status: if inactive {
+            MemberStatus::Inactive
+        } else {
+            MemberStatus::Active
+        },
         access,
         ..MemberState::default()
     };
@@ -181,6 +192,249 @@ fn build_member(
     member
 }
 
+/// The members who may hold things: present and not inactive (R07).
+fn eligible(state: &State) -> Vec<Email> {
+    state
+        .members
+        .iter()
+        .filter(|(_, m)| !m.status.is_inactive())
+        .map(|(e, _)| e.clone())
+        .collect()
+}
+
+/// Makes an edited state satisfy R02-R10 again: an admin remains, role holders are
+/// members who are not inactive, lists hold only such members and fit their limits.
+fn repair(state: &mut State) {
+    ensure_admin(state);
+    let eligible = eligible(state);
+    let ok = |e: &Email| eligible.contains(e);
+    for agreement in state.agreements.values_mut() {
+        if !ok(&agreement.contract_manager) {
+            agreement.contract_manager = eligible[0].clone();
+        }
+        if !ok(&agreement.software_coordinator) {
+            agreement.software_coordinator = agreement.contract_manager.clone();
+        }
+        for product in agreement.products.values_mut() {
+            let seats = product.seats.map_or(usize::MAX, |n| n as usize);
+            product.assigned = product
+                .assigned
+                .iter()
+                .filter(|e| ok(e))
+                .take(seats)
+                .cloned()
+                .collect();
+        }
+        for users in agreement.cloud_services.values_mut() {
+            *users = users.iter().filter(|e| ok(e)).take(3).cloned().collect();
+        }
+        let support_limit = usize::try_from(agreement.licences() * 6).unwrap();
+        agreement.support = agreement
+            .support
+            .iter()
+            .filter(|e| ok(e))
+            .take(support_limit)
+            .cloned()
+            .collect();
+    }
+    for project in state.projects.values_mut() {
+        project.members.retain(|e, _| ok(e));
+    }
+}
+
+/// The configuration-side view of a backend state: what a configuration exported
+/// from it would compile to.
+fn as_configured(state: &State) -> State {
+    let mut state = state.clone();
+    for member in state.members.values_mut() {
+        if !member.status.is_inactive() {
+            member.status = MemberStatus::Active;
+        }
+        member.invited_at = None;
+        member.signed_in = false;
+    }
+    state
+}
+
+fn pick<T: Clone>(dice: &mut Dice<'_>, items: impl IntoIterator<Item = T>) -> Option<T> {
+    let items: Vec<T> = items.into_iter().collect();
+    (!items.is_empty()).then(|| items[dice.below(items.len())].clone())
+}
+
+/// A few targeted edits of `current` as a configuration would make them: seat swaps,
+/// role transfers, deactivations, removals, licence changes, record changes, project
+/// changes, role defaults, newcomers. The result is repaired to satisfy R02-R10.
+fn edited(current: &State, dice: &mut Dice<'_>) -> State {
+    let mut state = as_configured(current);
+    let edits = 1 + dice.below(4);
+    for _ in 0..edits {
+        let members: Vec<Email> = eligible(&state);
+        let numbers: Vec<String> = state.agreements.keys().cloned().collect();
+        // Swaps are drawn more often: on full lists, they are where order matters.
+        match dice.below(13) {
+            0 | 10 => {
+                // Swap a seat holder for someone without a seat.
+                let Some(number) = pick(dice, numbers) else {
+                    continue;
+                };
+                let agreement = state.agreements.get_mut(&number).unwrap();
+                let Some(product) = pick(dice, agreement.products.keys().cloned()) else {
+                    continue;
+                };
+                let product = agreement.products.get_mut(&product).unwrap();
+                let outsiders: Vec<Email> = members
+                    .iter()
+                    .filter(|e| !product.assigned.contains(*e))
+                    .cloned()
+                    .collect();
+                if let (Some(out), Some(new)) =
+                    (pick(dice, product.assigned.clone()), pick(dice, outsiders))
+                {
+                    product.assigned.remove(&out);
+                    product.assigned.insert(new);
+                }
+            }
+            1 => {
+                // Transfer the contract manager (the coordinator may follow).
+                let (Some(number), Some(to)) = (pick(dice, numbers), pick(dice, members)) else {
+                    continue;
+                };
+                let agreement = state.agreements.get_mut(&number).unwrap();
+                if agreement.software_coordinator == agreement.contract_manager || dice.flag() {
+                    agreement.software_coordinator = to.clone();
+                }
+                agreement.contract_manager = to;
+            }
+            2 => {
+                let Some(email) = pick(dice, members) else {
+                    continue;
+                };
+                state.members.get_mut(&email).unwrap().status = MemberStatus::Inactive;
+            }
+            3 => {
+                let Some(email) = pick(dice, state.members.keys().cloned()) else {
+                    continue;
+                };
+                state.members.remove(&email);
+                for agreement in state.agreements.values_mut() {
+                    for product in agreement.products.values_mut() {
+                        product.assigned.remove(&email);
+                    }
+                    for users in agreement.cloud_services.values_mut() {
+                        users.remove(&email);
+                    }
+                    agreement.support.remove(&email);
+                }
+            }
+            4 => {
+                // Buy or give up licences.
+                let Some(number) = pick(dice, numbers) else {
+                    continue;
+                };
+                let agreement = state.agreements.get_mut(&number).unwrap();
+                let Some(product) = pick(dice, agreement.products.keys().cloned()) else {
+                    continue;
+                };
+                agreement.products.get_mut(&product).unwrap().seats =
+                    Some(u32::from(dice.next() % 5));
+            }
+            5 => {
+                let Some(email) = pick(dice, state.members.keys().cloned()) else {
+                    continue;
+                };
+                let roles: Vec<String> = state.roles.keys().cloned().collect();
+                let member = state.members.get_mut(&email).unwrap();
+                member.access = dice.subset(&ACCESS);
+                member.role = pick(dice, roles);
+                if member.status.is_inactive() && dice.flag() {
+                    member.status = MemberStatus::Active;
+                }
+            }
+            6 => {
+                let Some(name) = pick(dice, state.projects.keys().cloned()) else {
+                    continue;
+                };
+                let project = state.projects.get_mut(&name).unwrap();
+                let Some(email) = pick(dice, members) else {
+                    continue;
+                };
+                if project.members.contains_key(&email) && dice.flag() {
+                    project.members.remove(&email);
+                } else {
+                    let mut products = dice.subset(&EXTRA_PRODUCTS);
+                    products.insert(ProjectProduct::Docs);
+                    let access = if dice.flag() {
+                        ProjectAccess::Admin
+                    } else {
+                        ProjectAccess::Member
+                    };
+                    project
+                        .members
+                        .insert(email, ProjectMemberState { access, products });
+                }
+            }
+            7 => {
+                // A role's defaults change: its members without explicit access follow.
+                let Some(role) = pick(dice, state.roles.keys().cloned()) else {
+                    continue;
+                };
+                let old = state.roles[&role].default_access.clone();
+                let new = dice.subset(&ACCESS);
+                for member in state.members.values_mut() {
+                    if member.role.as_deref() == Some(role.as_str()) && member.access == old {
+                        member.access = new.clone();
+                    }
+                }
+                state.roles.get_mut(&role).unwrap().default_access = new;
+            }
+            8 | 11 | 12 => {
+                // Swap a cloud-service user, or a support member, for someone else.
+                let Some(number) = pick(dice, numbers) else {
+                    continue;
+                };
+                let agreement = state.agreements.get_mut(&number).unwrap();
+                let list = match pick(dice, agreement.cloud_services.keys().cloned()) {
+                    Some(service) if dice.below(4) > 0 => {
+                        agreement.cloud_services.get_mut(&service).unwrap()
+                    }
+                    _ => &mut agreement.support,
+                };
+                let outsiders: Vec<Email> = members
+                    .iter()
+                    .filter(|e| !list.contains(*e))
+                    .cloned()
+                    .collect();
+                if let (Some(out), Some(new)) = (pick(dice, list.clone()), pick(dice, outsiders)) {
+                    list.remove(&out);
+                    list.insert(new);
+                }
+            }
+            9 => {
+                // A newcomer with a seat where one is free.
+                let free: Vec<usize> = (0..MEMBERS)
+                    .filter(|&i| !state.members.contains_key(&email(i)))
+                    .collect();
+                let Some(i) = pick(dice, free) else { continue };
+                let newcomer = MemberState {
+                    company: state.companies.keys().next().cloned(),
+                    role: state.roles.keys().next().cloned(),
+                    access: dice.subset(&ACCESS),
+                    ..MemberState::default()
+                };
+                state.members.insert(email(i), newcomer);
+                if let Some(agreement) = state.agreements.values_mut().next() {
+                    if let Some(product) = agreement.products.values_mut().next() {
+                        product.assigned.insert(email(i));
+                    }
+                }
+            }
+            _ => unreachable!("below(13)"),
+        }
+    }
+    repair(&mut state);
+    state
+}
+
 /// R10: the first member who is not inactive (or m0, made active) gets account_admin.
 fn ensure_admin(state: &mut State) {
     let has_admin = state
@@ -190,15 +444,26 @@ fn ensure_admin(state: &mut State) {
     if has_admin {
         return;
     }
-    let admin = match state.members.values_mut().find(|m| !m.status.is_inactive()) {
-        Some(member) => member,
-        None => {
-            let m0 = state.members.get_mut(&email(0)).expect("m0 is always present");
-            m0.status = MemberStatus::Active;
-            m0.signed_in = true;
-            m0
-        }
-    };
+    if !state.members.values().any(|m| !m.status.is_inactive()) {
+        // Nobody who could be admin: bring m0 (back) as an active member.
+        let company = state.companies.keys().next().cloned();
+        let role = state.roles.keys().next().cloned();
+        let m0 = state
+            .members
+            .entry(email(0))
+            .or_insert_with(|| MemberState {
+                company,
+                role,
+                ..MemberState::default()
+            });
+        m0.status = MemberStatus::Active;
+        m0.signed_in = true;
+    }
+    let admin = state
+        .members
+        .values_mut()
+        .find(|m| !m.status.is_inactive())
+        .expect("one is active");
     admin.access.insert(AccessLevel::AccountAdmin);
 }
 
@@ -220,15 +485,26 @@ fn build_agreement(dice: &mut Dice<'_>, eligible: &[Email]) -> AgreementState {
             let seats = dice.below(4);
             let assigned = dice.subset(eligible).into_iter().take(seats).collect();
             let seats = Some(u32::try_from(seats).unwrap());
-            agreement.products.insert(format!("P{p}"), ProductState { seats, assigned });
+            agreement
+                .products
+                .insert(format!("P{p}"), ProductState { seats, assigned });
         }
     }
     if dice.flag() {
-        let users = dice.subset(eligible).into_iter().take(3).collect(); // R05
+        // Often full (R05: 3 users), where the order of un-assignments matters.
+        let users = if dice.flag() {
+            eligible.iter().rev().take(3).cloned().collect()
+        } else {
+            dice.subset(eligible).into_iter().take(3).collect()
+        };
         agreement.cloud_services.insert("S0".into(), users);
     }
     let support_limit = usize::try_from(agreement.licences() * 6).unwrap(); // R06
-    agreement.support = dice.subset(eligible).into_iter().take(support_limit).collect();
+    agreement.support = dice
+        .subset(eligible)
+        .into_iter()
+        .take(support_limit)
+        .collect();
     agreement
 }
 
@@ -237,7 +513,10 @@ fn build_desired(dice: &mut Dice<'_>) -> Desired {
     Desired {
         state,
         prune: dice.flag(),
-        max_removals: MaxRemovals { limit: 100, ..MaxRemovals::default() },
+        max_removals: MaxRemovals {
+            limit: 100,
+            ..MaxRemovals::default()
+        },
         ..Desired::default()
     }
 }
@@ -276,10 +555,10 @@ fn plan_or_r11(current: &State, desired: &Desired, options: &DiffOptions) -> Opt
         Err(Refusal::Rules(plan)) => {
             for refusal in &plan.refusals {
                 assert_eq!(refusal.code, Code::R11, "unexpected refusal: {refusal}");
-                let undeclared = current
-                    .agreements
-                    .keys()
-                    .any(|n| !desired.state.agreements.contains_key(n) && refusal.message.contains(&format!("agreement {n},")));
+                let undeclared = current.agreements.keys().any(|n| {
+                    !desired.state.agreements.contains_key(n)
+                        && refusal.message.contains(&format!("agreement {n},"))
+                });
                 assert!(undeclared, "R11 without an undeclared agreement: {refusal}");
             }
             None
@@ -302,7 +581,11 @@ fn expect_text(before: Option<&Option<String>>, wanted: &Option<String>) -> Opti
     wanted.clone().or_else(|| before.cloned().flatten())
 }
 
-fn set_or_empty<'s>(map: &'s BTreeMap<String, BTreeSet<Email>>, key: &str, none: &'s BTreeSet<Email>) -> &'s BTreeSet<Email> {
+fn set_or_empty<'s>(
+    map: &'s BTreeMap<String, BTreeSet<Email>>,
+    key: &str,
+    none: &'s BTreeSet<Email>,
+) -> &'s BTreeSet<Email> {
     map.get(key).unwrap_or(none)
 }
 
@@ -312,20 +595,38 @@ fn assert_converged(current: &State, desired: &Desired, after: &State) {
     let wanted = &desired.state;
     for (name, company) in &wanted.companies {
         let before = current.companies.get(name).map(|c| &c.trade);
-        assert_eq!(after.companies[name].trade, expect_text(before, &company.trade), "company {name}");
+        assert_eq!(
+            after.companies[name].trade,
+            expect_text(before, &company.trade),
+            "company {name}"
+        );
     }
     for (name, role) in &wanted.roles {
         assert_eq!(after.roles[name], *role, "role {name}");
     }
     for (email, member) in &wanted.members {
-        let got = after.members.get(email).unwrap_or_else(|| panic!("{email} is missing"));
+        let got = after
+            .members
+            .get(email)
+            .unwrap_or_else(|| panic!("{email} is missing"));
         let before = current.members.get(email);
-        assert_eq!(got.first_name, expect_text(before.map(|b| &b.first_name), &member.first_name), "{email}");
+        assert_eq!(
+            got.first_name,
+            expect_text(before.map(|b| &b.first_name), &member.first_name),
+            "{email}"
+        );
         assert_eq!(got.company, member.company, "{email}");
         assert_eq!(got.role, member.role, "{email}");
         assert_eq!(got.access, member.access, "{email}");
-        assert_eq!(got.external_subscriptions, member.external_subscriptions, "{email}");
-        assert_eq!(got.status.is_inactive(), member.status.is_inactive(), "{email} status");
+        assert_eq!(
+            got.external_subscriptions, member.external_subscriptions,
+            "{email}"
+        );
+        assert_eq!(
+            got.status.is_inactive(),
+            member.status.is_inactive(),
+            "{email} status"
+        );
     }
     let mut leaving = BTreeSet::new();
     for (email, member) in &current.members {
@@ -336,10 +637,17 @@ fn assert_converged(current: &State, desired: &Desired, after: &State) {
             continue;
         }
         if desired.prune {
-            assert!(!after.members.contains_key(email), "{email} should have been pruned");
+            assert!(
+                !after.members.contains_key(email),
+                "{email} should have been pruned"
+            );
             leaving.insert(email.clone());
         } else {
-            assert_eq!(after.members.get(email), Some(member), "{email} should be left alone");
+            assert_eq!(
+                after.members.get(email),
+                Some(member),
+                "{email} should be left alone"
+            );
         }
     }
     let none = BTreeSet::new();
@@ -355,24 +663,47 @@ fn assert_converged(current: &State, desired: &Desired, after: &State) {
             users.retain(|e| !leaving.contains(e));
         }
         expected.support.retain(|e| !leaving.contains(e));
-        assert_eq!(after.agreements.get(number), Some(&expected), "undeclared agreement {number}");
+        assert_eq!(
+            after.agreements.get(number),
+            Some(&expected),
+            "undeclared agreement {number}"
+        );
     }
     for (number, agreement) in &wanted.agreements {
         let got = &after.agreements[number];
         assert_eq!(got.name, agreement.name, "{number}");
         assert_eq!(got.contract_manager, agreement.contract_manager, "{number}");
-        assert_eq!(got.software_coordinator, agreement.software_coordinator, "{number}");
-        let products: BTreeSet<&String> = got.products.keys().chain(agreement.products.keys()).collect();
+        assert_eq!(
+            got.software_coordinator, agreement.software_coordinator,
+            "{number}"
+        );
+        let products: BTreeSet<&String> = got
+            .products
+            .keys()
+            .chain(agreement.products.keys())
+            .collect();
         for product in products {
             let want = agreement.products.get(product);
             let have = got.products.get(product);
-            assert_eq!(have.map_or(&none, |p| &p.assigned), want.map_or(&none, |p| &p.assigned), "{number}/{product}");
+            assert_eq!(
+                have.map_or(&none, |p| &p.assigned),
+                want.map_or(&none, |p| &p.assigned),
+                "{number}/{product}"
+            );
             if let Some(seats) = want.and_then(|p| p.seats) {
                 // A product the backend does not list has no seats.
-                assert_eq!(have.and_then(|p| p.seats).unwrap_or(0), seats, "{number}/{product} seats");
+                assert_eq!(
+                    have.and_then(|p| p.seats).unwrap_or(0),
+                    seats,
+                    "{number}/{product} seats"
+                );
             }
         }
-        let services: BTreeSet<&String> = got.cloud_services.keys().chain(agreement.cloud_services.keys()).collect();
+        let services: BTreeSet<&String> = got
+            .cloud_services
+            .keys()
+            .chain(agreement.cloud_services.keys())
+            .collect();
         for service in services {
             assert_eq!(
                 set_or_empty(&got.cloud_services, service, &none),
@@ -386,7 +717,11 @@ fn assert_converged(current: &State, desired: &Desired, after: &State) {
         if !wanted.projects.contains_key(name) {
             let mut expected = project.clone();
             expected.members.retain(|e, _| !leaving.contains(e));
-            assert_eq!(after.projects.get(name), Some(&expected), "undeclared project {name}");
+            assert_eq!(
+                after.projects.get(name),
+                Some(&expected),
+                "undeclared project {name}"
+            );
         }
     }
     for (name, project) in &wanted.projects {
@@ -402,8 +737,11 @@ fn dice() -> impl Strategy<Value = Vec<u8>> {
 /// the same dice with a few edits (small plans: updates, swaps, transfers, removals).
 fn dice_pair() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
     let unrelated = (dice(), dice());
-    let nearby = (dice(), proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)).prop_map(
-        |(current, edits)| {
+    let nearby = (
+        dice(),
+        proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+    )
+        .prop_map(|(current, edits)| {
             let mut desired = current.clone();
             if !desired.is_empty() {
                 for (at, value) in edits {
@@ -412,21 +750,60 @@ fn dice_pair() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
                 }
             }
             (current, desired)
-        },
-    );
+        });
     prop_oneof![unrelated, nearby]
 }
 
+/// How `desired` is made from its dice.
+#[derive(Debug, Clone, Copy)]
+enum Pairing {
+    /// Built from its own dice, like `current`.
+    Built,
+    /// `current` as configured, with a few targeted edits.
+    Edited,
+}
+
+fn pairing() -> impl Strategy<Value = Pairing> {
+    prop_oneof![Just(Pairing::Built), Just(Pairing::Edited)]
+}
+
+fn pair(current_dice: &[u8], desired_dice: &[u8], pairing: Pairing) -> (State, Desired) {
+    let current = build(
+        &mut Dice {
+            bytes: current_dice,
+            at: 0,
+        },
+        Side::Backend,
+    );
+    let mut dice = Dice {
+        bytes: desired_dice,
+        at: 0,
+    };
+    let desired = match pairing {
+        Pairing::Built => build_desired(&mut dice),
+        Pairing::Edited => Desired {
+            state: edited(&current, &mut dice),
+            prune: dice.flag(),
+            max_removals: MaxRemovals {
+                limit: 100,
+                ..MaxRemovals::default()
+            },
+            ..Desired::default()
+        },
+    };
+    (current, desired)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn carrying_out_the_plan_on_the_store_yields_the_desired_state(
         (current_dice, desired_dice) in dice_pair(),
+        pairing in pairing(),
         bulk_limit in 1usize..5,
     ) {
-        let current = build(&mut Dice { bytes: &current_dice, at: 0 }, Side::Backend);
-        let desired = build_desired(&mut Dice { bytes: &desired_dice, at: 0 });
+        let (current, desired) = pair(&current_dice, &desired_dice, pairing);
         let options = options(bulk_limit);
         let Some(plan) = plan_or_r11(&current, &desired, &options) else { return Ok(()) };
         let (_dir, mut store) = store_holding(&current, bulk_limit);
@@ -452,9 +829,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn no_operation_is_redundant((current_dice, desired_dice) in dice_pair()) {
-        let current = build(&mut Dice { bytes: &current_dice, at: 0 }, Side::Backend);
-        let desired = build_desired(&mut Dice { bytes: &desired_dice, at: 0 });
+    fn no_operation_is_redundant((current_dice, desired_dice) in dice_pair(), pairing in pairing()) {
+        let (current, desired) = pair(&current_dice, &desired_dice, pairing);
         let options = options(100);
         let Some(plan) = plan_or_r11(&current, &desired, &options) else { return Ok(()) };
         prop_assume!(!plan.is_empty() && plan.operations.len() <= 12);

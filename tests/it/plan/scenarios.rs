@@ -24,7 +24,10 @@ fn an_account_that_matches_plans_nothing() {
 #[test]
 fn values_are_compared_normalised_and_backend_facts_are_not_drift() {
     let mut current = account();
-    let alice = current.members.get_mut(&email("alice@acme.example")).unwrap();
+    let alice = current
+        .members
+        .get_mut(&email("alice@acme.example"))
+        .unwrap();
     alice.first_name = Some("  Alice ".into());
     alice.status = MemberStatus::Pending;
     alice.signed_in = false;
@@ -33,7 +36,10 @@ fn values_are_compared_normalised_and_backend_facts_are_not_drift() {
     bob.status = MemberStatus::NotInvited;
     bob.external_subscriptions = [" Revit ".to_owned()].into();
     let mut wanted = current.clone();
-    let alice = wanted.members.get_mut(&email("alice@acme.example")).unwrap();
+    let alice = wanted
+        .members
+        .get_mut(&email("alice@acme.example"))
+        .unwrap();
     alice.first_name = Some("Alice".into());
     let bob = wanted.members.get_mut(&email("bob@acme.example")).unwrap();
     bob.external_subscriptions = ["Revit".to_owned()].into();
@@ -45,9 +51,17 @@ fn values_are_compared_normalised_and_backend_facts_are_not_drift() {
 #[test]
 fn optional_text_left_out_keeps_the_backends_value() {
     let mut current = account();
-    current.members.get_mut(&email("bob@acme.example")).unwrap().first_name = Some("Bob".into());
+    current
+        .members
+        .get_mut(&email("bob@acme.example"))
+        .unwrap()
+        .first_name = Some("Bob".into());
     let mut wanted = current.clone();
-    wanted.members.get_mut(&email("bob@acme.example")).unwrap().first_name = None;
+    wanted
+        .members
+        .get_mut(&email("bob@acme.example"))
+        .unwrap()
+        .first_name = None;
     wanted.companies.get_mut("ACME").unwrap().trade = None;
     assert!(plan(&current, &desired(&wanted)).is_empty());
 }
@@ -59,7 +73,11 @@ fn a_member_who_changes_company_is_updated_not_reinvited() {
     let mut current = account();
     current.companies.insert("Other".into(), Default::default());
     let mut wanted = current.clone();
-    wanted.members.get_mut(&email("bob@acme.example")).unwrap().company = Some("Other".into());
+    wanted
+        .members
+        .get_mut(&email("bob@acme.example"))
+        .unwrap()
+        .company = Some("Other".into());
     let mut desired = desired(&wanted);
     desired.prune = true;
     let plan = plan(&current, &desired);
@@ -67,12 +85,25 @@ fn a_member_who_changes_company_is_updated_not_reinvited() {
     let update = &plan.operations[0];
     assert_eq!(update.changes.len(), 1);
     assert_eq!(
-        (update.changes[0].field.as_str(), update.changes[0].from.as_str(), update.changes[0].to.as_str()),
+        (
+            update.changes[0].field.as_str(),
+            update.changes[0].from.as_str(),
+            update.changes[0].to.as_str()
+        ),
         ("company", "ACME", "Other")
     );
-    assert_eq!(update.provenance.as_str(), cited(&desired, Declared::Member, "bob@acme.example"));
-    let Op::MemberUpdate { record, .. } = &update.op else { panic!() };
-    assert_eq!(record.role.as_deref(), Some("Architect"), "the update carries the whole record");
+    assert_eq!(
+        update.provenance.as_str(),
+        cited(&desired, Declared::Member, "bob@acme.example")
+    );
+    let Op::MemberUpdate { record, .. } = &update.op else {
+        panic!()
+    };
+    assert_eq!(
+        record.role.as_deref(),
+        Some("Architect"),
+        "the update carries the whole record"
+    );
     assert_eq!(plan.summary.change, 1);
 }
 
@@ -86,11 +117,18 @@ fn a_project_member_whose_products_change_is_updated() {
     );
     let desired = desired(&wanted);
     let plan = plan(&current, &desired);
-    assert_eq!(ops(&plan), ["project_member.update Tower A/bob@acme.example"]);
+    assert_eq!(
+        ops(&plan),
+        ["project_member.update Tower A/bob@acme.example"]
+    );
     assert_eq!(plan.operations[0].changes[0].to, "[docs, cost]");
     assert_eq!(
         plan.operations[0].provenance.as_str(),
-        cited(&desired, Declared::ProjectMember, "Tower A/bob@acme.example")
+        cited(
+            &desired,
+            Declared::ProjectMember,
+            "Tower A/bob@acme.example"
+        )
     );
 }
 
@@ -99,17 +137,24 @@ fn a_project_member_whose_products_change_is_updated() {
 #[test]
 fn a_removal_lists_its_cascade_as_consequences_not_operations() {
     let mut current = account();
-    current.members.insert(email("zed@acme.example"), architect());
-    let aec = current.agreements.get_mut(AEC).unwrap();
-    aec.products.get_mut("Revit").unwrap().assigned.insert(email("zed@acme.example"));
-    aec.cloud_services.get_mut("Cloud Rendering").unwrap().insert(email("zed@acme.example"));
-    aec.support.insert(email("zed@acme.example"));
     current
-        .projects
-        .get_mut("Tower A")
-        .unwrap()
         .members
-        .insert(email("zed@acme.example"), project_member(ProjectAccess::Member, &[]));
+        .insert(email("zed@acme.example"), architect());
+    let aec = current.agreements.get_mut(AEC).unwrap();
+    aec.products
+        .get_mut("Revit")
+        .unwrap()
+        .assigned
+        .insert(email("zed@acme.example"));
+    aec.cloud_services
+        .get_mut("Cloud Rendering")
+        .unwrap()
+        .insert(email("zed@acme.example"));
+    aec.support.insert(email("zed@acme.example"));
+    current.projects.get_mut("Tower A").unwrap().members.insert(
+        email("zed@acme.example"),
+        project_member(ProjectAccess::Member, &[]),
+    );
     let mut wanted = account();
     wanted.members.remove(&email("zed@acme.example"));
     let mut desired = desired(&wanted);
@@ -127,17 +172,35 @@ fn a_removal_lists_its_cascade_as_consequences_not_operations() {
             "project_member.remove Tower A/zed@acme.example",
         ]
     );
-    assert_eq!((plan.summary.add, plan.summary.change, plan.summary.remove), (0, 0, 1));
+    assert_eq!(
+        (plan.summary.add, plan.summary.change, plan.summary.remove),
+        (0, 0, 1)
+    );
 }
 
 #[test]
 fn a_deactivation_frees_everything_as_consequences_and_keeps_the_member() {
     let current = account();
     let mut wanted = current.clone();
-    wanted.members.get_mut(&email("bob@acme.example")).unwrap().status = MemberStatus::Inactive;
-    wanted.agreements.get_mut(AEC).unwrap().products.get_mut("AutoCAD").unwrap().assigned =
-        emails(&["alice@acme.example"]);
-    wanted.projects.get_mut("Tower A").unwrap().members.remove(&email("bob@acme.example"));
+    wanted
+        .members
+        .get_mut(&email("bob@acme.example"))
+        .unwrap()
+        .status = MemberStatus::Inactive;
+    wanted
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .products
+        .get_mut("AutoCAD")
+        .unwrap()
+        .assigned = emails(&["alice@acme.example"]);
+    wanted
+        .projects
+        .get_mut("Tower A")
+        .unwrap()
+        .members
+        .remove(&email("bob@acme.example"));
     let plan = plan(&current, &desired(&wanted));
     assert_eq!(ops(&plan), ["member.deactivate bob@acme.example"]);
     assert_eq!(
@@ -190,7 +253,9 @@ fn invites_and_project_adds_are_batched_up_to_the_bulk_limit() {
 #[test]
 fn operations_follow_the_eight_steps() {
     let mut current = account();
-    current.members.insert(email("zed@acme.example"), architect());
+    current
+        .members
+        .insert(email("zed@acme.example"), architect());
     let zed = current.members.get_mut(&email("zed@acme.example")).unwrap();
     zed.status = MemberStatus::Pending;
     zed.signed_in = false;
@@ -199,13 +264,30 @@ fn operations_follow_the_eight_steps() {
     bob.status = MemberStatus::Pending;
     bob.signed_in = false;
     bob.invited_at = Some(NOW - 8 * 24 * 3600);
-    current.members.get_mut(&email("carol@acme.example")).unwrap().status = MemberStatus::Inactive;
-    current.agreements.get_mut(AEC).unwrap().products.get_mut("Revit").unwrap().assigned.clear();
+    current
+        .members
+        .get_mut(&email("carol@acme.example"))
+        .unwrap()
+        .status = MemberStatus::Inactive;
+    current
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .products
+        .get_mut("Revit")
+        .unwrap()
+        .assigned
+        .clear();
 
     let mut wanted = account();
-    wanted.companies.insert("Partners".into(), Default::default());
+    wanted
+        .companies
+        .insert("Partners".into(), Default::default());
     wanted.roles.insert("Engineer".into(), Default::default());
-    wanted.members.insert(email("dana@acme.example"), member("Partners", "Engineer", &[]));
+    wanted.members.insert(
+        email("dana@acme.example"),
+        member("Partners", "Engineer", &[]),
+    );
     let aec = wanted.agreements.get_mut(AEC).unwrap();
     aec.name = "AEC Collection 2025".into();
     aec.products.get_mut("AutoCAD").unwrap().seats = Some(3);
@@ -221,7 +303,10 @@ fn operations_follow_the_eight_steps() {
     };
     bim.products.insert(
         "Navisworks".into(),
-        ProductState { seats: Some(1), assigned: emails(&["dana@acme.example"]) },
+        ProductState {
+            seats: Some(1),
+            assigned: emails(&["dana@acme.example"]),
+        },
     );
     wanted.agreements.insert("2200".into(), bim);
     wanted.projects.insert("Tower B".into(), Default::default());
@@ -229,7 +314,12 @@ fn operations_follow_the_eight_steps() {
         email("dana@acme.example"),
         project_member(ProjectAccess::Admin, &[]),
     );
-    wanted.projects.get_mut("Tower A").unwrap().members.remove(&email("bob@acme.example"));
+    wanted
+        .projects
+        .get_mut("Tower A")
+        .unwrap()
+        .members
+        .remove(&email("bob@acme.example"));
     let mut desired = desired(&wanted);
     desired.prune = true;
     let plan = plan(&current, &desired);
@@ -272,16 +362,33 @@ fn operations_follow_the_eight_steps() {
     );
     assert_eq!(
         updates[1].op,
-        Op::AgreementUpdate { number: AEC.into(), name: None, seats: [("Revit".to_owned(), 1)].into() }
+        Op::AgreementUpdate {
+            number: AEC.into(),
+            name: None,
+            seats: [("Revit".to_owned(), 1)].into()
+        }
     );
-    assert_eq!(updates[0].provenance.as_str(), cited(&desired, Declared::Agreement, AEC));
-    assert_eq!(updates[1].provenance.as_str(), cited(&desired, Declared::Product, "110001234567/Revit"));
-    let Op::AgreementCreate { contract_manager, software_coordinator, seats, .. } =
-        &find(&plan, "agreement.create 2200").op
+    assert_eq!(
+        updates[0].provenance.as_str(),
+        cited(&desired, Declared::Agreement, AEC)
+    );
+    assert_eq!(
+        updates[1].provenance.as_str(),
+        cited(&desired, Declared::Product, "110001234567/Revit")
+    );
+    let Op::AgreementCreate {
+        contract_manager,
+        software_coordinator,
+        seats,
+        ..
+    } = &find(&plan, "agreement.create 2200").op
     else {
         panic!()
     };
-    assert_eq!((contract_manager.as_str(), software_coordinator.as_str()), ("dana@acme.example", "dana@acme.example"));
+    assert_eq!(
+        (contract_manager.as_str(), software_coordinator.as_str()),
+        ("dana@acme.example", "dana@acme.example")
+    );
     assert_eq!(seats.get("Navisworks"), Some(&1));
 }
 
@@ -290,10 +397,21 @@ fn access_grants_come_before_revocations() {
     let current = account();
     let mut wanted = current.clone();
     // alice hands account_admin to carol; bob gains executive.
-    wanted.members.get_mut(&email("alice@acme.example")).unwrap().access = [AccessLevel::Executive].into();
-    wanted.members.get_mut(&email("bob@acme.example")).unwrap().access = [AccessLevel::Executive].into();
-    wanted.members.get_mut(&email("carol@acme.example")).unwrap().access =
-        [AccessLevel::AccountAdmin].into();
+    wanted
+        .members
+        .get_mut(&email("alice@acme.example"))
+        .unwrap()
+        .access = [AccessLevel::Executive].into();
+    wanted
+        .members
+        .get_mut(&email("bob@acme.example"))
+        .unwrap()
+        .access = [AccessLevel::Executive].into();
+    wanted
+        .members
+        .get_mut(&email("carol@acme.example"))
+        .unwrap()
+        .access = [AccessLevel::AccountAdmin].into();
     let plan = plan(&current, &desired(&wanted));
     assert_eq!(
         ops(&plan),
@@ -311,16 +429,30 @@ fn access_grants_come_before_revocations() {
 fn declared_lists_are_owned_whole_and_undeclared_objects_are_left_alone() {
     let mut current = account();
     let mut other = current.agreements[AEC].clone();
-    other.products.get_mut("AutoCAD").unwrap().assigned.insert(email("carol@acme.example"));
+    other
+        .products
+        .get_mut("AutoCAD")
+        .unwrap()
+        .assigned
+        .insert(email("carol@acme.example"));
     current.agreements.insert("9900".into(), other);
-    current.projects.insert("Undeclared".into(), current.projects["Tower A"].clone());
-    current.companies.insert("Old Co".into(), Default::default());
+    current
+        .projects
+        .insert("Undeclared".into(), current.projects["Tower A"].clone());
+    current
+        .companies
+        .insert("Old Co".into(), Default::default());
     let mut wanted = account();
     let aec = wanted.agreements.get_mut(AEC).unwrap();
     aec.cloud_services.clear(); // a service the agreement does not list has nobody
     aec.support.clear(); // a missing support list is empty
     aec.products.remove("Revit"); // a product it does not list has nobody assigned
-    wanted.projects.get_mut("Tower A").unwrap().members.remove(&email("bob@acme.example"));
+    wanted
+        .projects
+        .get_mut("Tower A")
+        .unwrap()
+        .members
+        .remove(&email("bob@acme.example"));
     let plan = plan(&current, &desired(&wanted));
     assert_eq!(
         ops(&plan),
@@ -332,18 +464,27 @@ fn declared_lists_are_owned_whole_and_undeclared_objects_are_left_alone() {
         ]
     );
     let revit = plan.seats.iter().find(|l| l.product == "Revit").unwrap();
-    assert_eq!((revit.after.assigned, revit.after.seats), (0, 3), "seats are kept when not listed");
+    assert_eq!(
+        (revit.after.assigned, revit.after.seats),
+        (0, 3),
+        "seats are kept when not listed"
+    );
 }
 
 #[test]
 fn undeclared_members_are_left_alone_unless_prune() {
     let mut current = account();
-    current.members.insert(email("zed@acme.example"), architect());
+    current
+        .members
+        .insert(email("zed@acme.example"), architect());
     let wanted = account();
     assert!(plan(&current, &desired(&wanted)).is_empty());
     let mut pruning = desired(&wanted);
     pruning.prune = true;
-    assert_eq!(ops(&plan(&current, &pruning)), ["member.remove zed@acme.example"]);
+    assert_eq!(
+        ops(&plan(&current, &pruning)),
+        ["member.remove zed@acme.example"]
+    );
 }
 
 #[test]
@@ -352,12 +493,22 @@ fn a_role_default_change_updates_each_member_using_the_default() {
     let mut wanted = current.clone();
     let executive: std::collections::BTreeSet<_> = [AccessLevel::Executive].into();
     wanted.roles.get_mut("Architect").unwrap().default_access = executive.clone();
-    wanted.members.get_mut(&email("bob@acme.example")).unwrap().access = executive.clone();
+    wanted
+        .members
+        .get_mut(&email("bob@acme.example"))
+        .unwrap()
+        .access = executive.clone();
     // carol lists `access: []` explicitly: her access stays empty.
     let desired = desired(&wanted);
     let plan = plan(&current, &desired);
-    assert_eq!(ops(&plan), ["role.update Architect", "member.update bob@acme.example"]);
-    assert_eq!(plan.operations[1].provenance.as_str(), cited(&desired, Declared::Role, "Architect"));
+    assert_eq!(
+        ops(&plan),
+        ["role.update Architect", "member.update bob@acme.example"]
+    );
+    assert_eq!(
+        plan.operations[1].provenance.as_str(),
+        cited(&desired, Declared::Role, "Architect")
+    );
     assert_eq!(plan.operations[1].changes[0].to, "[executive]");
 }
 
@@ -377,44 +528,89 @@ fn the_coordinator_follows_the_contract_manager() {
             "agreement.set_software_coordinator 110001234567",
         ]
     );
-    assert_eq!(plan.operations[0].op, Op::SetContractManager { number: AEC.into(), to: email("bob@acme.example") });
+    assert_eq!(
+        plan.operations[0].op,
+        Op::SetContractManager {
+            number: AEC.into(),
+            to: email("bob@acme.example")
+        }
+    );
     assert_eq!(plan.operations[0].changes[0].from, "alice@acme.example");
-    assert_eq!(plan.operations[0].provenance.as_str(), cited(&desired, Declared::ContractManager, AEC));
-    assert_eq!(plan.operations[1].provenance.as_str(), cited(&desired, Declared::SoftwareCoordinator, AEC));
+    assert_eq!(
+        plan.operations[0].provenance.as_str(),
+        cited(&desired, Declared::ContractManager, AEC)
+    );
+    assert_eq!(
+        plan.operations[1].provenance.as_str(),
+        cited(&desired, Declared::SoftwareCoordinator, AEC)
+    );
 }
 
 #[test]
 fn a_backend_that_does_not_manage_agreements_keeps_their_counts() {
     let current = account();
     let mut wanted = current.clone();
-    wanted.agreements.get_mut(AEC).unwrap().products.get_mut("AutoCAD").unwrap().seats = Some(5);
+    wanted
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .products
+        .get_mut("AutoCAD")
+        .unwrap()
+        .seats = Some(5);
     let mut vendor = options();
     vendor.manages_agreements = false;
     let plan = plan_with(&current, &desired(&wanted), &vendor);
     assert!(plan.is_empty(), "{:#?}", ops(&plan));
     assert_eq!(plan.notes.len(), 1);
-    assert!(plan.notes[0].contains("seats.AutoCAD is 2 on the backend and 5 in the configuration"), "{}", plan.notes[0]);
+    assert!(
+        plan.notes[0].contains("seats.AutoCAD is 2 on the backend and 5 in the configuration"),
+        "{}",
+        plan.notes[0]
+    );
 
-    wanted.agreements.insert("3300".into(), current.agreements[AEC].clone());
+    wanted
+        .agreements
+        .insert("3300".into(), current.agreements[AEC].clone());
     let desired = desired(&wanted);
     let Refusal::Unsupported { message, location } = refusal(&current, &desired, &vendor) else {
         panic!("expected Unsupported")
     };
-    assert!(message.starts_with("agreement 3300 is declared but the backend does not hold it"), "{message}");
-    assert_eq!(location.unwrap().line, desired.provenance.get(Declared::Agreement, "3300").unwrap().line);
+    assert!(
+        message.starts_with("agreement 3300 is declared but the backend does not hold it"),
+        "{message}"
+    );
+    assert_eq!(
+        location.unwrap().line,
+        desired
+            .provenance
+            .get(Declared::Agreement, "3300")
+            .unwrap()
+            .line
+    );
 }
 
 #[test]
 fn operations_the_backend_does_not_carry_out_are_left_out_and_noted() {
     let current = account();
     let mut wanted = current.clone();
-    wanted.companies.insert("Partners".into(), Default::default());
-    wanted.agreements.get_mut(AEC).unwrap().support.insert(email("bob@acme.example"));
+    wanted
+        .companies
+        .insert("Partners".into(), Default::default());
+    wanted
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .support
+        .insert(email("bob@acme.example"));
     let mut limited = options();
     limited.operations = Some(["company.create".to_owned()].into());
     let plan = plan_with(&current, &desired(&wanted), &limited);
     assert_eq!(ops(&plan), ["company.create Partners"]);
-    assert_eq!(plan.notes, ["not managed by this backend, so left out of the plan: 1 × support.assign"]);
+    assert_eq!(
+        plan.notes,
+        ["not managed by this backend, so left out of the plan: 1 × support.assign"]
+    );
 }
 
 // ----- Account -----
@@ -425,7 +621,10 @@ fn a_plan_against_another_account_is_refused() {
     current.account.id = "acme-us".into();
     let desired = desired(&account());
     let refusal = refusal(&current, &desired, &options());
-    assert_eq!(refusal.to_string(), "this configuration is for acme-eu but the backend holds acme-us");
+    assert_eq!(
+        refusal.to_string(),
+        "this configuration is for acme-eu but the backend holds acme-us"
+    );
     assert_eq!(refusal.location().map(|l| l.line), Some(1));
     assert!(!refusal.is_safety_rule());
 }
@@ -436,8 +635,18 @@ fn a_fresh_backend_takes_the_configurations_account() {
     let plan = plan(&current, &desired(&account()));
     assert!(plan.new_account);
     assert_eq!(plan.account.id, "acme-eu");
-    assert_eq!(&ops(&plan)[..3], ["company.create ACME", "role.create Architect", "role.create BIM Manager"]);
-    assert_eq!(find(&plan, "agreement.create 110001234567").batch + 1, find(&plan, "seat.assign 110001234567/AutoCAD/alice@acme.example").batch);
+    assert_eq!(
+        &ops(&plan)[..3],
+        [
+            "company.create ACME",
+            "role.create Architect",
+            "role.create BIM Manager"
+        ]
+    );
+    assert_eq!(
+        find(&plan, "agreement.create 110001234567").batch + 1,
+        find(&plan, "seat.assign 110001234567/AutoCAD/alice@acme.example").batch
+    );
 }
 
 // ----- Invitations -----
@@ -457,16 +666,29 @@ fn an_expired_invitation_is_resent_once_the_clock_passes_seven_days() {
         ops(&plan_with(&current, &desired, &o))
     };
     let week = 7 * 24 * 3600;
-    assert!(at(sent + week).is_empty(), "exactly seven days is not expired yet");
-    assert_eq!(at(sent + week + 1), ["member.resend_invite bob@acme.example"]);
+    assert!(
+        at(sent + week).is_empty(),
+        "exactly seven days is not expired yet"
+    );
+    assert_eq!(
+        at(sent + week + 1),
+        ["member.resend_invite bob@acme.example"]
+    );
     let mut o = options();
     o.now = sent + week + 1;
     let plan = plan_with(&current, &desired, &o);
-    assert_eq!(plan.operations[0].provenance.as_str(), "drift: invitation expired");
+    assert_eq!(
+        plan.operations[0].provenance.as_str(),
+        "drift: invitation expired"
+    );
     assert_eq!(plan.summary.change, 1);
 
     // A member who signed in once never expires.
-    current.members.get_mut(&email("bob@acme.example")).unwrap().signed_in = true;
+    current
+        .members
+        .get_mut(&email("bob@acme.example"))
+        .unwrap()
+        .signed_in = true;
     assert!(plan_with(&current, &desired, &o).is_empty());
 }
 
@@ -476,8 +698,14 @@ fn an_expired_invitation_is_resent_once_the_clock_passes_seven_days() {
 fn a_seat_swap_when_every_seat_is_taken_frees_before_it_assigns() {
     let current = account(); // AutoCAD 2/2: alice, bob
     let mut wanted = current.clone();
-    wanted.agreements.get_mut(AEC).unwrap().products.get_mut("AutoCAD").unwrap().assigned =
-        emails(&["alice@acme.example", "carol@acme.example"]);
+    wanted
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .products
+        .get_mut("AutoCAD")
+        .unwrap()
+        .assigned = emails(&["alice@acme.example", "carol@acme.example"]);
     let desired = desired(&wanted);
     let plan = plan(&current, &desired);
     assert_eq!(
@@ -490,7 +718,11 @@ fn a_seat_swap_when_every_seat_is_taken_frees_before_it_assigns() {
     assert_eq!((plan.operations[0].batch, plan.operations[1].batch), (0, 1));
     assert_eq!(
         plan.operations[1].provenance.as_str(),
-        cited(&desired, Declared::Seat, "110001234567/AutoCAD/carol@acme.example")
+        cited(
+            &desired,
+            Declared::Seat,
+            "110001234567/AutoCAD/carol@acme.example"
+        )
     );
     assert_eq!(
         plan.operations[0].provenance.as_str(),
@@ -503,14 +735,30 @@ fn a_seat_swap_when_every_seat_is_taken_frees_before_it_assigns() {
 #[test]
 fn the_seat_picture_shows_before_and_after() {
     let mut current = account();
-    let autocad = current.agreements.get_mut(AEC).unwrap().products.get_mut("AutoCAD").unwrap();
+    let autocad = current
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .products
+        .get_mut("AutoCAD")
+        .unwrap();
     autocad.seats = Some(10);
-    autocad.assigned = (0..9).map(|n| email(&format!("m{n}@acme.example"))).collect();
+    autocad.assigned = (0..9)
+        .map(|n| email(&format!("m{n}@acme.example")))
+        .collect();
     for e in autocad.assigned.clone() {
         current.members.insert(e, architect());
     }
     let mut wanted = current.clone();
-    wanted.agreements.get_mut(AEC).unwrap().products.get_mut("AutoCAD").unwrap().assigned.insert(email("bob@acme.example"));
+    wanted
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .products
+        .get_mut("AutoCAD")
+        .unwrap()
+        .assigned
+        .insert(email("bob@acme.example"));
     let text = accord::plan::render::text(&plan(&current, &desired(&wanted)), false);
     assert!(text.contains("    AutoCAD 9/10 -> 10/10\n"), "{text}");
     assert!(text.contains("    Revit 1/3\n"), "{text}");
@@ -520,14 +768,29 @@ fn the_seat_picture_shows_before_and_after() {
 fn seats_short_on_the_backends_count_are_refused_as_r04() {
     let current = account();
     let mut wanted = current.clone();
-    let autocad = wanted.agreements.get_mut(AEC).unwrap().products.get_mut("AutoCAD").unwrap();
+    let autocad = wanted
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .products
+        .get_mut("AutoCAD")
+        .unwrap();
     autocad.seats = None; // not declared: the backend's 2 stay
     autocad.assigned.insert(email("carol@acme.example"));
     let desired = desired(&wanted);
     let refusal = refusal(&current, &desired, &options());
-    let [diagnostic] = refusal.diagnostics() else { panic!("{:#?}", refusal.diagnostics()) };
+    let [diagnostic] = refusal.diagnostics() else {
+        panic!("{:#?}", refusal.diagnostics())
+    };
     assert_eq!(diagnostic.code, Code::R04);
-    assert_eq!(diagnostic.location.as_ref().unwrap().line, desired.provenance.get(Declared::Product, "110001234567/AutoCAD").unwrap().line);
+    assert_eq!(
+        diagnostic.location.as_ref().unwrap().line,
+        desired
+            .provenance
+            .get(Declared::Product, "110001234567/AutoCAD")
+            .unwrap()
+            .line
+    );
     assert!(!refusal.is_safety_rule());
 }
 
@@ -536,7 +799,9 @@ fn seats_short_on_the_backends_count_are_refused_as_r04() {
 #[test]
 fn a_contract_manager_is_transferred_before_being_removed() {
     let mut current = account();
-    current.members.insert(email("zed@acme.example"), architect());
+    current
+        .members
+        .insert(email("zed@acme.example"), architect());
     let aec = current.agreements.get_mut(AEC).unwrap();
     aec.contract_manager = email("zed@acme.example");
     aec.software_coordinator = email("zed@acme.example");
@@ -551,13 +816,18 @@ fn a_contract_manager_is_transferred_before_being_removed() {
             "member.remove zed@acme.example",
         ]
     );
-    assert_eq!(plan.operations.iter().map(|o| o.batch).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(
+        plan.operations.iter().map(|o| o.batch).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
 }
 
 #[test]
 fn removing_the_holder_of_an_undeclared_agreement_is_refused() {
     let mut current = account();
-    current.members.insert(email("zed@acme.example"), architect());
+    current
+        .members
+        .insert(email("zed@acme.example"), architect());
     let mut undeclared = current.agreements[AEC].clone();
     undeclared.contract_manager = email("zed@acme.example");
     current.agreements.insert("9900".into(), undeclared);
@@ -565,11 +835,26 @@ fn removing_the_holder_of_an_undeclared_agreement_is_refused() {
     desired.prune = true;
     let refusal = refusal(&current, &desired, &options());
     assert!(refusal.is_safety_rule());
-    let [diagnostic] = refusal.diagnostics() else { panic!("{:#?}", refusal.diagnostics()) };
+    let [diagnostic] = refusal.diagnostics() else {
+        panic!("{:#?}", refusal.diagnostics())
+    };
     assert_eq!(diagnostic.code, Code::R11);
-    assert!(diagnostic.message.contains("contract manager of agreement 9900, which the configuration does not declare"), "{}", diagnostic.message);
+    assert!(
+        diagnostic.message.contains(
+            "contract manager of agreement 9900, which the configuration does not declare"
+        ),
+        "{}",
+        diagnostic.message
+    );
     // Neither the member nor the agreement is declared: the members section is cited.
-    assert_eq!(diagnostic.location.as_ref().unwrap().line, desired.provenance.get(Declared::MembersSection, "").unwrap().line);
+    assert_eq!(
+        diagnostic.location.as_ref().unwrap().line,
+        desired
+            .provenance
+            .get(Declared::MembersSection, "")
+            .unwrap()
+            .line
+    );
     // The refused plan is kept for display.
     let plan = refusal.plan().unwrap();
     assert_eq!(ops(plan), ["member.remove zed@acme.example"]);
@@ -583,15 +868,47 @@ fn deactivating_the_holder_of_an_undeclared_agreement_cites_the_member() {
     undeclared.software_coordinator = email("bob@acme.example");
     current.agreements.insert("9900".into(), undeclared);
     let mut wanted = account();
-    wanted.members.get_mut(&email("bob@acme.example")).unwrap().status = MemberStatus::Inactive;
-    wanted.agreements.get_mut(AEC).unwrap().products.get_mut("AutoCAD").unwrap().assigned.remove(&email("bob@acme.example"));
-    wanted.projects.get_mut("Tower A").unwrap().members.remove(&email("bob@acme.example"));
+    wanted
+        .members
+        .get_mut(&email("bob@acme.example"))
+        .unwrap()
+        .status = MemberStatus::Inactive;
+    wanted
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .products
+        .get_mut("AutoCAD")
+        .unwrap()
+        .assigned
+        .remove(&email("bob@acme.example"));
+    wanted
+        .projects
+        .get_mut("Tower A")
+        .unwrap()
+        .members
+        .remove(&email("bob@acme.example"));
     let desired = desired(&wanted);
     let refusal = refusal(&current, &desired, &options());
-    let [diagnostic] = refusal.diagnostics() else { panic!("{:#?}", refusal.diagnostics()) };
+    let [diagnostic] = refusal.diagnostics() else {
+        panic!("{:#?}", refusal.diagnostics())
+    };
     assert_eq!(diagnostic.code, Code::R11);
-    assert!(diagnostic.message.contains("software coordinator of agreement 9900"), "{}", diagnostic.message);
-    assert_eq!(diagnostic.location.as_ref().unwrap().line, desired.provenance.get(Declared::Member, "bob@acme.example").unwrap().line);
+    assert!(
+        diagnostic
+            .message
+            .contains("software coordinator of agreement 9900"),
+        "{}",
+        diagnostic.message
+    );
+    assert_eq!(
+        diagnostic.location.as_ref().unwrap().line,
+        desired
+            .provenance
+            .get(Declared::Member, "bob@acme.example")
+            .unwrap()
+            .line
+    );
 }
 
 // ----- R12: protected -----
@@ -605,28 +922,58 @@ fn prune_passes_protected_members_by() {
     desired.protected.insert(email("it@acme.example"));
     let plan = plan(&current, &desired);
     assert!(plan.is_empty());
-    assert_eq!(plan.notes, ["it@acme.example is not declared but is protected (settings.protected): prune leaves them alone"]);
+    assert_eq!(
+        plan.notes,
+        [
+            "it@acme.example is not declared but is protected (settings.protected): prune leaves them alone"
+        ]
+    );
 }
 
 #[test]
 fn a_configuration_that_would_change_a_protected_member_is_refused() {
     let current = account();
     let mut wanted = current.clone();
-    wanted.members.get_mut(&email("alice@acme.example")).unwrap().company = Some("Elsewhere".into());
-    wanted.companies.insert("Elsewhere".into(), Default::default());
-    let mut desired = accord::desired::Desired { state: wanted, ..Default::default() };
+    wanted
+        .members
+        .get_mut(&email("alice@acme.example"))
+        .unwrap()
+        .company = Some("Elsewhere".into());
+    wanted
+        .companies
+        .insert("Elsewhere".into(), Default::default());
+    let mut desired = accord::desired::Desired {
+        state: wanted,
+        ..Default::default()
+    };
     desired.protected.insert(email("alice@acme.example"));
     declare_all(&mut desired);
     let refusal = refusal(&current, &desired, &options());
     assert!(refusal.is_safety_rule());
-    let [diagnostic] = refusal.diagnostics() else { panic!("{:#?}", refusal.diagnostics()) };
+    let [diagnostic] = refusal.diagnostics() else {
+        panic!("{:#?}", refusal.diagnostics())
+    };
     assert_eq!(diagnostic.code, Code::R12);
     assert_eq!(
         diagnostic.message,
         "alice@acme.example is protected (settings.protected), but the configuration would change them (company: ACME -> Elsewhere)"
     );
-    assert_eq!(diagnostic.location.as_ref().unwrap().line, desired.provenance.get(Declared::Member, "alice@acme.example").unwrap().line);
-    assert_eq!(diagnostic.related[0].location.line, desired.provenance.get(Declared::Protected, "alice@acme.example").unwrap().line);
+    assert_eq!(
+        diagnostic.location.as_ref().unwrap().line,
+        desired
+            .provenance
+            .get(Declared::Member, "alice@acme.example")
+            .unwrap()
+            .line
+    );
+    assert_eq!(
+        diagnostic.related[0].location.line,
+        desired
+            .provenance
+            .get(Declared::Protected, "alice@acme.example")
+            .unwrap()
+            .line
+    );
 }
 
 #[test]
@@ -634,12 +981,20 @@ fn a_protected_members_seats_and_projects_follow_declared_lists() {
     let current = account();
     let mut wanted = current.clone();
     wanted.agreements.get_mut(AEC).unwrap().support.clear();
-    wanted.projects.get_mut("Tower A").unwrap().members.remove(&email("alice@acme.example"));
+    wanted
+        .projects
+        .get_mut("Tower A")
+        .unwrap()
+        .members
+        .remove(&email("alice@acme.example"));
     let mut desired = desired(&wanted);
     desired.protected.insert(email("alice@acme.example"));
     assert_eq!(
         ops(&plan(&current, &desired)),
-        ["support.unassign 110001234567/alice@acme.example", "project_member.remove Tower A/alice@acme.example"]
+        [
+            "support.unassign 110001234567/alice@acme.example",
+            "project_member.remove Tower A/alice@acme.example"
+        ]
     );
 }
 
@@ -648,7 +1003,9 @@ fn a_protected_members_seats_and_projects_follow_declared_lists() {
 fn with_undeclared(count: usize) -> accord::state::State {
     let mut current = account();
     for n in 0..count {
-        current.members.insert(email(&format!("old{n:02}@acme.example")), architect());
+        current
+            .members
+            .insert(email(&format!("old{n:02}@acme.example")), architect());
     }
     current
 }
@@ -660,7 +1017,9 @@ fn more_removals_than_the_default_limit_are_refused_before_anything() {
     desired.prune = true;
     let refusal = refusal(&current, &desired, &options());
     assert!(refusal.is_safety_rule());
-    let [diagnostic] = refusal.diagnostics() else { panic!("{:#?}", refusal.diagnostics()) };
+    let [diagnostic] = refusal.diagnostics() else {
+        panic!("{:#?}", refusal.diagnostics())
+    };
     assert_eq!(diagnostic.code, Code::R13);
     assert_eq!(
         diagnostic.message,
@@ -668,8 +1027,14 @@ fn more_removals_than_the_default_limit_are_refused_before_anything() {
     );
     assert!(diagnostic.location.is_none());
     let help = diagnostic.help.as_deref().unwrap();
-    assert!(help.contains("`settings.max_removals: 11`") && help.contains("`--max-removals 11`"), "{help}");
-    assert_eq!(refusal.to_string(), "the plan is refused by R13 (1 problem); nothing was changed");
+    assert!(
+        help.contains("`settings.max_removals: 11`") && help.contains("`--max-removals 11`"),
+        "{help}"
+    );
+    assert_eq!(
+        refusal.to_string(),
+        "the plan is refused by R13 (1 problem); nothing was changed"
+    );
     // Ten are fine.
     let ten = with_undeclared(10);
     assert_eq!(plan(&ten, &desired).summary.remove, 10);
@@ -680,18 +1045,46 @@ fn the_configured_limit_is_cited_and_the_flag_overrides_it() {
     let current = with_undeclared(3);
     let mut desired = desired(&account());
     desired.prune = true;
-    desired.max_removals = MaxRemovals { limit: 2, source: LimitSource::Config(Location::new(FILE, 4, 17)) };
+    desired.max_removals = MaxRemovals {
+        limit: 2,
+        source: LimitSource::Config(Location::new(FILE, 4, 17)),
+    };
     let refused = refusal(&current, &desired, &options());
-    let [diagnostic] = refused.diagnostics() else { panic!() };
+    let [diagnostic] = refused.diagnostics() else {
+        panic!()
+    };
     assert_eq!(diagnostic.code, Code::R13);
-    assert!(diagnostic.message.contains("more than settings.max_removals: 2 allows"), "{}", diagnostic.message);
-    assert_eq!(diagnostic.location.as_ref().map(ToString::to_string).as_deref(), Some("accord.yaml:4:17"));
+    assert!(
+        diagnostic
+            .message
+            .contains("more than settings.max_removals: 2 allows"),
+        "{}",
+        diagnostic.message
+    );
+    assert_eq!(
+        diagnostic
+            .location
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("accord.yaml:4:17")
+    );
 
-    let flag = DiffOptions { max_removals: Some(3), ..options() };
+    let flag = DiffOptions {
+        max_removals: Some(3),
+        ..options()
+    };
     assert_eq!(plan_with(&current, &desired, &flag).summary.remove, 3);
-    let strict = DiffOptions { max_removals: Some(1), ..options() };
+    let strict = DiffOptions {
+        max_removals: Some(1),
+        ..options()
+    };
     let refused = refusal(&current, &desired, &strict);
-    assert!(refused.diagnostics()[0].message.contains("more than --max-removals 1 allows"));
+    assert!(
+        refused.diagnostics()[0]
+            .message
+            .contains("more than --max-removals 1 allows")
+    );
     assert!(refused.diagnostics()[0].location.is_none());
 }
 
@@ -708,7 +1101,11 @@ fn deactivations_do_not_count_as_removals() {
     }
     let plan = plan(&current, &desired(&wanted));
     assert_eq!(plan.operations.len(), 12);
-    assert!(plan.operations.iter().all(|o| o.op.name() == "member.deactivate"));
+    assert!(
+        plan.operations
+            .iter()
+            .all(|o| o.op.name() == "member.deactivate")
+    );
 }
 
 // ----- R10 on the result -----
@@ -717,10 +1114,24 @@ fn deactivations_do_not_count_as_removals() {
 fn a_plan_that_would_leave_no_admin_is_refused() {
     let current = account();
     let mut wanted = current.clone();
-    wanted.members.get_mut(&email("alice@acme.example")).unwrap().access.clear();
+    wanted
+        .members
+        .get_mut(&email("alice@acme.example"))
+        .unwrap()
+        .access
+        .clear();
     let desired = desired(&wanted); // invalid configuration built in code: R10 on the result catches it
     let refusal = refusal(&current, &desired, &options());
-    let [diagnostic] = refusal.diagnostics() else { panic!() };
+    let [diagnostic] = refusal.diagnostics() else {
+        panic!()
+    };
     assert_eq!(diagnostic.code, Code::R10);
-    assert_eq!(diagnostic.location.as_ref().unwrap().line, desired.provenance.get(Declared::MembersSection, "").unwrap().line);
+    assert_eq!(
+        diagnostic.location.as_ref().unwrap().line,
+        desired
+            .provenance
+            .get(Declared::MembersSection, "")
+            .unwrap()
+            .line
+    );
 }

@@ -1,0 +1,206 @@
+//! Steps 1, 2, 4 and 8 of a plan: companies and roles; member invitations, updates
+//! and activations; removals (prune) and deactivations; re-sent invitations.
+
+use super::values::{change, kept_or_changed, record_of, updated_record};
+use super::{Builder, INVITATION_TTL_SECS};
+use crate::desired::Declared;
+use crate::plan::operation::{FieldChange, Op, Provenance, words as list};
+use crate::plan::order::Slot;
+use crate::plan::safety::{self, Exit};
+use crate::state::{Email, MemberState, MemberStatus};
+
+impl<'a> Builder<'a> {
+    // ----- step 1: companies and roles -----
+
+    fn companies(&mut self) {
+        for (name, want) in &self.desired.state.companies {
+            let here = self.cite(&[(Declared::Company, name)]);
+            match self.current.companies.get(name) {
+                None => {
+                    let op = Op::CompanyCreate {
+                        name: name.clone(),
+                        trade: want.trade.clone(),
+                    };
+                    self.push_op(op, here);
+                }
+                Some(have) => {
+                    let mut changes = Vec::new();
+                    let trade = kept_or_changed("trade", &have.trade, &want.trade, &mut changes);
+                    if !changes.is_empty() {
+                        let op = Op::CompanyUpdate {
+                            name: name.clone(),
+                            trade,
+                        };
+                        self.push(Slot::of(&op), op, here, changes);
+                    }
+                }
+            }
+        }
+    }
+
+    fn roles(&mut self) {
+        for (name, want) in &self.desired.state.roles {
+            let here = self.cite(&[(Declared::Role, name)]);
+            match self.current.roles.get(name) {
+                None => {
+                    let op = Op::RoleCreate {
+                        name: name.clone(),
+                        default_access: want.default_access.clone(),
+                    };
+                    self.push_op(op, here);
+                }
+                Some(have) if have.default_access != want.default_access => {
+                    self.changed_roles.insert(name);
+                    let changes = vec![change(
+                        "default_access",
+                        list(&have.default_access),
+                        list(&want.default_access),
+                    )];
+                    let op = Op::RoleUpdate {
+                        name: name.clone(),
+                        default_access: want.default_access.clone(),
+                    };
+                    self.push(Slot::of(&op), op, here, changes);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    // ----- steps 2, 4 and 8: members -----
+
+    fn members(&mut self) {
+        for (email, want) in &self.desired.state.members {
+            match self.current.members.get(email) {
+                None => self.invite(email, want),
+                Some(have) => self.member(email, have, want),
+            }
+        }
+        if self.desired.prune {
+            self.prune();
+        }
+    }
+
+    fn invite(&mut self, email: &Email, want: &MemberState) {
+        let here = self.cite(&[(Declared::Member, email.as_str())]);
+        let op = Op::MemberInvite {
+            email: email.clone(),
+            record: record_of(want),
+        };
+        self.push_op(op, here.clone());
+        // A member declared inactive from the start is added, then deactivated.
+        if want.status.is_inactive() {
+            self.leave(email, Exit::Deactivate, here);
+        }
+    }
+
+    fn member(&mut self, email: &Email, have: &MemberState, want: &MemberState) {
+        let here = self.cite(&[(Declared::Member, email.as_str())]);
+        let (record, changes) = updated_record(have, want);
+        if !changes.is_empty() {
+            self.guard_protected(email, || {
+                let fields: Vec<String> = changes
+                    .iter()
+                    .map(|c| format!("{}: {} -> {}", c.field, c.from, c.to))
+                    .collect();
+                format!("change them ({})", fields.join("; "))
+            });
+            let provenance = self
+                .update_provenance(want, &changes)
+                .unwrap_or(here.clone());
+            let slot = Slot::member_update(&have.access, &record.access);
+            let op = Op::MemberUpdate {
+                email: email.clone(),
+                record,
+            };
+            self.push(slot, op, provenance, changes);
+        }
+        match (have.status.is_inactive(), want.status.is_inactive()) {
+            (true, false) => {
+                self.guard_protected(email, || "activate them".to_owned());
+                let op = Op::MemberActivate {
+                    email: email.clone(),
+                };
+                let changes = vec![change("status", "inactive".into(), "active".into())];
+                self.push(Slot::of(&op), op, here, changes);
+            }
+            (false, true) => self.leave(email, Exit::Deactivate, here),
+            _ => {
+                if self.invitation_expired(have) && !want.status.is_inactive() {
+                    let op = Op::MemberResendInvite {
+                        email: email.clone(),
+                    };
+                    self.push_op(op, Provenance(Provenance::INVITATION_EXPIRED.into()));
+                }
+            }
+        }
+    }
+
+    /// A member's update that only follows their role's new default access cites the role.
+    fn update_provenance(&self, want: &MemberState, changes: &[FieldChange]) -> Option<Provenance> {
+        let role = want.role.as_deref()?;
+        let only_access = changes.iter().all(|c| c.field == "access");
+        let follows_role = self.changed_roles.contains(role)
+            && self
+                .desired
+                .state
+                .roles
+                .get(role)
+                .is_some_and(|r| r.default_access == want.access);
+        (only_access && follows_role).then(|| self.cite(&[(Declared::Role, role)]))
+    }
+
+    fn invitation_expired(&self, have: &MemberState) -> bool {
+        have.status == MemberStatus::Pending
+            && !have.signed_in
+            && have
+                .invited_at
+                .is_some_and(|at| at.saturating_add(INVITATION_TTL_SECS) < self.options.now)
+    }
+
+    fn prune(&mut self) {
+        let declared = &self.desired.state.members;
+        for email in self.current.members.keys() {
+            if declared.contains_key(email) {
+                continue;
+            }
+            if self.desired.protected.contains(email) {
+                self.notes.push(format!(
+                    "{email} is not declared but is protected (settings.protected): prune leaves them alone"
+                ));
+                continue;
+            }
+            self.leave(
+                email,
+                Exit::Remove,
+                Provenance(Provenance::NOT_DECLARED.into()),
+            );
+        }
+    }
+
+    /// Plans a removal or deactivation; its cascade is attached as consequences later.
+    fn leave(&mut self, email: &Email, exit: Exit, provenance: Provenance) {
+        if exit == Exit::Deactivate {
+            self.guard_protected(email, || "deactivate them".to_owned());
+        }
+        let op = match exit {
+            Exit::Remove => Op::MemberRemove {
+                email: email.clone(),
+            },
+            Exit::Deactivate => Op::MemberDeactivate {
+                email: email.clone(),
+            },
+        };
+        if let Some(index) = self.push_op(op, provenance) {
+            self.exits.insert(email.clone(), (exit, index));
+        }
+    }
+
+    /// R12: records a refusal when `email` is protected; `what` says what would happen.
+    fn guard_protected(&mut self, email: &Email, what: impl FnOnce() -> String) {
+        if self.desired.protected.contains(email) {
+            let diagnostic = safety::protected_changed(self.desired, email, &what());
+            self.refusals.push(diagnostic);
+        }
+    }
+}
