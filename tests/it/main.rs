@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod loader;
 mod plan;
+mod roundtrip;
 mod rules;
 mod schema;
 mod store;
