@@ -39,6 +39,9 @@ impl fmt::Display for Email {
     }
 }
 
+/// How long an invitation stays valid: 7 days, in seconds (DOMAIN.md).
+pub const INVITATION_TTL_SECS: i64 = 7 * 24 * 60 * 60;
+
 /// A member's status. `Active` and `Inactive` may be asked for; the others are the backend's.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -108,6 +111,25 @@ pub struct MemberState {
     pub invited_at: Option<i64>,
     /// Whether the member has ever signed in; owned by the backend.
     pub signed_in: bool,
+}
+
+impl MemberState {
+    /// Whether the member's invitation has expired at `now` (Unix seconds): still
+    /// `pending`, never signed in, and invited more than 7 days ago. Such a member is
+    /// drift the plan repairs with `member.resend_invite`.
+    #[must_use]
+    pub fn invitation_expired(&self, now: i64) -> bool {
+        self.status == MemberStatus::Pending
+            && !self.signed_in
+            && invitation_expired(self.invited_at, now)
+    }
+}
+
+/// Whether an invitation sent at `invited_at` has expired at `now`: strictly more
+/// than 7 days have passed. The caller checks that the member is still pending.
+#[must_use]
+pub fn invitation_expired(invited_at: Option<i64>, now: i64) -> bool {
+    invited_at.is_some_and(|at| at.saturating_add(INVITATION_TTL_SECS) < now)
 }
 
 /// A product of an agreement.

@@ -43,11 +43,8 @@ pub use sqlite::SqliteBackend;
 /// The backend used when none is given (`--backend` / `ACCORD_BACKEND`).
 pub const DEFAULT_BACKEND_URL: &str = "sqlite:.accord/state.db";
 
-/// How long an invitation stays valid: 7 days, in seconds (DOMAIN.md).
-pub const INVITATION_TTL_SECS: i64 = 7 * 24 * 60 * 60;
-
-/// The most members one bulk call of the embedded store (and the account service) takes.
-pub const DEFAULT_BULK_LIMIT: usize = 100;
+pub use crate::plan::DEFAULT_BULK_LIMIT;
+pub use crate::state::INVITATION_TTL_SECS;
 
 /// Every operation name of DOMAIN.md's "Operations" table, in plan order.
 pub const ALL_OPERATIONS: [&str; 24] = [
@@ -220,13 +217,6 @@ impl Snapshot {
     pub fn is_fresh(&self) -> bool {
         self.state.account.id.is_empty()
     }
-}
-
-/// Whether an invitation sent at `invited_at` has expired at `now`, for a member who is
-/// `pending` and has never signed in (the caller checks those two).
-#[must_use]
-pub fn invitation_expired(invited_at: Option<i64>, now: i64) -> bool {
-    invited_at.is_some_and(|at| at.saturating_add(INVITATION_TTL_SECS) < now)
 }
 
 /// One operation's answer from [`Backend::execute`].
@@ -714,13 +704,6 @@ mod tests {
     fn every_operation_of_the_plan_is_listed_once() {
         let names: BTreeSet<_> = ALL_OPERATIONS.iter().collect();
         assert_eq!(names.len(), ALL_OPERATIONS.len());
-    }
-
-    #[test]
-    fn an_invitation_expires_strictly_after_seven_days() {
-        assert!(!invitation_expired(Some(0), INVITATION_TTL_SECS));
-        assert!(invitation_expired(Some(0), INVITATION_TTL_SECS + 1));
-        assert!(!invitation_expired(None, i64::MAX));
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub fn print_error(error: &crate::error::Error, color: bool) {
     use crate::error::Error;
     match error {
         Error::Invalid(diagnostics) | Error::Refused(diagnostics) => {
-            print!("{}", crate::report::human(diagnostics, color));
+            // Commands that already printed the reasons in their own format pass none.
+            if !diagnostics.is_empty() {
+                print!("{}", crate::report::human(diagnostics, color));
+            }
             eprintln!("error: {error}");
         }
         other => eprintln!("error: {other}"),

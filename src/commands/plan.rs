@@ -20,7 +20,7 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<u8> {
     let validated =
         validate(&args.config.path, &args.config.load_options()).map_err(Error::Invalid)?;
     let runtime = super::runtime()?;
-    let (plan, revision) = runtime.block_on(make_plan(args, &validated))?;
+    let (plan, revision) = runtime.block_on(make_plan(args, &validated, color))?;
     let format = match args.format {
         PlanFormat::Text => Format::Text,
         PlanFormat::Json => Format::Json,
@@ -41,7 +41,11 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<u8> {
 
 /// Fetches the current state and diffs; a rule refusal is printed here (the plan it
 /// refuses is worth seeing) and returned as [`Error::Refused`].
-async fn make_plan(args: &PlanArgs, validated: &Validated) -> Result<(Plan, u64)> {
+async fn make_plan(
+    args: &PlanArgs,
+    validated: &Validated,
+    colour: bool,
+) -> Result<(Plan, u64)> {
     let backend = super::open_backend(&args.backend.backend).await?;
     let snapshot = backend.fetch().await.map_err(|e| {
         Error::Other(format!(
@@ -60,7 +64,7 @@ async fn make_plan(args: &PlanArgs, validated: &Validated) -> Result<(Plan, u64)
     };
     match diff(&snapshot.state, &validated.desired, &options) {
         Ok(plan) => Ok((plan, snapshot.revision)),
-        Err(Refusal::Rules(plan)) => Err(refused(&plan, args.format)),
+        Err(Refusal::Rules(plan)) => Err(refused(&plan, args.format, colour)),
         Err(other) => {
             let location = other
                 .location()
@@ -73,13 +77,12 @@ async fn make_plan(args: &PlanArgs, validated: &Validated) -> Result<(Plan, u64)
 
 /// The error for a refused plan: safety rules (R11-R13) exit 3, other rules 1. The
 /// refused plan and its reasons are printed in the chosen format first.
-fn refused(plan: &Plan, format: PlanFormat) -> Error {
+fn refused(plan: &Plan, format: PlanFormat, colour: bool) -> Error {
     let text = match format {
         PlanFormat::Json => render::json(plan),
         PlanFormat::Markdown => render::markdown(plan),
-        PlanFormat::Text => {
-            render::text(plan, false) + "\n" + &report::human(&plan.refusals, false)
-        }
+        // The text rendering has its own "Refused" section with every reason.
+        PlanFormat::Text => render::text(plan, colour),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     let safety = plan.refusals.iter().any(|d| {

@@ -12,8 +12,10 @@
 //! key naming it), and a small table per list section says which file holds which
 //! run of merged indices. A merged pointer such as `/members/730/email` is first
 //! turned into a file and a local pointer (`/members/230/email` in the second
-//! file), then hashed and looked up. Lookups happen only when a diagnostic is
-//! printed, so a binary search is fast enough and saves the memory of a hash table.
+//! file), then hashed and looked up. The rules look up a position for every
+//! declaration they record as provenance (hundreds of thousands on a large
+//! configuration), so a lookup costs O(1): a directory indexed by the top bits of
+//! the hash points into the sorted entries, for a fraction of a hash table's memory.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -241,7 +243,7 @@ struct Piece {
 }
 
 /// A line and a column (both from 1), packed into 64 bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Position(u64);
 
 impl Position {
@@ -261,7 +263,7 @@ impl Position {
 }
 
 /// The position of one node.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Entry {
     /// Hash of the node's file-local JSON pointer (see [`child_hash`]).
     pub(crate) hash: u64,
@@ -306,41 +308,89 @@ impl EntryCollector {
         self.current.push(entry);
     }
 
-    /// The positions collected, sorted for lookups.
+    /// The positions collected, indexed for lookups.
     #[must_use]
     pub(crate) fn finish(self) -> FilePositions {
-        let total = self.full.iter().map(Vec::len).sum::<usize>() + self.current.len();
-        let mut entries = Vec::with_capacity(total);
-        for chunk in self.full {
-            entries.extend_from_slice(&chunk);
-        }
-        entries.extend_from_slice(&self.current);
-        FilePositions::from_entries(entries)
+        let mut chunks = self.full;
+        chunks.push(self.current);
+        FilePositions::from_chunks(chunks)
     }
 }
 
 /// The positions of the nodes of one file, keyed by file-local pointer hash.
+///
+/// The entries are sorted by hash, and a directory indexed by the top bits of the
+/// hash says where each bucket of four to eight entries starts: a lookup reads one
+/// directory slot and a few adjacent entries, whatever the size of the file (the
+/// rules look up hundreds of thousands of positions when compiling provenance). The
+/// directory costs one to two bytes per entry, against 24 for the entry itself.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FilePositions {
-    /// Sorted by hash once the file is parsed.
+    /// Sorted by (hash, key position).
     entries: Vec<Entry>,
+    /// Entries `directory[b]..directory[b + 1]` are those of bucket `b`.
+    directory: Vec<usize>,
+    /// The number of top hash bits that select a bucket.
+    bits: u32,
 }
 
 impl FilePositions {
+    /// Entries per bucket the directory aims at (between half and all of this).
+    const BUCKET: usize = 8;
+
     /// Positions from `entries`, in any order.
     #[must_use]
-    pub(crate) fn from_entries(mut entries: Vec<Entry>) -> Self {
-        entries.sort_unstable_by_key(|e| (e.hash, e.key));
-        Self { entries }
+    pub(crate) fn from_entries(entries: Vec<Entry>) -> Self {
+        Self::from_chunks(vec![entries])
+    }
+
+    /// Positions from chunks of entries in any order: a bucket sort, each chunk
+    /// freed once scattered, so the peak is the entries plus one chunk.
+    fn from_chunks(chunks: Vec<Vec<Entry>>) -> Self {
+        let total: usize = chunks.iter().map(Vec::len).sum();
+        let bits = usize::BITS - (total / Self::BUCKET).leading_zeros();
+        let mut directory = vec![0usize; (1 << bits) + 1];
+        for entry in chunks.iter().flatten() {
+            directory[bucket(entry.hash, bits) + 1] += 1;
+        }
+        for b in 1..directory.len() {
+            directory[b] += directory[b - 1];
+        }
+        // Where the next entry of each bucket goes.
+        let mut next = directory.clone();
+        let mut entries = vec![Entry::default(); total];
+        for chunk in chunks {
+            for entry in chunk {
+                let slot = &mut next[bucket(entry.hash, bits)];
+                entries[*slot] = entry;
+                *slot += 1;
+            }
+        }
+        for window in directory.windows(2) {
+            entries[window[0]..window[1]].sort_unstable_by_key(|e| (e.hash, e.key));
+        }
+        Self {
+            entries,
+            directory,
+            bits,
+        }
     }
 
     /// Every entry recorded for the node whose pointer hashes to `hash` (more
     /// than one only when a mapping repeats a key).
     #[must_use]
     pub(crate) fn all(&self, hash: u64) -> &[Entry] {
-        let start = self.entries.partition_point(|e| e.hash < hash);
-        let end = start + self.entries[start..].partition_point(|e| e.hash == hash);
-        &self.entries[start..end]
+        let b = bucket(hash, self.bits);
+        let (Some(&start), Some(&end)) = (self.directory.get(b), self.directory.get(b + 1)) else {
+            return &[];
+        };
+        let candidates = &self.entries[start..end];
+        let first = candidates.partition_point(|e| e.hash < hash);
+        let run = candidates[first..]
+            .iter()
+            .take_while(|e| e.hash == hash)
+            .count();
+        &candidates[first..first + run]
     }
 
     /// The entry of the node at `hash`, if any (the first declared one).
@@ -359,6 +409,16 @@ impl FilePositions {
             hashes.push(child_hash(parent, segment.as_bytes()));
         }
         hashes.iter().rev().find_map(|&hash| self.get(hash))
+    }
+}
+
+/// The directory bucket of `hash`: its top `bits` bits.
+fn bucket(hash: u64, bits: u32) -> usize {
+    // `checked_shr` covers `bits == 0` (one bucket); the result has at most
+    // `bits` (< 64) bits, so it fits a usize on every platform accord supports.
+    #[allow(clippy::cast_possible_truncation)]
+    {
+        hash.checked_shr(64 - bits).unwrap_or(0) as usize
     }
 }
 

@@ -22,6 +22,10 @@
 //! The diff takes plain inputs ([`State`], [`Desired`], [`DiffOptions`]), so it is
 //! tested without a backend; the caller fills the options from the backend's
 //! capabilities and clock.
+//!
+//! A private `Builder` collects operations section by section (`members`: steps 1, 2, 4
+//! and 8; `agreements`: steps 3, 5 and 6; `projects`: step 7), then `finish` attaches
+//! consequences, runs the safety checks and orders and batches the plan.
 
 mod agreements;
 mod finish;
@@ -31,16 +35,13 @@ mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::model::{PLAN_FORMAT_VERSION, Plan, SeatCount, SeatLine, Summary, fingerprint};
-use super::operation::{FieldChange, MemberRecord, Op, Operation, Provenance, word, words as list};
-use super::order::{BulkLimits, Placed, Slot, order_and_batch};
-use super::safety::{self, Exit};
-use crate::desired::{Declared, Desired, LimitSource, MaxRemovals};
-use crate::diagnostic::{self, Diagnostic, Location};
-use crate::state::{AgreementState, Email, MemberState, MemberStatus, ProjectMemberState, State};
-
-/// How long an invitation stays valid: 7 days, in seconds (DOMAIN.md).
-pub const INVITATION_TTL_SECS: i64 = 7 * 24 * 60 * 60;
+use super::model::Plan;
+use super::operation::{FieldChange, Op, Operation, Provenance};
+use super::order::{Placed, Slot};
+use super::safety::Exit;
+use crate::desired::{Declared, Desired};
+use crate::diagnostic::{Diagnostic, Location};
+use crate::state::{Email, State};
 
 /// The bulk limit of the embedded store and the account service.
 pub const DEFAULT_BULK_LIMIT: usize = 100;
@@ -225,8 +226,6 @@ impl<'a> Builder<'a> {
             refusals: Vec::new(),
         }
     }
-
-    // ----- recording -----
 
     /// Adds an operation; returns its index, or `None` when the backend does not
     /// carry out operations of its kind.

@@ -15,7 +15,7 @@ pub mod order;
 pub mod render;
 pub mod safety;
 
-pub use diff::{DEFAULT_BULK_LIMIT, DiffOptions, INVITATION_TTL_SECS, Refusal, diff};
+pub use diff::{DEFAULT_BULK_LIMIT, DiffOptions, Refusal, diff};
 pub use model::{
     PLAN_FORMAT_VERSION, Plan, SavedPlan, SeatCount, SeatLine, Summary, config_digest, fingerprint,
 };

@@ -149,6 +149,9 @@ pub struct SavedPlan {
 
 impl SavedPlan {
     /// The saved plan as pretty JSON, ending with a newline.
+    ///
+    /// # Panics
+    /// Never: a plan is plain data (strings, numbers, ordered maps), which always serialises.
     #[must_use]
     pub fn to_json(&self) -> String {
         let mut json = serde_json::to_string_pretty(self).expect("a plan is plain data");
@@ -182,6 +185,9 @@ impl SavedPlan {
 
 /// `sha256:` and the hex digest of the operations' canonical JSON (compact, fields
 /// in declaration order, sets and maps sorted).
+///
+/// # Panics
+/// Never: operations are plain data, which always serialises.
 #[must_use]
 pub fn fingerprint(operations: &[Operation]) -> String {
     let canonical = serde_json::to_vec(operations).expect("operations are plain data");

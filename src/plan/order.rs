@@ -40,14 +40,13 @@ impl Slot {
     /// The slot of a member update that changes access from `from` to `to`.
     #[must_use]
     pub fn member_update(from: &BTreeSet<AccessLevel>, to: &BTreeSet<AccessLevel>) -> Self {
-        let rank = if from.contains(&AccessLevel::AccountAdmin)
-            && !to.contains(&AccessLevel::AccountAdmin)
-        {
-            2
-        } else if from.difference(to).next().is_some() {
-            1
-        } else {
-            0
+        let revokes_admin =
+            from.contains(&AccessLevel::AccountAdmin) && !to.contains(&AccessLevel::AccountAdmin);
+        let revokes_any = from.difference(to).next().is_some();
+        let rank = match (revokes_admin, revokes_any) {
+            (true, _) => 2,
+            (false, true) => 1,
+            (false, false) => 0,
         };
         Self {
             step: 2,

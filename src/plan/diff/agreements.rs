@@ -10,10 +10,10 @@ use crate::plan::operation::{FieldChange, Op, Provenance};
 use crate::plan::order::Slot;
 use crate::state::{AgreementState, Email};
 
-impl<'a> Builder<'a> {
+impl Builder<'_> {
     // ----- steps 3, 5 and 6: agreements -----
 
-    fn agreements(&mut self) -> Result<(), Refusal> {
+    pub(super) fn agreements(&mut self) -> Result<(), Refusal> {
         let empty = AgreementState::default();
         for (number, want) in &self.desired.state.agreements {
             let have = self.current.agreements.get(number);
@@ -81,12 +81,7 @@ impl<'a> Builder<'a> {
             }
         }
         let mut rename = Vec::new();
-        let name = kept_or_changed(
-            "name",
-            &Some(have.name.clone()),
-            &Some(want.name.clone()),
-            &mut rename,
-        );
+        let name = kept_or_changed("name", Some(&have.name), Some(&want.name), &mut rename);
         let renamed = !rename.is_empty();
         if !self.options.manages_agreements {
             self.note_unmanaged_counts(number, rename.iter().chain(&up.1).chain(&down.1));

@@ -14,7 +14,7 @@ use crate::state::Email;
 impl<'a> Builder<'a> {
     // ----- checks and packing -----
 
-    fn finish(mut self) -> Result<Plan, Refusal> {
+    pub(super) fn finish(mut self) -> Result<Plan, Refusal> {
         self.attach_consequences();
         self.check_safety();
         let seats = self.seat_picture();
@@ -169,4 +169,5 @@ impl<'a> Builder<'a> {
             "not managed by this backend, so left out of the plan: {}",
             counts.join(", ")
         ));
+    }
 }

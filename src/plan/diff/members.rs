@@ -2,17 +2,17 @@
 //! and activations; removals (prune) and deactivations; re-sent invitations.
 
 use super::values::{change, kept_or_changed, record_of, updated_record};
-use super::{Builder, INVITATION_TTL_SECS};
+use super::Builder;
 use crate::desired::Declared;
 use crate::plan::operation::{FieldChange, Op, Provenance, words as list};
 use crate::plan::order::Slot;
 use crate::plan::safety::{self, Exit};
-use crate::state::{Email, MemberState, MemberStatus};
+use crate::state::{Email, MemberState};
 
-impl<'a> Builder<'a> {
+impl Builder<'_> {
     // ----- step 1: companies and roles -----
 
-    fn companies(&mut self) {
+    pub(super) fn companies(&mut self) {
         for (name, want) in &self.desired.state.companies {
             let here = self.cite(&[(Declared::Company, name)]);
             match self.current.companies.get(name) {
@@ -25,7 +25,12 @@ impl<'a> Builder<'a> {
                 }
                 Some(have) => {
                     let mut changes = Vec::new();
-                    let trade = kept_or_changed("trade", &have.trade, &want.trade, &mut changes);
+                    let trade = kept_or_changed(
+                        "trade",
+                        have.trade.as_ref(),
+                        want.trade.as_ref(),
+                        &mut changes,
+                    );
                     if !changes.is_empty() {
                         let op = Op::CompanyUpdate {
                             name: name.clone(),
@@ -38,7 +43,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn roles(&mut self) {
+    pub(super) fn roles(&mut self) {
         for (name, want) in &self.desired.state.roles {
             let here = self.cite(&[(Declared::Role, name)]);
             match self.current.roles.get(name) {
@@ -69,7 +74,7 @@ impl<'a> Builder<'a> {
 
     // ----- steps 2, 4 and 8: members -----
 
-    fn members(&mut self) {
+    pub(super) fn members(&mut self) {
         for (email, want) in &self.desired.state.members {
             match self.current.members.get(email) {
                 None => self.invite(email, want),
@@ -151,11 +156,7 @@ impl<'a> Builder<'a> {
     }
 
     fn invitation_expired(&self, have: &MemberState) -> bool {
-        have.status == MemberStatus::Pending
-            && !have.signed_in
-            && have
-                .invited_at
-                .is_some_and(|at| at.saturating_add(INVITATION_TTL_SECS) < self.options.now)
+        have.invitation_expired(self.options.now)
     }
 
     fn prune(&mut self) {

@@ -9,10 +9,10 @@ use crate::plan::operation::{Op, word, words as list};
 use crate::plan::order::Slot;
 use crate::state::{Email, ProjectMemberState};
 
-impl<'a> Builder<'a> {
+impl Builder<'_> {
     // ----- step 7: projects -----
 
-    fn projects(&mut self) {
+    pub(super) fn projects(&mut self) {
         let empty = BTreeMap::new();
         for (name, want) in &self.desired.state.projects {
             let project_here = self.cite(&[(Declared::Project, name)]);

@@ -23,18 +23,18 @@ fn text(value: Option<&String>) -> String {
 /// (recording the change).
 pub(super) fn kept_or_changed(
     field: &str,
-    have: &Option<String>,
-    want: &Option<String>,
+    have: Option<&String>,
+    want: Option<&String>,
     changes: &mut Vec<FieldChange>,
 ) -> Option<String> {
     let Some(wanted) = want else {
-        return have.clone();
+        return have.cloned();
     };
     let wanted = wanted.trim();
-    if have.as_deref().map(str::trim) == Some(wanted) {
-        return have.clone();
+    if have.map(|h| h.trim()) == Some(wanted) {
+        return have.cloned();
     }
-    changes.push(change(field, text(have.as_ref()), wanted.to_owned()));
+    changes.push(change(field, text(have), wanted.to_owned()));
     Some(wanted.to_owned())
 }
 
@@ -51,17 +51,30 @@ pub(super) fn record_of(want: &MemberState) -> MemberRecord {
 }
 
 /// The whole record a member will have, and the fields that change.
-pub(super) fn updated_record(have: &MemberState, want: &MemberState) -> (MemberRecord, Vec<FieldChange>) {
+pub(super) fn updated_record(
+    have: &MemberState,
+    want: &MemberState,
+) -> (MemberRecord, Vec<FieldChange>) {
     let mut changes = Vec::new();
     let first_name = kept_or_changed(
         "first_name",
-        &have.first_name,
-        &want.first_name,
+        have.first_name.as_ref(),
+        want.first_name.as_ref(),
         &mut changes,
     );
-    let last_name = kept_or_changed("last_name", &have.last_name, &want.last_name, &mut changes);
-    let company = kept_or_changed("company", &have.company, &want.company, &mut changes);
-    let role = kept_or_changed("role", &have.role, &want.role, &mut changes);
+    let last_name = kept_or_changed(
+        "last_name",
+        have.last_name.as_ref(),
+        want.last_name.as_ref(),
+        &mut changes,
+    );
+    let company = kept_or_changed(
+        "company",
+        have.company.as_ref(),
+        want.company.as_ref(),
+        &mut changes,
+    );
+    let role = kept_or_changed("role", have.role.as_ref(), want.role.as_ref(), &mut changes);
     if have.access != want.access {
         changes.push(change("access", list(&have.access), list(&want.access)));
     }

@@ -162,16 +162,15 @@ fn seat_count(count: Option<SeatCount>) -> String {
     count.map_or_else(|| "-".to_owned(), |c| format!("{}/{}", c.assigned, c.seats))
 }
 
-/// `AutoCAD 9/10 -> 10/10`, or `AutoCAD 9/10` when unchanged.
+/// `AutoCAD 9/10 -> 10/10`, `AutoCAD 9/10` when unchanged, `AutoCAD (new) 2/2` when
+/// the product does not exist yet.
 fn seat_text(line: &SeatLine) -> String {
-    if line.changes() {
-        format!(
-            "{} {} -> {}",
-            line.product,
-            seat_count(line.before),
-            seat_count(Some(line.after))
-        )
-    } else {
-        format!("{} {}", line.product, seat_count(line.before))
+    let after = seat_count(Some(line.after));
+    match line.before {
+        None => format!("{} (new) {after}", line.product),
+        Some(_) if line.changes() => {
+            format!("{} {} -> {after}", line.product, seat_count(line.before))
+        }
+        Some(_) => format!("{} {}", line.product, seat_count(line.before)),
     }
 }

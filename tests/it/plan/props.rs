@@ -266,173 +266,183 @@ fn pick<T: Clone>(dice: &mut Dice<'_>, items: impl IntoIterator<Item = T>) -> Op
 /// changes, role defaults, newcomers. The result is repaired to satisfy R02-R10.
 fn edited(current: &State, dice: &mut Dice<'_>) -> State {
     let mut state = as_configured(current);
-    let edits = 1 + dice.below(4);
-    for _ in 0..edits {
-        let members: Vec<Email> = eligible(&state);
-        let numbers: Vec<String> = state.agreements.keys().cloned().collect();
+    for _ in 0..=dice.below(4) {
         // Swaps are drawn more often: on full lists, they are where order matters.
         match dice.below(13) {
-            0 | 10 => {
-                // Swap a seat holder for someone without a seat.
-                let Some(number) = pick(dice, numbers) else {
-                    continue;
-                };
-                let agreement = state.agreements.get_mut(&number).unwrap();
-                let Some(product) = pick(dice, agreement.products.keys().cloned()) else {
-                    continue;
-                };
-                let product = agreement.products.get_mut(&product).unwrap();
-                let outsiders: Vec<Email> = members
-                    .iter()
-                    .filter(|e| !product.assigned.contains(*e))
-                    .cloned()
-                    .collect();
-                if let (Some(out), Some(new)) =
-                    (pick(dice, product.assigned.clone()), pick(dice, outsiders))
-                {
-                    product.assigned.remove(&out);
-                    product.assigned.insert(new);
-                }
-            }
-            1 => {
-                // Transfer the contract manager (the coordinator may follow).
-                let (Some(number), Some(to)) = (pick(dice, numbers), pick(dice, members)) else {
-                    continue;
-                };
-                let agreement = state.agreements.get_mut(&number).unwrap();
-                if agreement.software_coordinator == agreement.contract_manager || dice.flag() {
-                    agreement.software_coordinator = to.clone();
-                }
-                agreement.contract_manager = to;
-            }
-            2 => {
-                let Some(email) = pick(dice, members) else {
-                    continue;
-                };
-                state.members.get_mut(&email).unwrap().status = MemberStatus::Inactive;
-            }
-            3 => {
-                let Some(email) = pick(dice, state.members.keys().cloned()) else {
-                    continue;
-                };
-                state.members.remove(&email);
-                for agreement in state.agreements.values_mut() {
-                    for product in agreement.products.values_mut() {
-                        product.assigned.remove(&email);
-                    }
-                    for users in agreement.cloud_services.values_mut() {
-                        users.remove(&email);
-                    }
-                    agreement.support.remove(&email);
-                }
-            }
-            4 => {
-                // Buy or give up licences.
-                let Some(number) = pick(dice, numbers) else {
-                    continue;
-                };
-                let agreement = state.agreements.get_mut(&number).unwrap();
-                let Some(product) = pick(dice, agreement.products.keys().cloned()) else {
-                    continue;
-                };
-                agreement.products.get_mut(&product).unwrap().seats =
-                    Some(u32::from(dice.next() % 5));
-            }
-            5 => {
-                let Some(email) = pick(dice, state.members.keys().cloned()) else {
-                    continue;
-                };
-                let roles: Vec<String> = state.roles.keys().cloned().collect();
-                let member = state.members.get_mut(&email).unwrap();
-                member.access = dice.subset(&ACCESS);
-                member.role = pick(dice, roles);
-                if member.status.is_inactive() && dice.flag() {
-                    member.status = MemberStatus::Active;
-                }
-            }
-            6 => {
-                let Some(name) = pick(dice, state.projects.keys().cloned()) else {
-                    continue;
-                };
-                let project = state.projects.get_mut(&name).unwrap();
-                let Some(email) = pick(dice, members) else {
-                    continue;
-                };
-                if project.members.contains_key(&email) && dice.flag() {
-                    project.members.remove(&email);
-                } else {
-                    let mut products = dice.subset(&EXTRA_PRODUCTS);
-                    products.insert(ProjectProduct::Docs);
-                    let access = if dice.flag() {
-                        ProjectAccess::Admin
-                    } else {
-                        ProjectAccess::Member
-                    };
-                    project
-                        .members
-                        .insert(email, ProjectMemberState { access, products });
-                }
-            }
-            7 => {
-                // A role's defaults change: its members without explicit access follow.
-                let Some(role) = pick(dice, state.roles.keys().cloned()) else {
-                    continue;
-                };
-                let old = state.roles[&role].default_access.clone();
-                let new = dice.subset(&ACCESS);
-                for member in state.members.values_mut() {
-                    if member.role.as_deref() == Some(role.as_str()) && member.access == old {
-                        member.access = new.clone();
-                    }
-                }
-                state.roles.get_mut(&role).unwrap().default_access = new;
-            }
-            8 | 11 | 12 => {
-                // Swap a cloud-service user, or a support member, for someone else.
-                let Some(number) = pick(dice, numbers) else {
-                    continue;
-                };
-                let agreement = state.agreements.get_mut(&number).unwrap();
-                let list = match pick(dice, agreement.cloud_services.keys().cloned()) {
-                    Some(service) if dice.below(4) > 0 => {
-                        agreement.cloud_services.get_mut(&service).unwrap()
-                    }
-                    _ => &mut agreement.support,
-                };
-                let outsiders: Vec<Email> = members
-                    .iter()
-                    .filter(|e| !list.contains(*e))
-                    .cloned()
-                    .collect();
-                if let (Some(out), Some(new)) = (pick(dice, list.clone()), pick(dice, outsiders)) {
-                    list.remove(&out);
-                    list.insert(new);
-                }
-            }
-            9 => {
-                // A newcomer with a seat where one is free.
-                let free: Vec<usize> = (0..MEMBERS)
-                    .filter(|&i| !state.members.contains_key(&email(i)))
-                    .collect();
-                let Some(i) = pick(dice, free) else { continue };
-                let newcomer = MemberState {
-                    company: state.companies.keys().next().cloned(),
-                    role: state.roles.keys().next().cloned(),
-                    access: dice.subset(&ACCESS),
-                    ..MemberState::default()
-                };
-                state.members.insert(email(i), newcomer);
-                if let Some(agreement) = state.agreements.values_mut().next() {
-                    if let Some(product) = agreement.products.values_mut().next() {
-                        product.assigned.insert(email(i));
-                    }
-                }
-            }
-            _ => unreachable!("below(13)"),
+            0 | 10 => swap_seat(&mut state, dice),
+            1 => transfer_roles(&mut state, dice),
+            2 => deactivate(&mut state, dice),
+            3 => undeclare(&mut state, dice),
+            4 => change_licences(&mut state, dice),
+            5 => change_record(&mut state, dice),
+            6 => change_project(&mut state, dice),
+            7 => change_role_default(&mut state, dice),
+            9 => add_newcomer(&mut state, dice),
+            _ => swap_service_or_support(&mut state, dice),
         }
     }
     repair(&mut state);
     state
+}
+
+/// Replaces one member of `list` by someone eligible who is not on it.
+fn swap_one(list: &mut BTreeSet<Email>, eligible: &[Email], dice: &mut Dice<'_>) {
+    let outsiders: Vec<Email> = eligible
+        .iter()
+        .filter(|e| !list.contains(*e))
+        .cloned()
+        .collect();
+    if let (Some(out), Some(new)) = (pick(dice, list.clone()), pick(dice, outsiders)) {
+        list.remove(&out);
+        list.insert(new);
+    }
+}
+
+fn some_agreement<'s>(state: &'s mut State, dice: &mut Dice<'_>) -> Option<&'s mut AgreementState> {
+    let number = pick(dice, state.agreements.keys().cloned())?;
+    state.agreements.get_mut(&number)
+}
+
+fn swap_seat(state: &mut State, dice: &mut Dice<'_>) {
+    let members = eligible(state);
+    let Some(agreement) = some_agreement(state, dice) else {
+        return;
+    };
+    let Some(product) = pick(dice, agreement.products.keys().cloned()) else {
+        return;
+    };
+    swap_one(
+        &mut agreement.products.get_mut(&product).unwrap().assigned,
+        &members,
+        dice,
+    );
+}
+
+fn swap_service_or_support(state: &mut State, dice: &mut Dice<'_>) {
+    let members = eligible(state);
+    let Some(agreement) = some_agreement(state, dice) else {
+        return;
+    };
+    let list = match pick(dice, agreement.cloud_services.keys().cloned()) {
+        Some(service) if dice.below(4) > 0 => agreement.cloud_services.get_mut(&service).unwrap(),
+        _ => &mut agreement.support,
+    };
+    swap_one(list, &members, dice);
+}
+
+/// Transfers the contract manager; the coordinator follows when it was the same person.
+fn transfer_roles(state: &mut State, dice: &mut Dice<'_>) {
+    let Some(to) = pick(dice, eligible(state)) else {
+        return;
+    };
+    let Some(agreement) = some_agreement(state, dice) else {
+        return;
+    };
+    if agreement.software_coordinator == agreement.contract_manager || dice.flag() {
+        agreement.software_coordinator = to.clone();
+    }
+    agreement.contract_manager = to;
+}
+
+fn deactivate(state: &mut State, dice: &mut Dice<'_>) {
+    if let Some(email) = pick(dice, eligible(state)) {
+        state.members.get_mut(&email).unwrap().status = MemberStatus::Inactive;
+    }
+}
+
+/// Takes a member out of the configuration (pruned when `prune` is on).
+fn undeclare(state: &mut State, dice: &mut Dice<'_>) {
+    let Some(email) = pick(dice, state.members.keys().cloned()) else {
+        return;
+    };
+    state.members.remove(&email);
+    // `repair` takes them off every list, as a valid configuration would.
+}
+
+fn change_licences(state: &mut State, dice: &mut Dice<'_>) {
+    let Some(agreement) = some_agreement(state, dice) else {
+        return;
+    };
+    if let Some(product) = pick(dice, agreement.products.keys().cloned()) {
+        agreement.products.get_mut(&product).unwrap().seats = Some(u32::from(dice.next() % 5));
+    }
+}
+
+fn change_record(state: &mut State, dice: &mut Dice<'_>) {
+    let roles: Vec<String> = state.roles.keys().cloned().collect();
+    let Some(email) = pick(dice, state.members.keys().cloned()) else {
+        return;
+    };
+    let member = state.members.get_mut(&email).unwrap();
+    member.access = dice.subset(&ACCESS);
+    member.role = pick(dice, roles);
+    if member.status.is_inactive() && dice.flag() {
+        member.status = MemberStatus::Active;
+    }
+}
+
+/// Adds someone to a project, changes their entry, or takes them off.
+fn change_project(state: &mut State, dice: &mut Dice<'_>) {
+    let members = eligible(state);
+    let Some(name) = pick(dice, state.projects.keys().cloned()) else {
+        return;
+    };
+    let Some(email) = pick(dice, members) else {
+        return;
+    };
+    let project = state.projects.get_mut(&name).unwrap();
+    if project.members.contains_key(&email) && dice.flag() {
+        project.members.remove(&email);
+        return;
+    }
+    let mut products = dice.subset(&EXTRA_PRODUCTS);
+    products.insert(ProjectProduct::Docs);
+    let access = if dice.flag() {
+        ProjectAccess::Admin
+    } else {
+        ProjectAccess::Member
+    };
+    project
+        .members
+        .insert(email, ProjectMemberState { access, products });
+}
+
+/// A role's defaults change: its members who used the old default follow.
+fn change_role_default(state: &mut State, dice: &mut Dice<'_>) {
+    let Some(role) = pick(dice, state.roles.keys().cloned()) else {
+        return;
+    };
+    let old = state.roles[&role].default_access.clone();
+    let new = dice.subset(&ACCESS);
+    for member in state.members.values_mut() {
+        if member.role.as_deref() == Some(role.as_str()) && member.access == old {
+            member.access.clone_from(&new);
+        }
+    }
+    state.roles.get_mut(&role).unwrap().default_access = new;
+}
+
+/// A newcomer (where an address is free), with a seat of the first product.
+fn add_newcomer(state: &mut State, dice: &mut Dice<'_>) {
+    let free: Vec<usize> = (0..MEMBERS)
+        .filter(|&i| !state.members.contains_key(&email(i)))
+        .collect();
+    let Some(i) = pick(dice, free) else { return };
+    let newcomer = MemberState {
+        company: state.companies.keys().next().cloned(),
+        role: state.roles.keys().next().cloned(),
+        access: dice.subset(&ACCESS),
+        ..MemberState::default()
+    };
+    state.members.insert(email(i), newcomer);
+    let first_product = state
+        .agreements
+        .values_mut()
+        .next()
+        .and_then(|a| a.products.values_mut().next());
+    if let Some(product) = first_product {
+        product.assigned.insert(email(i));
+    }
 }
 
 /// R10: the first member who is not inactive (or m0, made active) gets account_admin.
@@ -581,14 +591,6 @@ fn expect_text(before: Option<&Option<String>>, wanted: &Option<String>) -> Opti
     wanted.clone().or_else(|| before.cloned().flatten())
 }
 
-fn set_or_empty<'s>(
-    map: &'s BTreeMap<String, BTreeSet<Email>>,
-    key: &str,
-    none: &'s BTreeSet<Email>,
-) -> &'s BTreeSet<Email> {
-    map.get(key).unwrap_or(none)
-}
-
 /// `after` is what the configuration asks of `current`: declared parts exactly,
 /// undeclared parts as they were (less what leaving members held).
 fn assert_converged(current: &State, desired: &Desired, after: &State) {
@@ -604,17 +606,35 @@ fn assert_converged(current: &State, desired: &Desired, after: &State) {
     for (name, role) in &wanted.roles {
         assert_eq!(after.roles[name], *role, "role {name}");
     }
+    let leaving = assert_members_converged(current, desired, after);
+    assert_agreements_converged(current, wanted, after, &leaving);
+    for (name, project) in &current.projects {
+        if !wanted.projects.contains_key(name) {
+            let mut expected = project.clone();
+            expected.members.retain(|e, _| !leaving.contains(e));
+            assert_eq!(
+                after.projects.get(name),
+                Some(&expected),
+                "undeclared project {name}"
+            );
+        }
+    }
+    for (name, project) in &wanted.projects {
+        assert_eq!(after.projects.get(name), Some(project), "project {name}");
+    }
+}
+
+/// Checks the members; returns those who left (removed or deactivated).
+fn assert_members_converged(current: &State, desired: &Desired, after: &State) -> BTreeSet<Email> {
+    let wanted = &desired.state;
     for (email, member) in &wanted.members {
         let got = after
             .members
             .get(email)
             .unwrap_or_else(|| panic!("{email} is missing"));
         let before = current.members.get(email);
-        assert_eq!(
-            got.first_name,
-            expect_text(before.map(|b| &b.first_name), &member.first_name),
-            "{email}"
-        );
+        let first_name = expect_text(before.map(|b| &b.first_name), &member.first_name);
+        assert_eq!(got.first_name, first_name, "{email}");
         assert_eq!(got.company, member.company, "{email}");
         assert_eq!(got.role, member.role, "{email}");
         assert_eq!(got.access, member.access, "{email}");
@@ -630,27 +650,35 @@ fn assert_converged(current: &State, desired: &Desired, after: &State) {
     }
     let mut leaving = BTreeSet::new();
     for (email, member) in &current.members {
-        if wanted.members.contains_key(email) {
-            if !member.status.is_inactive() && wanted.members[email].status.is_inactive() {
+        match wanted.members.get(email) {
+            Some(wanted) => {
+                if !member.status.is_inactive() && wanted.status.is_inactive() {
+                    leaving.insert(email.clone());
+                }
+            }
+            None if desired.prune => {
+                assert!(
+                    !after.members.contains_key(email),
+                    "{email} should have been pruned"
+                );
                 leaving.insert(email.clone());
             }
-            continue;
-        }
-        if desired.prune {
-            assert!(
-                !after.members.contains_key(email),
-                "{email} should have been pruned"
-            );
-            leaving.insert(email.clone());
-        } else {
-            assert_eq!(
+            None => assert_eq!(
                 after.members.get(email),
                 Some(member),
                 "{email} should be left alone"
-            );
+            ),
         }
     }
-    let none = BTreeSet::new();
+    leaving
+}
+
+fn assert_agreements_converged(
+    current: &State,
+    wanted: &State,
+    after: &State,
+    leaving: &BTreeSet<Email>,
+) {
     for (number, agreement) in &current.agreements {
         if wanted.agreements.contains_key(number) {
             continue;
@@ -670,63 +698,50 @@ fn assert_converged(current: &State, desired: &Desired, after: &State) {
         );
     }
     for (number, agreement) in &wanted.agreements {
-        let got = &after.agreements[number];
-        assert_eq!(got.name, agreement.name, "{number}");
-        assert_eq!(got.contract_manager, agreement.contract_manager, "{number}");
+        assert_agreement_converged(number, agreement, &after.agreements[number]);
+    }
+}
+
+fn assert_agreement_converged(number: &str, agreement: &AgreementState, got: &AgreementState) {
+    let none = BTreeSet::new();
+    assert_eq!(got.name, agreement.name, "{number}");
+    assert_eq!(got.contract_manager, agreement.contract_manager, "{number}");
+    assert_eq!(
+        got.software_coordinator, agreement.software_coordinator,
+        "{number}"
+    );
+    let products: BTreeSet<&String> = got
+        .products
+        .keys()
+        .chain(agreement.products.keys())
+        .collect();
+    for product in products {
+        let want = agreement.products.get(product);
+        let have = got.products.get(product);
+        let assigned = |p: Option<&ProductState>| p.map_or(&none, |p| &p.assigned).clone();
+        assert_eq!(assigned(have), assigned(want), "{number}/{product}");
+        if let Some(seats) = want.and_then(|p| p.seats) {
+            // A product the backend does not list has no seats.
+            assert_eq!(
+                have.and_then(|p| p.seats).unwrap_or(0),
+                seats,
+                "{number}/{product} seats"
+            );
+        }
+    }
+    let services: BTreeSet<&String> = got
+        .cloud_services
+        .keys()
+        .chain(agreement.cloud_services.keys())
+        .collect();
+    for service in services {
         assert_eq!(
-            got.software_coordinator, agreement.software_coordinator,
-            "{number}"
+            got.cloud_services.get(service).unwrap_or(&none),
+            agreement.cloud_services.get(service).unwrap_or(&none),
+            "{number}/{service}"
         );
-        let products: BTreeSet<&String> = got
-            .products
-            .keys()
-            .chain(agreement.products.keys())
-            .collect();
-        for product in products {
-            let want = agreement.products.get(product);
-            let have = got.products.get(product);
-            assert_eq!(
-                have.map_or(&none, |p| &p.assigned),
-                want.map_or(&none, |p| &p.assigned),
-                "{number}/{product}"
-            );
-            if let Some(seats) = want.and_then(|p| p.seats) {
-                // A product the backend does not list has no seats.
-                assert_eq!(
-                    have.and_then(|p| p.seats).unwrap_or(0),
-                    seats,
-                    "{number}/{product} seats"
-                );
-            }
-        }
-        let services: BTreeSet<&String> = got
-            .cloud_services
-            .keys()
-            .chain(agreement.cloud_services.keys())
-            .collect();
-        for service in services {
-            assert_eq!(
-                set_or_empty(&got.cloud_services, service, &none),
-                set_or_empty(&agreement.cloud_services, service, &none),
-                "{number}/{service}"
-            );
-        }
-        assert_eq!(got.support, agreement.support, "{number} support");
     }
-    for (name, project) in &current.projects {
-        if !wanted.projects.contains_key(name) {
-            let mut expected = project.clone();
-            expected.members.retain(|e, _| !leaving.contains(e));
-            assert_eq!(
-                after.projects.get(name),
-                Some(&expected),
-                "undeclared project {name}"
-            );
-        }
-    }
-    for (name, project) in &wanted.projects {
-        assert_eq!(after.projects.get(name), Some(project), "project {name}");
-    }
+    assert_eq!(got.support, agreement.support, "{number} support");
 }
 
 fn dice() -> impl Strategy<Value = Vec<u8>> {

@@ -1,11 +1,12 @@
 //! One scenario per point of DOMAIN.md's "What minimal plan means" and "Ownership",
 //! and the safety rules R10-R13.
 
+use accord::desired::Desired;
 use accord::desired::{Declared, LimitSource, MaxRemovals};
 use accord::diagnostic::{Code, Location};
 use accord::plan::{DiffOptions, Op, Provenance, Refusal};
 use accord::state::{
-    AccessLevel, AgreementState, MemberStatus, ProductState, ProjectAccess, ProjectProduct,
+    AccessLevel, AgreementState, MemberStatus, ProductState, ProjectAccess, ProjectProduct, State,
 };
 
 use super::fixtures::*;
@@ -250,8 +251,8 @@ fn invites_and_project_adds_are_batched_up_to_the_bulk_limit() {
 
 // ----- "Ordered so that every rule holds after every step" -----
 
-#[test]
-fn operations_follow_the_eight_steps() {
+/// A pair of states whose plan has operations in every one of the eight steps.
+fn every_step() -> (State, Desired) {
     let mut current = account();
     current
         .members
@@ -322,6 +323,12 @@ fn operations_follow_the_eight_steps() {
         .remove(&email("bob@acme.example"));
     let mut desired = desired(&wanted);
     desired.prune = true;
+    (current, desired)
+}
+
+#[test]
+fn operations_follow_the_eight_steps() {
+    let (current, desired) = every_step();
     let plan = plan(&current, &desired);
     assert_eq!(
         ops(&plan),
@@ -634,6 +641,8 @@ fn a_fresh_backend_takes_the_configurations_account() {
     let current = accord::state::State::default();
     let plan = plan(&current, &desired(&account()));
     assert!(plan.new_account);
+    let text = accord::plan::render::text(&plan, false);
+    assert!(text.contains("    AutoCAD (new) 2/2\n"), "{text}");
     assert_eq!(plan.account.id, "acme-eu");
     assert_eq!(
         &ops(&plan)[..3],
@@ -730,6 +739,59 @@ fn a_seat_swap_when_every_seat_is_taken_frees_before_it_assigns() {
     );
     let autocad = plan.seats.iter().find(|l| l.product == "AutoCAD").unwrap();
     assert!(!autocad.changes());
+}
+
+#[test]
+fn a_cloud_service_or_support_swap_at_capacity_frees_before_it_assigns() {
+    let mut current = account();
+    let aec = current.agreements.get_mut(AEC).unwrap();
+    // R05: three users at most; all three places are taken.
+    aec.cloud_services.insert(
+        "Cloud Rendering".into(),
+        emails(&[
+            "alice@acme.example",
+            "bob@acme.example",
+            "carol@acme.example",
+        ]),
+    );
+    // R06: 6 per licence; with a single licence left, six hold support.
+    aec.products.remove("Revit");
+    aec.products.get_mut("AutoCAD").unwrap().seats = Some(1);
+    aec.products.get_mut("AutoCAD").unwrap().assigned = emails(&["alice@acme.example"]);
+    let six: Vec<String> = (0..6).map(|n| format!("s{n}@acme.example")).collect();
+    for e in &six {
+        current.members.insert(email(e), architect());
+    }
+    aec.support = six.iter().map(|e| email(e)).collect();
+    current
+        .members
+        .insert(email("dana@acme.example"), architect());
+    let mut wanted = current.clone();
+    let aec = wanted.agreements.get_mut(AEC).unwrap();
+    aec.cloud_services
+        .get_mut("Cloud Rendering")
+        .unwrap()
+        .remove(&email("carol@acme.example"));
+    aec.cloud_services
+        .get_mut("Cloud Rendering")
+        .unwrap()
+        .insert(email("dana@acme.example"));
+    aec.support.remove(&email("s0@acme.example"));
+    aec.support.insert(email("dana@acme.example"));
+    let plan = plan(&current, &desired(&wanted));
+    assert_eq!(
+        ops(&plan),
+        [
+            "cloud_service.unassign 110001234567/Cloud Rendering/carol@acme.example",
+            "support.unassign 110001234567/s0@acme.example",
+            "cloud_service.assign 110001234567/Cloud Rendering/dana@acme.example",
+            "support.assign 110001234567/dana@acme.example",
+        ]
+    );
+    assert_eq!(
+        plan.operations.iter().map(|o| o.batch).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
 }
 
 #[test]

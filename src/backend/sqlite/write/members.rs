@@ -8,7 +8,8 @@ use super::{
     unknown_role,
 };
 use crate::backend::sqlite::codec;
-use crate::backend::{Outcome, invitation_expired};
+use crate::backend::Outcome;
+use crate::state::invitation_expired;
 use crate::diagnostic::Code;
 use crate::plan::operation::MemberRecord;
 use crate::state::{AccessLevel, Email, MemberStatus};
