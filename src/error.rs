@@ -23,7 +23,7 @@ pub mod exit {
 pub enum Error {
     /// The configuration is invalid: the loader, the schema or a rule found problems.
     /// Happens in every command that reads a configuration, before any backend is contacted.
-    #[error("the configuration is invalid ({} problem{})", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    #[error("the configuration is invalid; nothing was contacted or changed")]
     Invalid(Vec<Diagnostic>),
 
     /// A safety rule (R11-R13) refused the plan; nothing was changed.

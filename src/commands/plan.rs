@@ -17,8 +17,17 @@ use crate::validate::{Validated, validate};
 /// An invalid configuration, an unreachable backend, an account mismatch, or a
 /// refusal by a rule (exit 3 for R11-R13).
 pub fn run(args: &PlanArgs, color: bool) -> Result<u8> {
-    let validated =
-        validate(&args.config.path, &args.config.load_options()).map_err(Error::Invalid)?;
+    let validated = match validate(&args.config.path, &args.config.load_options()) {
+        Ok(validated) => validated,
+        // Tools reading `--format json` get the problems as JSON too.
+        Err(diagnostics) if args.format == PlanFormat::Json => {
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(report::json(&diagnostics).as_bytes());
+            return Err(Error::Invalid(Vec::new()));
+        }
+        Err(diagnostics) => return Err(Error::Invalid(diagnostics)),
+    };
     let runtime = super::runtime()?;
     let (plan, revision) = runtime.block_on(make_plan(args, &validated, color))?;
     let format = match args.format {

@@ -11,16 +11,25 @@
 //! documents in one file, a top level that is not a mapping, and alias bombs.
 //! Anchors and aliases are supported by cloning the anchored value, within an
 //! expansion budget; the `<<` merge key is supported as YAML 1.1 defines it.
+//!
+//! Given an [`ItemSink`], the builder streams: each item of a top-level list
+//! section (a member, a project...) goes to the sink as soon as it is complete
+//! instead of into the tree, so the whole configuration never exists as one
+//! value. Positions and YAML checks are the same either way. Events come from
+//! saphyr-parser on the same thread ([`parse`]) or from a parser thread
+//! ([`parse_pipelined`]), which lets one large file use two cores.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::sync::mpsc;
 
 use rustc_hash::FxHashMap;
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Tag};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde_json::map::Entry as MapEntry;
 use serde_json::{Map, Value};
 
+use super::LIST_SECTIONS;
 use super::scalar::{Resolved, resolve_plain, resolve_tagged};
 use crate::config::source_map::{
     Entry, EntryCollector, FilePositions, Position, ROOT_HASH, child_hash, index_hash, push_segment,
@@ -37,34 +46,125 @@ const EXPANSION_FACTOR: u64 = 10;
 /// (boxed: it is rare, and the happy path stays small).
 type Step = Result<(), Box<Diagnostic>>;
 
+/// Takes the items of top-level list sections as they are completed.
+pub trait ItemSink {
+    /// Takes item `index` (counted in this file) of list section `section`.
+    fn item(&mut self, section: &'static str, index: usize, item: Value);
+}
+
 /// What one file holds.
 #[derive(Debug, Default)]
 pub(super) struct ParsedFile {
     /// The top-level mapping; `None` for an empty file or one that could not be read.
+    /// A list section whose items went to an [`ItemSink`] holds an empty list.
     pub(super) sections: Option<Map<String, Value>>,
+    /// How many items of each list section went to the sink.
+    pub(super) streamed: Vec<(&'static str, usize)>,
     /// Where each node is, by file-local pointer.
     pub(super) positions: FilePositions,
     /// Problems found, with file-local pointers.
     pub(super) diagnostics: Vec<Diagnostic>,
 }
 
-/// Parses `text`, the contents of `file` (named as diagnostics print it).
+/// Parses `text`, the contents of `file` (named as diagnostics print it); with
+/// a `sink`, the items of list sections go to it (see the module docs).
 #[must_use]
-pub(super) fn parse(text: &str, file: &Arc<str>) -> ParsedFile {
-    let mut builder = Builder::new(text, file);
+pub(super) fn parse(text: &str, file: &Arc<str>, sink: Option<&mut dyn ItemSink>) -> ParsedFile {
+    let mut builder = Builder::new(text, file, sink);
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
-        let outcome = match next {
-            Ok((event, span)) => builder.on_event(event, span.start),
-            Err(error) => Err(Box::new(builder.scan_error(&error))),
-        };
-        if let Err(fatal) = outcome {
-            builder.diagnostics.push(*fatal);
-            builder.failed = true;
+        if !builder.feed(next) {
             break;
         }
     }
     builder.finish()
+}
+
+/// Events per batch sent from the parser thread: large enough that sending
+/// costs little per event, small enough that batches in flight stay small.
+const BATCH: usize = 1024;
+
+/// Batches in flight between the parser thread and the builder.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// What the parser thread sends: a batch of events, or the error that ended the parse.
+type Batch<'t> = Result<Vec<(Event<'t>, Span)>, ScanError>;
+
+/// [`parse`] on two threads: saphyr-parser on a new thread, the builder (and the
+/// sink) on this one. Same result; for a large file, about the time of the
+/// parser alone.
+#[must_use]
+pub(super) fn parse_pipelined(
+    text: &str,
+    file: &Arc<str>,
+    sink: Option<&mut dyn ItemSink>,
+) -> ParsedFile {
+    let mut builder = Builder::new(text, file, sink);
+    let (sender, batches) = mpsc::sync_channel::<Batch<'_>>(BATCHES_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        scope.spawn(move || produce_batches(text, &sender));
+        'batches: for batch in &batches {
+            match batch {
+                Ok(events) => {
+                    for event in events {
+                        if !builder.feed(Some(Ok(event))) {
+                            break 'batches;
+                        }
+                    }
+                }
+                Err(error) => {
+                    builder.feed(Some(Err(error)));
+                    break;
+                }
+            }
+        }
+        // Dropping the receiver stops the parser thread at its next send, when
+        // the builder stopped early on a problem.
+        drop(batches);
+    });
+    builder.finish()
+}
+
+/// Runs saphyr-parser over `text`, sending its events in batches until the end,
+/// an error, or the builder hangs up.
+fn produce_batches<'t>(text: &'t str, sender: &mpsc::SyncSender<Batch<'t>>) {
+    let mut parser = Parser::new_from_str(text);
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(next) = parser.next_event() {
+        match next {
+            Ok((event, span)) => {
+                // Shrunk here so that the copy and the free of saphyr's buffer
+                // happen on the thread that allocated it.
+                batch.push((shrink_scalar(event), span));
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if sender.send(Ok(full)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(error) => {
+                if !batch.is_empty() && sender.send(Ok(batch)).is_err() {
+                    return;
+                }
+                let _ = sender.send(Err(error));
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(Ok(batch));
+    }
+}
+
+/// A scalar event whose text is held in a string of exactly its length.
+fn shrink_scalar(event: Event<'_>) -> Event<'_> {
+    match event {
+        Event::Scalar(Cow::Owned(text), style, anchor, tag) if text.capacity() != text.len() => {
+            Event::Scalar(Cow::Owned(exact(Cow::Owned(text))), style, anchor, tag)
+        }
+        event => event,
+    }
 }
 
 /// A node being built: a list or a mapping whose end has not been seen yet.
@@ -81,7 +181,14 @@ struct Frame {
 }
 
 enum Body {
-    List(Vec<Value>),
+    List {
+        /// The items kept in the tree.
+        items: Vec<Value>,
+        /// Items read so far, kept or streamed: the index of the next one.
+        len: usize,
+        /// The list section whose items go to the sink instead of `items`.
+        streamed: Option<&'static str>,
+    },
     Mapping {
         map: Map<String, Value>,
         key: KeySlot,
@@ -140,9 +247,13 @@ struct TabLine {
     content: u32,
 }
 
-struct Builder<'a> {
+struct Builder<'a, 's> {
     text: &'a str,
     file: &'a Arc<str>,
+    /// Where items of list sections go; `None` builds the whole tree.
+    sink: Option<&'s mut dyn ItemSink>,
+    /// Items streamed per list section.
+    streamed: Vec<(&'static str, usize)>,
     /// Lines indented with tabs; `None` when the file has no tab at all.
     tab_lines: Option<FxHashMap<u32, TabLine>>,
     stack: Vec<Frame>,
@@ -158,11 +269,13 @@ struct Builder<'a> {
     failed: bool,
 }
 
-impl<'a> Builder<'a> {
-    fn new(text: &'a str, file: &'a Arc<str>) -> Self {
+impl<'a, 's> Builder<'a, 's> {
+    fn new(text: &'a str, file: &'a Arc<str>, sink: Option<&'s mut dyn ItemSink>) -> Self {
         Self {
             text,
             file,
+            sink,
+            streamed: Vec::new(),
             tab_lines: tab_indented_lines(text),
             stack: Vec::new(),
             entries: EntryCollector::default(),
@@ -174,6 +287,24 @@ impl<'a> Builder<'a> {
             duplicates: Vec::new(),
             diagnostics: Vec::new(),
             failed: false,
+        }
+    }
+
+    /// Handles what the parser produced next; `false` when the parse of this
+    /// file stops (a syntax error or a problem found by [`Self::on_event`]).
+    fn feed(&mut self, next: Option<Result<(Event<'_>, Span), ScanError>>) -> bool {
+        let outcome = match next {
+            None => return false,
+            Some(Ok((event, span))) => self.on_event(event, span.start),
+            Some(Err(error)) => Err(Box::new(self.scan_error(&error))),
+        };
+        match outcome {
+            Ok(()) => true,
+            Err(fatal) => {
+                self.diagnostics.push(*fatal);
+                self.failed = true;
+                false
+            }
         }
     }
 
@@ -196,7 +327,12 @@ impl<'a> Builder<'a> {
             Event::SequenceStart(anchor, tag) => {
                 self.check_indentation(position)?;
                 self.check_collection_tag(tag.as_deref(), "seq", position);
-                self.open(Body::List(Vec::new()), anchor, position);
+                let body = Body::List {
+                    items: Vec::new(),
+                    len: 0,
+                    streamed: self.streamed_section(anchor),
+                };
+                self.open(body, anchor, position);
                 Ok(())
             }
             Event::MappingStart(anchor, tag) => {
@@ -321,13 +457,64 @@ impl<'a> Builder<'a> {
         });
     }
 
+    /// The list section a list starting here belongs to, when its items are to
+    /// be streamed: a sink is set, the list is the value of a list section of
+    /// the top-level mapping, that section is not a repeated key (whose value is
+    /// dropped), and the list has no anchor (an alias would need its items).
+    fn streamed_section(&self, anchor: usize) -> Option<&'static str> {
+        if self.sink.is_none() || anchor != 0 || self.stack.len() != 1 {
+            return None;
+        }
+        let Body::Mapping {
+            map,
+            key: KeySlot::Key {
+                name, merge: false, ..
+            },
+            ..
+        } = &self.stack[0].body
+        else {
+            return None;
+        };
+        let section = LIST_SECTIONS.iter().find(|section| **section == name)?;
+        (!map.contains_key(name)).then_some(*section)
+    }
+
+    /// Sends the items of list sections still in the top-level mapping (given
+    /// through an alias or a `<<` merge key) to the sink, as if streamed.
+    fn stream_remaining(&mut self, sections: &mut Map<String, Value>) {
+        let Some(sink) = self.sink.as_deref_mut() else {
+            return;
+        };
+        for section in LIST_SECTIONS {
+            let Some(Value::Array(items)) = sections.get_mut(section) else {
+                continue;
+            };
+            let items = std::mem::take(items);
+            if items.is_empty() {
+                continue;
+            }
+            let count = items.len();
+            for (index, item) in items.into_iter().enumerate() {
+                sink.item(section, index, item);
+            }
+            self.streamed.push((section, count));
+        }
+    }
+
     fn close(&mut self) {
         // saphyr balances starts and ends; an unmatched end is ignored.
         let Some(frame) = self.stack.pop() else {
             return;
         };
         let value = match frame.body {
-            Body::List(mut items) => {
+            Body::List {
+                mut items,
+                len,
+                streamed,
+            } => {
+                if let Some(section) = streamed {
+                    self.streamed.push((section, len));
+                }
                 // A list grown by pushes holds up to twice its items.
                 items.shrink_to_fit();
                 Value::Array(items)
@@ -389,7 +576,7 @@ impl<'a> Builder<'a> {
         let (hash, key) = match self.stack.last() {
             None => (Some(ROOT_HASH), position),
             Some(frame) => match &frame.body {
-                Body::List(items) => (frame.hash.map(|h| index_hash(h, items.len())), position),
+                Body::List { len, .. } => (frame.hash.map(|h| index_hash(h, *len)), position),
                 Body::Mapping {
                     key:
                         KeySlot::Key {
@@ -429,8 +616,17 @@ impl<'a> Builder<'a> {
         frame.nodes += node.nodes;
         let parent_hash = frame.hash;
         let (map, slot, merges) = match &mut frame.body {
-            Body::List(items) => {
-                items.push(node.value);
+            Body::List {
+                items,
+                len,
+                streamed,
+            } => {
+                let index = *len;
+                *len += 1;
+                match (*streamed, self.sink.as_deref_mut()) {
+                    (Some(section), Some(sink)) => sink.item(section, index, node.value),
+                    _ => items.push(node.value),
+                }
                 return;
             }
             Body::Mapping { map, key, merges } => (map, key, merges),
@@ -557,7 +753,7 @@ impl<'a> Builder<'a> {
         let mut pointer = String::new();
         for parent in self.stack.iter().take(frames) {
             match &parent.body {
-                Body::List(items) => push_segment(&mut pointer, &items.len().to_string()),
+                Body::List { len, .. } => push_segment(&mut pointer, &len.to_string()),
                 Body::Mapping {
                     key:
                         KeySlot::Key {
@@ -665,7 +861,10 @@ impl<'a> Builder<'a> {
         let sections = match self.root.take() {
             _ if self.failed => None,
             None | Some((Value::Null, _)) => None,
-            Some((Value::Object(map), _)) => Some(map),
+            Some((Value::Object(mut map), _)) => {
+                self.stream_remaining(&mut map);
+                Some(map)
+            }
             Some((other, position)) => {
                 let found = match other {
                     Value::Array(_) => "a list",
@@ -684,6 +883,7 @@ impl<'a> Builder<'a> {
         };
         ParsedFile {
             sections,
+            streamed: self.streamed,
             positions,
             diagnostics: self.diagnostics,
         }
