@@ -197,6 +197,23 @@ ratio() {
     echo "$line"
 }
 
+# The versions of what was measured, for the record.
+versions() {
+    local node=$WORK/node/node_modules parts=()
+    parts+=("$(rustc --version | cut -d' ' -f1-2)")
+    if wants check-jsonschema; then parts+=("$("$WORK/venv/bin/check-jsonschema" --version)"); fi
+    if wants ajv-yaml || wants ajv-json; then
+        local package
+        for package in ajv-cli ajv ajv-formats; do
+            parts+=("$package $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$node/$package/package.json")")
+        done
+    fi
+    if command -v hyperfine >/dev/null; then parts+=("$(hyperfine --version)"); fi
+    local joined
+    joined=$(printf '%s, ' "${parts[@]}")
+    echo "${joined%, }"
+}
+
 main() {
     build
     SCHEMA=$(schema_file)
@@ -222,6 +239,7 @@ main() {
     {
         echo "Workload: $MEMBERS members, $bytes bytes of YAML, as 1 file and as $FILES files (bench/generate.rs, seed 1)."
         echo "Machine: $(nproc) CPUs, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2 }'); load average before: $load, after: $(cut -d' ' -f1-3 /proc/loadavg)."
+        echo "Tools: $(versions)."
         echo "Wall: median of $RUNS runs after 1 warm-up (check-jsonschema: $SLOW_RUNS runs, no warm-up). Memory: peak RSS of one run."
         echo
         table "$bytes"

@@ -1,16 +1,91 @@
-use std::time::Instant;
-fn main() {
-    let path = std::env::args().nth(1).unwrap();
-    let t = Instant::now();
-    let loaded = accord::config::load(path.as_ref(), &Default::default()).unwrap();
-    let t1 = t.elapsed();
-    let config = accord::config::schema::check(&loaded).unwrap();
-    let t2 = t.elapsed();
-    let desired = accord::rules::compile(&config, &loaded.sources).unwrap();
-    let t3 = t.elapsed();
-    drop(desired);
-    drop(config);
-    drop(loaded);
-    let t4 = t.elapsed();
-    eprintln!("load {:?} schema {:?} rules {:?} drop {:?}", t1, t2 - t1, t3 - t2, t4 - t3);
+//! Times each stage of `accord validate` on a configuration (see BENCHMARKS.md).
+//!
+//! ```text
+//! cargo run --release --example stages -- PATH [--whole]
+//! ```
+//!
+//! The stages are those `accord::validate::validate` runs:
+//! - `load+schema`: reading, parsing and merging the files while each item of a list
+//!   section is checked against the schema and typed (`schema::load_and_check`);
+//! - `context`: indexing the typed configuration for the rules;
+//! - `rules`: the checks R01-R10 (`validate` runs them on a second thread, alongside
+//!   `compile`; here they run one after the other, so each is timed alone);
+//! - `compile`: compiling the desired state and its provenance;
+//! - `drop`: freeing it all (the `accord` binary skips this: it exits instead).
+//!
+//! With `--whole`, the stages of the plain pipeline are timed first, for comparison:
+//! `config::load` building the whole merged value, then `schema::check` on it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use accord::config::{self, LoadOptions, schema};
+use accord::rules::{self, Context};
+
+fn main() -> ExitCode {
+    let mut path = None;
+    let mut whole = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--whole" => whole = true,
+            _ if path.is_none() => path = Some(PathBuf::from(arg)),
+            _ => return usage(),
+        }
+    }
+    let Some(path) = path else {
+        return usage();
+    };
+    let options = LoadOptions::default();
+    if whole {
+        let (loaded, load) = timed(|| config::load(&path, &options));
+        let Ok(loaded) = loaded else {
+            eprintln!("the configuration does not load");
+            return ExitCode::FAILURE;
+        };
+        let (checked, check) = timed(|| schema::check(&loaded));
+        let ((), drop_time) = timed(|| drop((loaded, checked)));
+        println!(
+            "whole value: load {} schema {} drop {}",
+            ms(load),
+            ms(check),
+            ms(drop_time)
+        );
+    }
+    let (checked, load_and_check) = timed(|| schema::load_and_check(&path, &options));
+    let Ok(checked) = checked else {
+        eprintln!("the configuration does not pass the schema");
+        return ExitCode::FAILURE;
+    };
+    let (ctx, context) = timed(|| Context::new(&checked.config, &checked.sources));
+    let (diagnostics, check) = timed(|| rules::check(&ctx));
+    let (desired, compile) = timed(|| rules::compile::desired(&ctx));
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    drop(ctx);
+    let ((), drop_time) = timed(|| drop((desired, checked)));
+    println!(
+        "load+schema {} context {} rules {} compile {} drop {} ({errors} rule errors)",
+        ms(load_and_check),
+        ms(context),
+        ms(check),
+        ms(compile),
+        ms(drop_time)
+    );
+    ExitCode::SUCCESS
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: stages PATH [--whole]");
+    ExitCode::from(2)
+}
+
+/// Runs `f`, returning its result and how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let result = f();
+    (result, start.elapsed())
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.0} ms", duration.as_secs_f64() * 1000.0)
 }

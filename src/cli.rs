@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -42,6 +43,18 @@ pub enum Command {
         after_help = "Examples:\n  accord plan examples/acme\n  accord plan --format markdown --detailed-exitcode config/ > plan.md\n  accord plan --out plan.json config/   # review now, `accord apply --plan plan.json` later"
     )]
     Plan(PlanArgs),
+
+    /// Carry out the plan: make the live account match the configuration.
+    ///
+    /// Takes the account's lock, plans afresh (or checks a plan saved with `plan --out`),
+    /// runs the same safety checks as `plan`, asks for confirmation on a terminal, then
+    /// applies the changes in batches, verifies the account converged, and writes a run
+    /// journal. Exit codes: 0 converged, 3 refused by a safety rule (R11-R13; nothing was
+    /// changed), 1 any other error (including changes that failed).
+    #[command(
+        after_help = "Examples:\n  accord apply config/                        # shows the plan, asks, applies\n  accord apply --auto-approve config/         # CI, after review\n  accord apply --plan plan.json config/       # exactly the plan that was reviewed\n\nRun journals (one JSON object a line per operation outcome) go to .accord/runs/ under\nthe current directory unless --runs-dir says otherwise. After an interrupted apply, run\n`accord plan` and `accord apply` again: nothing is done twice."
+    )]
+    Apply(ApplyArgs),
 
     /// Write the backend's current state as configuration files.
     ///
@@ -132,6 +145,70 @@ pub struct PlanArgs {
     /// Allow at most N member removals (overrides `settings.max_removals`, R13).
     #[arg(long, value_name = "N")]
     pub max_removals: Option<u32>,
+}
+
+/// `accord apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// The backend.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+
+    /// Apply without asking (for CI, after the plan was reviewed). Without it, apply
+    /// asks on a terminal and refuses when there is none.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Apply this plan, saved by `accord plan --out`, instead of planning afresh. It is
+    /// refused if the account or the configuration changed since it was made.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Allow at most N member removals (overrides `settings.max_removals`, R13).
+    #[arg(long, value_name = "N")]
+    pub max_removals: Option<u32>,
+
+    /// The most backend calls in flight at once.
+    #[arg(long, value_name = "N", default_value_t = crate::apply::DEFAULT_PARALLELISM,
+          value_parser = parse_parallelism)]
+    pub parallelism: usize,
+
+    /// How long to wait for another apply's lock before giving up (`30s`, `5m`, `0`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    pub lock_timeout: Duration,
+
+    /// How long the lock outlives an apply that crashed (it is renewed while the apply
+    /// runs).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub lock_ttl: Duration,
+
+    /// Send at most this many requests per second, below the backend's own limit (to
+    /// leave room for other tools sharing the account's quota).
+    #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
+    pub max_rate: Option<f64>,
+
+    /// Where run journals are written.
+    #[arg(long, value_name = "DIR", default_value = crate::apply::DEFAULT_RUNS_DIR)]
+    pub runs_dir: PathBuf,
+
+    /// The final summary: `text` for people, `json` for tools (then standard output
+    /// holds only the JSON summary).
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    pub format: ApplyFormat,
+}
+
+/// How `apply` prints its summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    /// The plan, then a summary for people.
+    #[value(alias = "human")]
+    Text,
+    /// A JSON summary (counts, problems, differences, calls, elapsed time).
+    Json,
 }
 
 /// How a plan is printed.
@@ -225,6 +302,51 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     number
         .checked_mul(factor)
         .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// Parses `30s`, `5m`, `1h`, `250ms`, `0` (a plain number is seconds).
+///
+/// # Errors
+/// A message for clap when the text is not a number with an optional unit.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 30s, 5m or 250ms"))?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" | "secs" => number,
+        "ms" => number / 1000.0,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        other => return Err(format!("unknown duration unit `{other}`; use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+}
+
+/// Parses `--parallelism`: 1 to 64 calls in flight.
+///
+/// # Errors
+/// A message for clap when the text is not a number from 1 to 64.
+pub fn parse_parallelism(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a number of calls from 1 to 64")),
+    }
+}
+
+/// Parses a positive rate (requests per second).
+///
+/// # Errors
+/// A message for clap when the text is not a positive number.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("`{text}` is not a positive number of requests per second")),
+    }
 }
 
 /// The default `--max-file-size`, for documentation and tests.

@@ -99,6 +99,15 @@ impl Provenance {
         }
     }
 
+    /// Adds the declarations `other` records; where both record the same one, the
+    /// location recorded here stays (as with [`Self::record`], the first wins).
+    /// Lets parts of a configuration be compiled apart and their provenance joined.
+    pub fn merge(&mut self, mut other: Provenance) {
+        // `append` keeps the appended map's value for a key both hold.
+        other.entries.append(&mut self.entries);
+        self.entries = other.entries;
+    }
+
     /// Where `kind` `target` is declared, if it is.
     #[must_use]
     pub fn get(&self, kind: Declared, target: &str) -> Option<&Location> {

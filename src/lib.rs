@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod apply;
 pub mod backend;
 pub mod config;
 pub mod desired;

@@ -1,11 +1,19 @@
 //! The whole of `accord validate`: load, schema check, rules, compile.
+//!
+//! The configuration is checked against the schema while it is read
+//! ([`config::schema::load_and_check`]), so it never exists as one JSON value. The
+//! rules are then checked on one thread while the desired state is compiled on
+//! another; the compiled state is dropped when a rule fails. The outcome is that of
+//! running the stages one after the other ([`rules::compile`]), in about the time
+//! of the longer of the two.
 
 use std::path::Path;
 
-use crate::config::{self, ConfigFile, LoadOptions, SourceMap};
+use crate::config::schema::{self, Checked};
+use crate::config::{ConfigFile, LoadOptions, SourceMap};
 use crate::desired::Desired;
 use crate::diagnostic::{self, Diagnostic};
-use crate::rules;
+use crate::rules::{self, Context};
 
 /// A configuration that passed every check.
 #[derive(Debug, Clone)]
@@ -32,14 +40,29 @@ pub fn validate(path: &Path, options: &LoadOptions) -> Result<Validated, Vec<Dia
         diagnostic::sort(&mut diagnostics);
         diagnostics
     };
-    let loaded = config::load(path, options).map_err(sorted)?;
-    let config = config::schema::check(&loaded).map_err(sorted)?;
-    let sources = loaded.sources;
-    let desired = rules::compile(&config, &sources).map_err(sorted)?;
+    let Checked { config, sources } = schema::load_and_check(path, options).map_err(sorted)?;
+    let desired = check_and_compile(&config, &sources).map_err(sorted)?;
     Ok(Validated {
         config,
         sources,
         desired,
         warnings: Vec::new(),
     })
+}
+
+/// [`rules::compile`], with the rule checks and the compilation on two threads.
+fn check_and_compile(config: &ConfigFile, sources: &SourceMap) -> Result<Desired, Vec<Diagnostic>> {
+    let ctx = Context::new(config, sources);
+    let (diagnostics, desired) = std::thread::scope(|scope| {
+        let checks = scope.spawn(|| rules::check(&ctx));
+        let desired = rules::compile::desired(&ctx);
+        match checks.join() {
+            Ok(diagnostics) => (diagnostics, desired),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(diagnostics);
+    }
+    desired
 }

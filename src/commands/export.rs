@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::backend::BackendUrl;
 use crate::cli::ExportArgs;
 use crate::error::{Error, Result, exit};
 use crate::export;
@@ -15,6 +16,7 @@ use crate::export;
 pub fn run(args: &ExportArgs) -> Result<u8> {
     let runtime = super::runtime()?;
     let url = &args.backend.backend;
+    refuse_missing_store(url)?;
     let snapshot = runtime.block_on(async {
         let backend = super::open_backend(url).await?;
         backend
@@ -45,6 +47,19 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         Some(dir) => write_files(dir, &files, args.force)?,
     }
     Ok(exit::OK)
+}
+
+/// Export only reads: opening a store that does not exist would create an empty one
+/// (and its directory), leaving a stray file behind a mistyped `--backend`.
+fn refuse_missing_store(url: &str) -> Result<()> {
+    match crate::backend::parse_url(url) {
+        Ok(BackendUrl::Sqlite(path)) if !path.exists() => Err(Error::Other(format!(
+            "there is no store at {}: nothing to export (check --backend or ACCORD_BACKEND)",
+            path.display()
+        ))),
+        // Other URLs, and bad ones, are reported by opening the backend.
+        _ => Ok(()),
+    }
 }
 
 /// Writes every file, after checking none exists (unless `force`), so a refusal

@@ -1,6 +1,7 @@
 //! One module per command. Each takes its validated arguments, does its work and
 //! returns the exit code; [`run`] dispatches.
 
+mod apply;
 mod export;
 mod plan;
 mod schema;
@@ -18,6 +19,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Command::Validate(args) => validate::run(args, color),
         Command::Plan(args) => plan::run(args, color),
+        Command::Apply(args) => apply::run(args, color),
         Command::Export(args) => export::run(args),
         Command::Schema => schema::run(),
     }

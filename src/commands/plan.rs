@@ -3,7 +3,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{PlanArgs, PlanFormat};
+use crate::backend::{Backend, Capabilities, Snapshot};
+use crate::cli::{ConfigArgs, PlanArgs, PlanFormat};
+use crate::config::SourceMap;
+use crate::desired::Desired;
 use crate::error::{Error, Result, exit};
 use crate::plan::model::{SavedPlan, config_digest};
 use crate::plan::render::{self, Format};
@@ -17,19 +20,26 @@ use crate::validate::{Validated, validate};
 /// An invalid configuration, an unreachable backend, an account mismatch, or a
 /// refusal by a rule (exit 3 for R11-R13).
 pub fn run(args: &PlanArgs, color: bool) -> Result<u8> {
-    let validated = match validate(&args.config.path, &args.config.load_options()) {
-        Ok(validated) => validated,
-        // Tools reading `--format json` get the problems as JSON too.
-        Err(diagnostics) if args.format == PlanFormat::Json => {
-            let _ = std::io::stdout()
-                .lock()
-                .write_all(report::json(&diagnostics).as_bytes());
-            return Err(Error::Invalid(Vec::new()));
-        }
-        Err(diagnostics) => return Err(Error::Invalid(diagnostics)),
-    };
+    let validated = load(&args.config, args.format == PlanFormat::Json)?;
+    // From here on only the desired state is needed (and, for `--out`, the digest of
+    // the files it came from). Dropping the typed configuration and its source map
+    // before the fetch lets the fetched state reuse their memory: on 50,000 members
+    // that is a quarter of plan's peak (BENCHMARKS.md, "## plan").
+    let Validated {
+        config,
+        sources,
+        desired,
+        warnings,
+    } = validated;
+    drop((config, warnings));
+    let digest = args
+        .out
+        .as_ref()
+        .map(|out| digest(out, &sources))
+        .transpose()?;
+    drop(sources);
     let runtime = super::runtime()?;
-    let (plan, revision) = runtime.block_on(make_plan(args, &validated, color))?;
+    let (plan, revision) = runtime.block_on(make_plan(args, &desired, color))?;
     let format = match args.format {
         PlanFormat::Text => Format::Text,
         PlanFormat::Json => Format::Json,
@@ -38,42 +48,91 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<u8> {
     let _ = std::io::stdout()
         .lock()
         .write_all(render::render(&plan, format, color).as_bytes());
-    if let Some(out) = &args.out {
-        save(out, plan.clone(), revision, &validated)?;
+    let changes = !plan.is_empty();
+    if let (Some(out), Some(digest)) = (&args.out, digest) {
+        save(out, plan, revision, digest)?;
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() {
+    Ok(if args.detailed_exitcode && changes {
         exit::CHANGES
     } else {
         exit::OK
     })
 }
 
+/// Loads and validates the configuration (shared by `plan` and `apply`). With
+/// `json`, the problems of an invalid configuration are printed as JSON here, for
+/// tools; otherwise they travel in [`Error::Invalid`].
+///
+/// # Errors
+/// [`Error::Invalid`] for an invalid configuration.
+pub(super) fn load(config: &ConfigArgs, json: bool) -> Result<Validated> {
+    match validate(&config.path, &config.load_options()) {
+        Ok(validated) => Ok(validated),
+        Err(diagnostics) if json => {
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(report::json(&diagnostics).as_bytes());
+            Err(Error::Invalid(Vec::new()))
+        }
+        Err(diagnostics) => Err(Error::Invalid(diagnostics)),
+    }
+}
+
 /// Fetches the current state and diffs; a rule refusal is printed here (the plan it
 /// refuses is worth seeing) and returned as [`Error::Refused`].
-async fn make_plan(
-    args: &PlanArgs,
-    validated: &Validated,
-    colour: bool,
-) -> Result<(Plan, u64)> {
+async fn make_plan(args: &PlanArgs, desired: &Desired, colour: bool) -> Result<(Plan, u64)> {
     let backend = super::open_backend(&args.backend.backend).await?;
-    let snapshot = backend.fetch().await.map_err(|e| {
+    let snapshot = fetch(backend.as_ref()).await?;
+    let options = diff_options(&backend.capabilities(), snapshot.now, args.max_removals);
+    let plan = checked_diff(&snapshot, desired, &options, args.format, colour)?;
+    Ok((plan, snapshot.revision))
+}
+
+/// Reads the whole account (shared by `plan` and `apply`).
+///
+/// # Errors
+/// The backend cannot be read.
+pub(super) async fn fetch(backend: &dyn Backend) -> Result<Snapshot> {
+    backend.fetch().await.map_err(|e| {
         Error::Other(format!(
             "cannot read the account from {}: {e}",
             backend.url()
         ))
-    })?;
-    let capabilities = backend.capabilities();
-    let options = DiffOptions {
+    })
+}
+
+/// The diff options for a backend with `capabilities`, at the backend's `now`.
+pub(super) fn diff_options(
+    capabilities: &Capabilities,
+    now: i64,
+    max_removals: Option<u32>,
+) -> DiffOptions {
+    DiffOptions {
         bulk_limit: capabilities.bulk_limit,
         bulk_limits: capabilities.bulk_limits.clone(),
-        now: snapshot.now,
-        max_removals: args.max_removals,
+        now,
+        max_removals,
         manages_agreements: capabilities.manages_agreements,
         operations: Some(capabilities.operations.clone()),
-    };
-    match diff(&snapshot.state, &validated.desired, &options) {
-        Ok(plan) => Ok((plan, snapshot.revision)),
-        Err(Refusal::Rules(plan)) => Err(refused(&plan, args.format, colour)),
+    }
+}
+
+/// Diffs the account with the configuration (shared by `plan` and `apply`, so both
+/// run the same safety checks). A rule refusal is printed in `format` and returned as
+/// an error: [`Error::Refused`] (exit 3) for R11-R13, [`Error::Other`] otherwise.
+///
+/// # Errors
+/// A refusal (rules, another account, something the backend cannot do).
+pub(super) fn checked_diff(
+    snapshot: &Snapshot,
+    desired: &Desired,
+    options: &DiffOptions,
+    format: PlanFormat,
+    colour: bool,
+) -> Result<Plan> {
+    match diff(&snapshot.state, desired, options) {
+        Ok(plan) => Ok(plan),
+        Err(Refusal::Rules(plan)) => Err(refused(&plan, format, colour)),
         Err(other) => {
             let location = other
                 .location()
@@ -108,14 +167,18 @@ fn refused(plan: &Plan, format: PlanFormat, colour: bool) -> Error {
     }
 }
 
-/// Writes the plan with what it was made against, for `apply --plan`.
-fn save(out: &Path, plan: Plan, revision: u64, validated: &Validated) -> Result<()> {
-    let files = validated.sources.files();
-    let digest = config_digest(&files).map_err(|source| Error::Io {
-        action: "cannot read the configuration again to digest it:",
+/// The digest of the configuration's files, read again right after validation (so it
+/// describes what was validated, unless a file changes in between), for `--out`.
+fn digest(out: &Path, sources: &SourceMap) -> Result<String> {
+    config_digest(&sources.files()).map_err(|source| Error::Io {
+        action: "cannot read the configuration again to digest it for",
         path: out.to_path_buf(),
         source,
-    })?;
+    })
+}
+
+/// Writes the plan with what it was made against, for `apply --plan`.
+fn save(out: &Path, plan: Plan, revision: u64, digest: String) -> Result<()> {
     let saved = SavedPlan {
         plan,
         backend_revision: revision,

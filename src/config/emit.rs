@@ -239,10 +239,21 @@ pub fn scalar(text: &str) -> String {
     }
 }
 
-/// Text, always double-quoted (a JSON string is a valid YAML double-quoted scalar).
+/// Text, always double-quoted (a JSON string is a valid YAML double-quoted scalar,
+/// once the byte order mark, which JSON leaves as it is but YAML refuses inside a
+/// document, is escaped too).
 fn quoted(text: &str) -> String {
-    serde_json::to_string(text).expect("a string serialises")
+    let json = serde_json::to_string(text).expect("a string serialises");
+    if json.contains(BOM) {
+        json.replace(BOM, "\\ufeff")
+    } else {
+        json
+    }
 }
+
+/// U+FEFF, the byte order mark: YAML accepts it only at the start of a stream, so a
+/// name carrying one (pasted from a spreadsheet) must be written escaped.
+const BOM: char = '\u{feff}';
 
 /// Whether `text` can be written as a plain scalar, in flow context, and read back as
 /// the same string under the YAML 1.2 core schema.
@@ -286,9 +297,9 @@ fn is_plain_safe(text: &str) -> bool {
         && !text.contains(": ")
         && !text.contains(" #")
         && !text.ends_with(':')
-        && text
-            .chars()
-            .all(|c| !c.is_control() && !matches!(c, ',' | '[' | ']' | '{' | '}' | '"' | '\\'))
+        && text.chars().all(|c| {
+            !c.is_control() && !matches!(c, ',' | '[' | ']' | '{' | '}' | '"' | '\\' | BOM)
+        })
 }
 
 #[cfg(test)]
@@ -308,5 +319,6 @@ mod tests {
         assert_eq!(scalar(" padded"), "\" padded\"");
         assert_eq!(scalar("Stahl & Partner"), "Stahl & Partner");
         assert_eq!(scalar("group:structural"), "group:structural");
+        assert_eq!(scalar("\u{feff}ACME"), "\"\\ufeffACME\"");
     }
 }

@@ -8,11 +8,23 @@
 //! parallel ([`parse`]), and merging their sections in file order. Problems of
 //! every file are reported together: one bad file does not hide another's.
 //!
+//! [`load`] builds the whole merged value. [`load_streamed`] hands each item of
+//! a list section to a per-file [`ItemSink`] instead (the schema check uses it
+//! to check and type items while the file is read, so a large configuration
+//! never exists as one `serde_json::Value`); the merged value then holds empty
+//! lists in their place, and the source map is the same.
+//!
+//! Files are parsed on all cores: several files at a time when there are enough
+//! of similar sizes, otherwise one at a time with the YAML parser and the
+//! value builder on two threads.
+//!
 //! What the loader does not judge is left to the schema check on purpose: the
 //! type of a section's first occurrence, unknown sections, a missing `account`.
 
 mod parse;
 mod scalar;
+
+pub(crate) use self::parse::ItemSink;
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -83,8 +95,40 @@ pub struct Loaded {
 /// sections that cannot be merged ([`Code::Schema`]).
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let files = discover(path, options.recursive)?;
-    let parsed = parse_all(&files, options.max_file_size);
+    let parsed = parse_all(&files, |file, pipelined| {
+        read_and_parse(file, options.max_file_size, pipelined, None)
+    });
     merge(&files, parsed)
+}
+
+/// Reads the configuration at `path` like [`load`], but hands the items of list
+/// sections to a sink made by `new_sink` for each file, instead of putting them
+/// in the merged value (which holds an empty list for each list section).
+///
+/// Returns the sinks in file order, the order of [`SourceMap`]'s file indices;
+/// the source map says which files' items made it into the merged lists and at
+/// which index ([`SourceMap::merged_pointer`]).
+///
+/// # Errors
+/// As [`load`]. When there are errors, what the sinks found is dropped.
+pub(crate) fn load_streamed<S, F>(
+    path: &Path,
+    options: &LoadOptions,
+    new_sink: F,
+) -> Result<(Loaded, Vec<S>), Vec<Diagnostic>>
+where
+    S: ItemSink + Send,
+    F: Fn() -> S + Sync,
+{
+    let files = discover(path, options.recursive)?;
+    let (parsed, sinks): (Vec<ParsedFile>, Vec<S>) = parse_all(&files, |file, pipelined| {
+        let mut sink = new_sink();
+        let parsed = read_and_parse(file, options.max_file_size, pipelined, Some(&mut sink));
+        (parsed, sink)
+    })
+    .into_iter()
+    .unzip();
+    Ok((merge(&files, parsed)?, sinks))
 }
 
 /// A configuration file to read.
@@ -232,51 +276,69 @@ fn is_yaml(path: &Path) -> bool {
         .is_some_and(|ext| ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml"))
 }
 
-/// Reads and parses every file, several at a time, in the order of `files`.
-fn parse_all(files: &[SourceFile], max_file_size: u64) -> Vec<ParsedFile> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(files.len());
-    if threads <= 1 {
-        return files
-            .iter()
-            .map(|file| read_and_parse(file, max_file_size))
-            .collect();
+/// Runs `job` on every file, several at a time, and returns the results in the
+/// order of `files`. `job` is told whether to parse its file on two threads:
+/// when the files cannot keep every core busy one file per core (fewer files
+/// than cores, or one file holding most of the text).
+fn parse_all<T, J>(files: &[SourceFile], job: J) -> Vec<T>
+where
+    T: Send,
+    J: Fn(&SourceFile, bool) -> T + Sync,
+{
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|file| fs::metadata(&file.path).map_or(0, |m| m.len()))
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let cores_u64 = u64::try_from(cores).unwrap_or(u64::MAX);
+    let pipelined = cores > 1 && (files.len() < cores || largest.saturating_mul(cores_u64) > total);
+    let workers = if pipelined { cores / 2 } else { cores }.clamp(1, files.len().max(1));
+    if workers <= 1 {
+        return files.iter().map(|file| job(file, pipelined)).collect();
     }
     let next = AtomicUsize::new(0);
-    let mut parsed: Vec<Option<ParsedFile>> = files.iter().map(|_| None).collect();
+    let mut done: Vec<Option<T>> = files.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
+        let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
-                    let mut done = Vec::new();
+                    let mut finished = Vec::new();
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(file) = files.get(index) else {
-                            break done;
+                            break finished;
                         };
-                        done.push((index, read_and_parse(file, max_file_size)));
+                        finished.push((index, job(file, pipelined)));
                     }
                 })
             })
             .collect();
-        for worker in workers {
-            match worker.join() {
-                Ok(done) => {
-                    for (index, file) in done {
-                        parsed[index] = Some(file);
+        for handle in handles {
+            match handle.join() {
+                Ok(finished) => {
+                    for (index, result) in finished {
+                        done[index] = Some(result);
                     }
                 }
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
     });
-    parsed.into_iter().map(Option::unwrap_or_default).collect()
+    // Every index below `files.len()` was taken by exactly one worker.
+    done.into_iter().flatten().collect()
 }
 
-fn read_and_parse(file: &SourceFile, max_file_size: u64) -> ParsedFile {
+fn read_and_parse(
+    file: &SourceFile,
+    max_file_size: u64,
+    pipelined: bool,
+    sink: Option<&mut dyn ItemSink>,
+) -> ParsedFile {
     match read_text(file, max_file_size) {
-        Ok(text) => parse::parse(&text, &file.name),
+        Ok(text) if pipelined => parse::parse_pipelined(&text, &file.name, sink),
+        Ok(text) => parse::parse(&text, &file.name, sink),
         Err(diagnostic) => ParsedFile {
             diagnostics: vec![*diagnostic],
             ..ParsedFile::default()
@@ -414,7 +476,12 @@ fn merge(files: &[SourceFile], parsed: Vec<ParsedFile>) -> Result<Loaded, Vec<Di
         };
         merger.sources.set_root_file(index);
         for (name, value) in sections {
-            merger.section(index, name, value);
+            let streamed = parsed
+                .streamed
+                .iter()
+                .find(|(section, _)| *section == name)
+                .map_or(0, |(_, count)| *count);
+            merger.section(index, name, value, streamed);
         }
     }
     let Merger {
@@ -447,11 +514,15 @@ struct Merger {
     /// For each top-level key: the file of its first occurrence, and whether
     /// that occurrence was merged as a list.
     first: FxHashMap<String, (usize, bool)>,
+    /// Items merged so far into each list section, streamed ones included.
+    list_lengths: FxHashMap<String, usize>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Merger {
-    fn section(&mut self, file: usize, name: String, value: Value) {
+    /// Merges top-level key `name` of `file`, whose value is `value` plus
+    /// `streamed` items that went to a sink.
+    fn section(&mut self, file: usize, name: String, value: Value, streamed: usize) {
         let is_list_section = LIST_SECTIONS.contains(&name.as_str());
         let Some(&(first_file, first_is_list)) = self.first.get(&name) else {
             // First occurrence: kept as is, even if of the wrong type (the
@@ -459,7 +530,9 @@ impl Merger {
             let is_list = is_list_section && value.is_array();
             if let Value::Array(items) = &value {
                 if is_list {
-                    self.sources.add_list_piece(&name, file, 0, items.len());
+                    let len = items.len() + streamed;
+                    self.sources.add_list_piece(&name, file, 0, len);
+                    self.list_lengths.insert(name.clone(), len);
                 }
             }
             if !is_list {
@@ -493,8 +566,10 @@ impl Merger {
         match value {
             Value::Array(items) if first_is_list => {
                 if let Some(Value::Array(list)) = self.merged.get_mut(&name) {
-                    let start = list.len();
-                    self.sources.add_list_piece(&name, file, start, items.len());
+                    let merged_len = self.list_lengths.entry(name.clone()).or_default();
+                    let len = items.len() + streamed;
+                    self.sources.add_list_piece(&name, file, *merged_len, len);
+                    *merged_len += len;
                     list.extend(items);
                 }
             }

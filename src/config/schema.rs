@@ -16,17 +16,27 @@
 //! violation into a [`Diagnostic`] written for an administrator (what is wrong, where, what
 //! to write instead), keeping one diagnostic per defect. Only a configuration without
 //! schema errors is deserialised into the typed [`ConfigFile`].
+//!
+//! [`load_and_check`] gives the same result as [`super::load`] then [`check`], with a
+//! fraction of the memory: each item of a list section (a member, a project...) is checked
+//! against its own part of the schema and deserialised as soon as the loader has read it,
+//! and its `serde_json::Value` dropped (see [`ItemChecker`]). What is left of the merged
+//! value (`account`, `settings`, unknown keys, sections of the wrong type) is checked as a
+//! whole, then the typed items of every file are appended in file order.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::LazyLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, JsonType, ValidationError, Validator};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::{ConfigFile, Loaded};
+use super::loader::{self, ItemSink, LIST_SECTIONS};
+use super::{ConfigFile, LoadOptions, Loaded, SourceMap};
 use crate::diagnostic::{Code, Diagnostic, Location};
 
 /// The schema's `$id`: an identifier, not a download location (`.example` is reserved).
@@ -69,16 +79,7 @@ pub fn schema_text() -> String {
 /// Every schema violation, each located and explained; a merged configuration
 /// without `account` is one of them.
 pub fn check(loaded: &Loaded) -> Result<ConfigFile, Vec<Diagnostic>> {
-    // `is_valid` stops at the first error and builds no error values: the common,
-    // valid case stays cheap, and only an invalid configuration pays for explanations.
-    let mut diagnostics = if VALIDATOR.is_valid(&loaded.value) {
-        Vec::new()
-    } else {
-        explain_all(
-            &VALIDATOR.iter_errors(&loaded.value).collect::<Vec<_>>(),
-            loaded,
-        )
-    };
+    let mut diagnostics = whole_value_defects(loaded);
     diagnostics.extend(missing_account(loaded));
     if !diagnostics.is_empty() {
         return Err(diagnostics);
@@ -89,18 +90,236 @@ pub fn check(loaded: &Loaded) -> Result<ConfigFile, Vec<Diagnostic>> {
         if !fractional.is_empty() {
             return fractional
                 .iter()
-                .map(|defect| to_diagnostic(defect, loaded))
+                .map(|defect| to_diagnostic(defect, &loaded.sources))
                 .collect();
         }
-        vec![
-            Diagnostic::error(
-                Code::Schema,
-                format!("the configuration does not fit accord's model: {error}"),
-            )
-            .at(loaded.sources.locate(""))
-            .pointer(""),
-        ]
+        vec![misfit_diagnostic(&error.to_string(), &loaded.sources)]
     })
+}
+
+/// The schema violations of the merged value, explained and located.
+fn whole_value_defects(loaded: &Loaded) -> Vec<Diagnostic> {
+    // `is_valid` stops at the first error and builds no error values: the common,
+    // valid case stays cheap, and only an invalid configuration pays for explanations.
+    if VALIDATOR.is_valid(&loaded.value) {
+        return Vec::new();
+    }
+    let errors: Vec<_> = VALIDATOR.iter_errors(&loaded.value).collect();
+    explain_all(&errors, "")
+        .iter()
+        .map(|defect| to_diagnostic(defect, &loaded.sources))
+        .collect()
+}
+
+/// A configuration that passed the schema check, typed.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The typed, merged configuration.
+    pub config: ConfigFile,
+    /// Where each node came from.
+    pub sources: SourceMap,
+}
+
+/// Reads the configuration at `path` and checks it against the schema while it is
+/// read (see the module docs): the same outcome as [`super::load`] then [`check`].
+///
+/// # Errors
+/// The loader's problems when there are any (as [`super::load`]), else every schema
+/// violation, each located and explained.
+pub fn load_and_check(path: &Path, options: &LoadOptions) -> Result<Checked, Vec<Diagnostic>> {
+    let (loaded, mut checkers) = loader::load_streamed(path, options, ItemChecker::default)?;
+    let sources = &loaded.sources;
+    // Items of a file whose section was not merged (a later file's list where the
+    // first occurrence is not a list) are not part of the configuration.
+    let merged_defects = checkers.iter().enumerate().flat_map(|(file, checker)| {
+        checker.defects.iter().filter_map(move |defect| {
+            let pointer = sources.merged_pointer(file, &defect.pointer)?;
+            Some(to_diagnostic(&Defect { pointer, ..defect.clone() }, sources))
+        })
+    });
+    let mut diagnostics: Vec<Diagnostic> = merged_defects.collect();
+    diagnostics.extend(whole_value_defects(&loaded));
+    diagnostics.extend(missing_account(&loaded));
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    let mut config = type_whole_value(&loaded, &checkers)?;
+    for section in LIST_SECTIONS {
+        for (file, checker) in checkers.iter_mut().enumerate() {
+            if sources.list_piece_start(section, file).is_some() {
+                checker.typed.move_section_into(section, &mut config);
+            }
+        }
+    }
+    Ok(Checked {
+        config,
+        sources: loaded.sources,
+    })
+}
+
+/// Deserialises what the merged value holds besides the streamed items (`account`
+/// and `settings`), refusing the configuration when it or a streamed item does not
+/// fit the model although the schema holds: numbers such as `10.0` where a whole
+/// number belongs (each located), else the first misfit, as [`check`] reports it.
+fn type_whole_value(loaded: &Loaded, checkers: &[ItemChecker]) -> Result<ConfigFile, Vec<Diagnostic>> {
+    let sources = &loaded.sources;
+    let item_misfits = || {
+        checkers.iter().enumerate().flat_map(move |(file, checker)| {
+            checker.misfits.iter().filter_map(move |misfit| {
+                let pointer = sources.merged_pointer(file, &misfit.pointer)?;
+                Some((pointer, misfit))
+            })
+        })
+    };
+    let whole_misfit = match ConfigFile::deserialize(&loaded.value) {
+        Ok(config) if item_misfits().next().is_none() => return Ok(config),
+        Ok(_) => None,
+        Err(error) => Some(error.to_string()),
+    };
+    let mut fractions: Vec<Defect> = whole_numbers_written_as_fractions(&loaded.value, "");
+    for (pointer, misfit) in item_misfits() {
+        for defect in &misfit.fractions {
+            let Some(rest) = defect.pointer.strip_prefix(misfit.pointer.as_str()) else {
+                continue;
+            };
+            fractions.push(Defect {
+                pointer: format!("{pointer}{rest}"),
+                ..defect.clone()
+            });
+        }
+    }
+    if !fractions.is_empty() {
+        return Err(fractions.iter().map(|d| to_diagnostic(d, sources)).collect());
+    }
+    // serde stops at the first misfit, reading sections in the merged value's
+    // (alphabetical) key order.
+    let account_misfit = loaded
+        .value
+        .get("account")
+        .and_then(|account| super::model::Account::deserialize(account).err())
+        .map(|error| error.to_string());
+    let mut items: Vec<(String, &Misfit)> = item_misfits().collect();
+    items.sort_by_key(|(pointer, _)| section_order(pointer));
+    let message = account_misfit
+        .or_else(|| items.first().map(|(_, misfit)| misfit.message.clone()))
+        .or(whole_misfit)
+        .unwrap_or_default();
+    Err(vec![misfit_diagnostic(&message, sources)])
+}
+
+/// The place of a merged item pointer in serde's reading order: section name, then index.
+fn section_order(pointer: &str) -> (String, usize) {
+    let mut segments = pointer.split('/').skip(1);
+    let section = segments.next().unwrap_or_default().to_owned();
+    let index = segments.next().and_then(|i| i.parse().ok()).unwrap_or(0);
+    (section, index)
+}
+
+/// The configuration passed the schema but not the typed model (a gap between the two).
+fn misfit_diagnostic(error: &str, sources: &SourceMap) -> Diagnostic {
+    Diagnostic::error(
+        Code::Schema,
+        format!("the configuration does not fit accord's model: {error}"),
+    )
+    .at(sources.locate(""))
+    .pointer("")
+}
+
+/// Checks and types the items of list sections of one file as the loader reads them.
+///
+/// An item that passes the schema is deserialised from its owned value (its strings
+/// move into the typed item; nothing is copied) and the value is gone. Once an item of
+/// the file fails, the rest are only checked: the configuration is refused anyway.
+#[derive(Default)]
+struct ItemChecker {
+    /// This file's items that passed, typed (list sections only).
+    typed: ConfigFile,
+    /// Schema violations, with file-local pointers.
+    defects: Vec<Defect>,
+    /// Items that passed the schema but not the typed model.
+    misfits: Vec<Misfit>,
+}
+
+/// An item that passed the schema but does not deserialise.
+struct Misfit {
+    /// The item's file-local pointer.
+    pointer: String,
+    /// serde's error.
+    message: String,
+    /// Whole numbers written as fractions in it, with file-local pointers.
+    fractions: Vec<Defect>,
+}
+
+impl ItemSink for ItemChecker {
+    fn item(&mut self, section: &'static str, index: usize, item: Value) {
+        let Some(validator) = item_validator(section) else {
+            return;
+        };
+        if !validator.is_valid(&item) {
+            let errors: Vec<_> = validator.iter_errors(&item).collect();
+            self.defects
+                .extend(explain_all(&errors, &format!("/{section}/{index}")));
+            return;
+        }
+        if !self.defects.is_empty() {
+            return;
+        }
+        let typed = &mut self.typed;
+        let outcome = match section {
+            "companies" => typed_item(item).map(|item| typed.companies.push(item)),
+            "roles" => typed_item(item).map(|item| typed.roles.push(item)),
+            "groups" => typed_item(item).map(|item| typed.groups.push(item)),
+            "members" => typed_item(item).map(|item| typed.members.push(item)),
+            "agreements" => typed_item(item).map(|item| typed.agreements.push(item)),
+            "projects" => typed_item(item).map(|item| typed.projects.push(item)),
+            _ => Ok(()),
+        };
+        if let Err((message, item)) = outcome {
+            let pointer = format!("/{section}/{index}");
+            let fractions = item.map_or_else(Vec::new, |item| {
+                whole_numbers_written_as_fractions(&item, &pointer)
+            });
+            self.misfits.push(Misfit {
+                pointer,
+                message,
+                fractions,
+            });
+        }
+    }
+}
+
+impl ConfigFile {
+    /// Moves the items of list section `section` to the end of `into`'s.
+    fn move_section_into(&mut self, section: &str, into: &mut Self) {
+        match section {
+            "companies" => into.companies.append(&mut self.companies),
+            "roles" => into.roles.append(&mut self.roles),
+            "groups" => into.groups.append(&mut self.groups),
+            "members" => into.members.append(&mut self.members),
+            "agreements" => into.agreements.append(&mut self.agreements),
+            "projects" => into.projects.append(&mut self.projects),
+            _ => {}
+        }
+    }
+}
+
+/// Deserialises an item that passed the schema; on failure, serde's message and
+/// (when it holds fractions, the one gap between schema and model) the item.
+fn typed_item<T: DeserializeOwned>(item: Value) -> Result<T, (String, Option<Value>)> {
+    if holds_fraction(&item) {
+        return T::deserialize(&item).map_err(|error| (error.to_string(), Some(item)));
+    }
+    serde_json::from_value(item).map_err(|error| (error.to_string(), None))
+}
+
+/// Whether `value` holds a number written with a fraction or an exponent.
+fn holds_fraction(value: &Value) -> bool {
+    match value {
+        Value::Number(number) => number.is_f64(),
+        Value::Array(items) => items.iter().any(holds_fraction),
+        Value::Object(fields) => fields.values().any(holds_fraction),
+        _ => false,
+    }
 }
 
 /// Whole numbers written as `10.0`: JSON Schema counts them as integers, serde does
@@ -148,13 +367,45 @@ static SCHEMA: LazyLock<Value> = LazyLock::new(schema);
 /// Format checks are on, so a `format` added to the model is enforced, not just
 /// shown in editors. Member emails carry none on purpose: their syntax is rule R01,
 /// checked with the rules so that one bad address does not hide every other problem.
-static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
+static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| compile(&SCHEMA));
+
+/// A validator for the items of each list section, in the order of [`LIST_SECTIONS`]:
+/// the section's `items` schema with the schema's `$defs`, so `$ref`s resolve as in
+/// the whole schema and an item gets the errors it would get inside the configuration.
+static ITEM_VALIDATORS: LazyLock<Vec<Validator>> = LazyLock::new(|| {
+    LIST_SECTIONS
+        .iter()
+        .map(|section| compile(&item_schema(section)))
+        .collect()
+});
+
+/// The validator of the items of list section `section`.
+fn item_validator(section: &str) -> Option<&'static Validator> {
+    let index = LIST_SECTIONS.iter().position(|s| *s == section)?;
+    ITEM_VALIDATORS.get(index)
+}
+
+/// The schema of one item of list section `section`, standing on its own.
+fn item_schema(section: &str) -> Value {
+    let mut schema = SCHEMA["properties"][section]["items"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for key in ["$schema", "$defs"] {
+        if let Some(value) = SCHEMA.get(key) {
+            schema.insert(key.to_owned(), value.clone());
+        }
+    }
+    Value::Object(schema)
+}
+
+fn compile(schema: &Value) -> Validator {
     jsonschema::options()
         .with_draft(Draft::Draft202012)
         .should_validate_formats(true)
-        .build(&SCHEMA)
+        .build(schema)
         .expect("the generated schema is a valid draft 2020-12 schema")
-});
+}
 
 // ---------------------------------------------------------------------------------------
 // Refining the generated schema
@@ -278,6 +529,7 @@ fn range_from_integer_format(node: &mut Map<String, Value>) {
 // ---------------------------------------------------------------------------------------
 
 /// One defect found by the validator, explained, before it is located.
+#[derive(Clone)]
 struct Defect {
     /// The node at fault.
     pointer: String,
@@ -289,6 +541,7 @@ struct Defect {
 }
 
 /// Why a defect was found, as far as de-duplication needs to know.
+#[derive(Clone)]
 enum Cause {
     WrongType,
     /// An unknown key in the mapping at `object`, and the allowed key it resembles.
@@ -303,9 +556,10 @@ enum Cause {
     Other,
 }
 
-/// Explains every error, dropping the ones that only repeat another defect.
-fn explain_all(errors: &[ValidationError<'_>], loaded: &Loaded) -> Vec<Diagnostic> {
-    let defects: Vec<Defect> = errors.iter().flat_map(explain).collect();
+/// Explains every error, dropping the ones that only repeat another defect. The
+/// errors are those of the node at pointer `prefix` (`""`: the configuration).
+fn explain_all(errors: &[ValidationError<'_>], prefix: &str) -> Vec<Defect> {
+    let defects: Vec<Defect> = errors.iter().flat_map(|e| explain(e, prefix)).collect();
     let wrong_types: HashSet<&str> = defects
         .iter()
         .filter(|d| matches!(d.cause, Cause::WrongType))
@@ -332,19 +586,25 @@ fn explain_all(errors: &[ValidationError<'_>], loaded: &Loaded) -> Vec<Diagnosti
         Cause::UnknownKey { .. } | Cause::Other => false,
     };
     let mut seen = HashSet::new();
+    let keep: Vec<bool> = defects
+        .iter()
+        .map(|defect| {
+            !repeats_another(defect)
+                && seen.insert((defect.pointer.as_str(), defect.message.as_str()))
+        })
+        .collect();
     defects
         .iter()
-        .filter(|defect| !repeats_another(defect))
-        .filter(|defect| seen.insert((defect.pointer.as_str(), defect.message.as_str())))
-        .map(|defect| to_diagnostic(defect, loaded))
+        .zip(keep)
+        .filter_map(|(defect, keep)| keep.then(|| defect.clone()))
         .collect()
 }
 
-fn to_diagnostic(defect: &Defect, loaded: &Loaded) -> Diagnostic {
+fn to_diagnostic(defect: &Defect, sources: &SourceMap) -> Diagnostic {
     let location = if defect.at_key {
-        loaded.sources.locate_key(&defect.pointer)
+        sources.locate_key(&defect.pointer)
     } else {
-        loaded.sources.locate(&defect.pointer)
+        sources.locate(&defect.pointer)
     };
     let diagnostic = Diagnostic::error(Code::Schema, defect.message.clone())
         .at(location)
@@ -356,8 +616,8 @@ fn to_diagnostic(defect: &Defect, loaded: &Loaded) -> Diagnostic {
 }
 
 /// The defects one validation error stands for (an unknown-keys error names several keys).
-fn explain(error: &ValidationError<'_>) -> Vec<Defect> {
-    let pointer = error.instance_path().as_str().to_owned();
+fn explain(error: &ValidationError<'_>, prefix: &str) -> Vec<Defect> {
+    let pointer = format!("{prefix}{}", error.instance_path().as_str());
     let instance: &Value = error.instance();
     let place = Place::of(&pointer);
     match error.kind() {

@@ -42,7 +42,16 @@ impl SourceMap {
     /// missing field), the nearest ancestor that exists.
     #[must_use]
     pub fn locate(&self, pointer: &str) -> Option<Location> {
-        let (file, entry) = self.resolve(pointer)?;
+        let (file, entry) = self.resolve(pointer, None)?;
+        Some(self.location(file, entry.node))
+    }
+
+    /// Where item `index` of the list at `list` starts: `locate` of
+    /// `{list}/{index}`, without writing that pointer (for walking the items of
+    /// a long list).
+    #[must_use]
+    pub fn locate_item(&self, list: &str, index: usize) -> Option<Location> {
+        let (file, entry) = self.resolve(list, Some(index))?;
         Some(self.location(file, entry.node))
     }
 
@@ -50,7 +59,7 @@ impl SourceMap {
     /// address after it); for list items and the root, the node itself.
     #[must_use]
     pub fn locate_key(&self, pointer: &str) -> Option<Location> {
-        let (file, entry) = self.resolve(pointer)?;
+        let (file, entry) = self.resolve(pointer, None)?;
         Some(self.location(file, entry.key))
     }
 
@@ -107,9 +116,24 @@ impl SourceMap {
     /// The location of the node at the *file-local* `pointer` of file `file`
     /// (`key` selects the naming key rather than the node).
     pub(crate) fn locate_local(&self, file: usize, pointer: &str, key: bool) -> Option<Location> {
-        let segments = split_pointer(pointer)?;
+        let segments: Vec<Segment<'_>> = split_pointer(pointer)?
+            .into_iter()
+            .map(Segment::Text)
+            .collect();
         let entry = self.files.get(file)?.positions.nearest(&segments)?;
         Some(self.location(file, if key { entry.key } else { entry.node }))
+    }
+
+    /// Where the items of list section `section` read from `file` start in the
+    /// merged list; `None` when they are not part of it.
+    pub(crate) fn list_piece_start(&self, section: &str, file: usize) -> Option<usize> {
+        match self.sections.get(section)? {
+            SectionOrigin::Pieces(pieces) => pieces
+                .iter()
+                .find(|piece| piece.file == file)
+                .map(|piece| piece.start),
+            SectionOrigin::Whole(_) => None,
+        }
     }
 
     /// Rewrites a file-local pointer of file `file` into the merged configuration's
@@ -150,8 +174,8 @@ impl SourceMap {
     }
 
     /// The file and the entry of the nearest existing node at or above the
-    /// merged `pointer`.
-    fn resolve(&self, pointer: &str) -> Option<(usize, Entry)> {
+    /// merged `pointer`, or above its item `item` when given.
+    fn resolve(&self, pointer: &str, item: Option<usize>) -> Option<(usize, Entry)> {
         let root = || match self.root_file {
             Some(file) => Some((file, self.files[file].positions.nearest(&[])?)),
             // Every file is empty: what is missing is missing from the first one.
@@ -166,19 +190,21 @@ impl SourceMap {
             }
             None => None,
         };
-        let Some(mut segments) = split_pointer(pointer) else {
+        let Some(written) = split_pointer(pointer) else {
             return root();
         };
+        let mut segments: Vec<Segment<'_>> = written.into_iter().map(Segment::Text).collect();
+        segments.extend(item.map(Segment::Index));
         let Some(section) = segments.first() else {
             return root();
         };
-        let file = match self.sections.get(section.as_ref()) {
+        let file = match self.sections.get(section.text().as_ref()) {
             None => return root(),
             Some(SectionOrigin::Whole(file)) => *file,
             Some(SectionOrigin::Pieces(pieces)) => {
                 let piece = segments
                     .get(1)
-                    .and_then(|index| parse_index(index))
+                    .and_then(Segment::index)
                     .and_then(|index| {
                         pieces
                             .iter()
@@ -187,7 +213,7 @@ impl SourceMap {
                     });
                 match piece {
                     Some((piece, local)) => {
-                        segments[1] = Cow::Owned(local.to_string());
+                        segments[1] = Segment::Index(local);
                         piece.file
                     }
                     None => {
@@ -339,6 +365,7 @@ impl FilePositions {
     const BUCKET: usize = 8;
 
     /// Positions from `entries`, in any order.
+    #[cfg(test)]
     #[must_use]
     pub(crate) fn from_entries(entries: Vec<Entry>) -> Self {
         Self::from_chunks(vec![entries])
@@ -401,14 +428,48 @@ impl FilePositions {
 
     /// The entry of the node at the file-local pointer made of `segments`, or of
     /// its nearest recorded ancestor.
-    fn nearest(&self, segments: &[Cow<'_, str>]) -> Option<Entry> {
+    fn nearest(&self, segments: &[Segment<'_>]) -> Option<Entry> {
         let mut hashes = Vec::with_capacity(segments.len() + 1);
         hashes.push(ROOT_HASH);
         for segment in segments {
             let parent = *hashes.last().unwrap_or(&ROOT_HASH);
-            hashes.push(child_hash(parent, segment.as_bytes()));
+            hashes.push(segment.hash(parent));
         }
         hashes.iter().rev().find_map(|&hash| self.get(hash))
+    }
+}
+
+/// One segment of a pointer being resolved.
+enum Segment<'p> {
+    /// As the pointer writes it, unescaped.
+    Text(Cow<'p, str>),
+    /// A list index, given as a number.
+    Index(usize),
+}
+
+impl Segment<'_> {
+    /// The list index the segment stands for, if any.
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Text(text) => parse_index(text),
+            Self::Index(index) => Some(*index),
+        }
+    }
+
+    /// The segment as a pointer writes it (unescaped).
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Self::Text(text) => Cow::Borrowed(text),
+            Self::Index(index) => Cow::Owned(index.to_string()),
+        }
+    }
+
+    /// The hash of the pointer `parent + "/" + self` (see [`child_hash`]).
+    fn hash(&self, parent: u64) -> u64 {
+        match self {
+            Self::Text(text) => child_hash(parent, text.as_bytes()),
+            Self::Index(index) => index_hash(parent, *index),
+        }
     }
 }
 
@@ -427,38 +488,64 @@ pub(crate) const ROOT_HASH: u64 = 0x243F_6A88_85A3_08D3;
 
 /// The hash of the pointer `parent + "/" + segment`, where `segment` is the raw
 /// (unescaped) key, or the decimal index of a list item.
+///
+/// A segment written as a list index (`0`, `17`; no leading zero) hashes as
+/// [`index_hash`] says, whether it names a list item or a mapping key: the hash
+/// depends on the pointer's text only, as a lookup knows nothing else.
 #[must_use]
 pub(crate) fn child_hash(parent: u64, segment: &[u8]) -> u64 {
+    if let Some(index) = decimal_index(segment) {
+        return index_hash(parent, index);
+    }
     let mut hasher = FxHasher::default();
     hasher.write(segment);
     // FxHash is a fast multiply-add; chaining it directly would keep its
     // linearity from level to level, so the chain goes through a finaliser
-    // that mixes every bit (splitmix64's).
-    let mut x = parent.rotate_left(23) ^ hasher.finish();
+    // that mixes every bit.
+    mix(parent.rotate_left(23) ^ hasher.finish())
+}
+
+/// The hash of list item `index` under `parent`.
+///
+/// Runs of [`RUN`] consecutive items share the top bits of their hashes, which
+/// select the directory bucket of [`FilePositions`], so they are stored side by
+/// side: the rules walk lists in order, and each run of items then costs one
+/// cache and TLB miss instead of one per item. The lowest bits are the item's
+/// place in its run, so the items of a run never collide with each other.
+#[must_use]
+pub(crate) fn index_hash(parent: u64, index: usize) -> u64 {
+    const RUN_BITS: u32 = RUN.trailing_zeros();
+    // usize is at most 64 bits on every platform Rust supports.
+    let index = u64::try_from(index).unwrap_or(u64::MAX);
+    let run = mix(parent.rotate_left(17) ^ (index >> RUN_BITS) ^ 0x9E37_79B9_7F4A_7C15);
+    let item = mix(parent ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    (run & !ITEM_BITS) | (item & ITEM_BITS & !(RUN - 1)) | (index & (RUN - 1))
+}
+
+/// Consecutive list items whose hashes share a bucket (a power of two).
+const RUN: u64 = 16;
+
+/// The low bits of an item hash that differ within a run; the rest (40 bits)
+/// select the bucket, far more than any directory uses.
+const ITEM_BITS: u64 = (1 << 24) - 1;
+
+/// splitmix64's finaliser: every input bit affects every output bit.
+fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^ (x >> 31)
 }
 
-/// The hash of list item `index` under `parent`.
-#[must_use]
-pub(crate) fn index_hash(parent: u64, index: usize) -> u64 {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = index;
-    loop {
-        at -= 1;
-        // `rest % 10` is below 10, so the cast cannot truncate.
-        #[allow(clippy::cast_possible_truncation)]
-        {
-            digits[at] = b'0' + (rest % 10) as u8;
+/// The list index a pointer segment writes, if it is written as one: decimal
+/// digits without a leading zero (RFC 6901), small enough for a `usize`.
+fn decimal_index(segment: &[u8]) -> Option<usize> {
+    match segment {
+        [b'0'] => Some(0),
+        [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit) => {
+            Some(segment.iter().fold(0, |n, digit| n * 10 + usize::from(digit - b'0')))
         }
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+        _ => None,
     }
-    child_hash(parent, &digits[at..])
 }
 
 /// Appends `/segment` to `pointer`, escaping `~` and `/` (RFC 6901).
@@ -519,6 +606,26 @@ mod tests {
                 child_hash(ROOT_HASH, index.to_string().as_bytes())
             );
         }
+        // Not written as an index: a key like any other.
+        assert_ne!(child_hash(ROOT_HASH, b"07"), index_hash(ROOT_HASH, 7));
+        assert_ne!(child_hash(ROOT_HASH, b"07"), child_hash(ROOT_HASH, b"7 "));
+    }
+
+    #[test]
+    fn runs_of_items_share_a_bucket_and_never_collide() {
+        let parent = child_hash(ROOT_HASH, b"members");
+        let hashes: Vec<u64> = (0..64).map(|i| index_hash(parent, i)).collect();
+        for run in hashes.chunks(16) {
+            assert!(run.iter().all(|h| h >> 24 == run[0] >> 24));
+        }
+        assert_ne!(hashes[0] >> 24, hashes[16] >> 24);
+        let mut distinct = hashes.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), hashes.len());
+        // Another list's items are elsewhere.
+        let other = child_hash(ROOT_HASH, b"projects");
+        assert_ne!(index_hash(other, 0) >> 24, hashes[0] >> 24);
     }
 
     #[test]
@@ -578,5 +685,11 @@ mod tests {
             map.merged_pointer(second, "/members/0/email").as_deref(),
             Some("/members/2/email")
         );
+        for index in 0..4 {
+            assert_eq!(
+                map.locate_item("/members", index),
+                map.locate(&format!("/members/{index}"))
+            );
+        }
     }
 }

@@ -46,26 +46,38 @@ pub fn desired(ctx: &Context) -> Result<Desired, Vec<Diagnostic>> {
                 .help("declare the account once, in any file: `account: { id: ..., name: ... }`"),
         ]);
     };
-    let mut compiler = Compiler {
-        ctx,
-        provenance: Provenance::default(),
-    };
-    compiler.record(Declared::Account, account.id.clone(), "/account");
-    let state = State {
-        account: AccountInfo {
-            id: account.id.clone(),
-            name: account.name.clone(),
-        },
-        companies: compiler.companies(),
-        roles: compiler.roles(),
-        members: compiler.members(),
-        agreements: compiler.agreements(),
-        projects: compiler.projects(),
-    };
+    // Projects hold most declarations of a large configuration (a few per
+    // member): they are compiled on a second thread, with a provenance of their
+    // own joined at the end. No declaration is recorded by both halves.
+    let (mut compiler, state, (projects, project_provenance)) = std::thread::scope(|scope| {
+        let projects = scope.spawn(|| {
+            let mut compiler = Compiler::new(ctx);
+            let projects = compiler.projects();
+            (projects, compiler.provenance)
+        });
+        let mut compiler = Compiler::new(ctx);
+        compiler.record(Declared::Account, account.id.clone(), "/account");
+        let state = State {
+            account: AccountInfo {
+                id: account.id.clone(),
+                name: account.name.clone(),
+            },
+            companies: compiler.companies(),
+            roles: compiler.roles(),
+            members: compiler.members(),
+            agreements: compiler.agreements(),
+            projects: BTreeMap::new(),
+        };
+        match projects.join() {
+            Ok(projects) => (compiler, state, projects),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    compiler.provenance.merge(project_provenance);
     let settings = ctx.config.settings.clone().unwrap_or_default();
     let protected = compiler.protected(&settings.protected);
     Ok(Desired {
-        state,
+        state: State { projects, ..state },
         prune: settings.prune,
         max_removals: max_removals(ctx, settings.max_removals),
         protected,
@@ -94,10 +106,25 @@ struct Compiler<'c, 'a> {
     provenance: Provenance,
 }
 
-impl<'a> Compiler<'_, 'a> {
+impl<'c, 'a> Compiler<'c, 'a> {
+    fn new(ctx: &'c Context<'a>) -> Self {
+        Self {
+            ctx,
+            provenance: Provenance::default(),
+        }
+    }
+
     fn record(&mut self, kind: Declared, target: String, pointer: &str) {
         self.provenance
             .record(kind, target, self.ctx.locate(pointer));
+    }
+
+    /// Records item `index` of the list at `list` (see [`SourceMap::locate_item`]).
+    ///
+    /// [`SourceMap::locate_item`]: crate::config::SourceMap::locate_item
+    fn record_item(&mut self, kind: Declared, target: String, list: &str, index: usize) {
+        let location = self.ctx.sources.locate_item(list, index);
+        self.provenance.record(kind, target, location);
     }
 
     /// Records at a location already looked up: a group entry stands for many
@@ -110,11 +137,7 @@ impl<'a> Compiler<'_, 'a> {
     fn companies(&mut self) -> BTreeMap<String, CompanyState> {
         let mut companies = BTreeMap::new();
         for (i, company) in self.ctx.config.companies.iter().enumerate() {
-            self.record(
-                Declared::Company,
-                company.name.clone(),
-                &format!("/companies/{i}"),
-            );
+            self.record_item(Declared::Company, company.name.clone(), "/companies", i);
             companies.insert(
                 company.name.clone(),
                 CompanyState {
@@ -128,7 +151,7 @@ impl<'a> Compiler<'_, 'a> {
     fn roles(&mut self) -> BTreeMap<String, RoleState> {
         let mut roles = BTreeMap::new();
         for (i, role) in self.ctx.config.roles.iter().enumerate() {
-            self.record(Declared::Role, role.name.clone(), &format!("/roles/{i}"));
+            self.record_item(Declared::Role, role.name.clone(), "/roles", i);
             roles.insert(
                 role.name.clone(),
                 RoleState {
@@ -148,11 +171,7 @@ impl<'a> Compiler<'_, 'a> {
         let mut members = BTreeMap::new();
         for (i, member) in self.ctx.config.members.iter().enumerate() {
             let email = Email::new(&member.email);
-            self.record(
-                Declared::Member,
-                email.to_string(),
-                &format!("/members/{i}"),
-            );
+            self.record_item(Declared::Member, email.as_str().to_owned(), "/members", i);
             members.insert(email, self.member(member));
         }
         members
@@ -292,11 +311,11 @@ impl<'a> Compiler<'_, 'a> {
             for (index, raw) in items.iter().enumerate() {
                 match Entry::parse(raw) {
                     Entry::Person(email) if !groups_pass => {
-                        let location = self.ctx.locate(&format!("{pointer}/{index}"));
+                        let location = self.ctx.sources.locate_item(pointer, index);
                         self.add_assignee(&mut people, &email, kind, prefix, location.as_ref());
                     }
                     Entry::Group(name) if groups_pass => {
-                        let location = self.ctx.locate(&format!("{pointer}/{index}"));
+                        let location = self.ctx.sources.locate_item(pointer, index);
                         for email in self.ctx.group_members(name).unwrap_or_default() {
                             self.add_assignee(&mut people, email, kind, prefix, location.as_ref());
                         }
@@ -318,7 +337,7 @@ impl<'a> Compiler<'_, 'a> {
     ) {
         let email = Email::new(email);
         if !people.contains(&email) {
-            self.record_at(kind, format!("{prefix}{email}"), location);
+            self.record_at(kind, joined(prefix, "", &email), location);
             people.insert(email);
         }
     }
@@ -326,11 +345,7 @@ impl<'a> Compiler<'_, 'a> {
     fn projects(&mut self) -> BTreeMap<String, ProjectState> {
         let mut projects = BTreeMap::new();
         for (p, project) in self.ctx.config.projects.iter().enumerate() {
-            self.record(
-                Declared::Project,
-                project.name.clone(),
-                &format!("/projects/{p}"),
-            );
+            self.record_item(Declared::Project, project.name.clone(), "/projects", p);
             let members = self.project_members(p, project);
             projects.insert(project.name.clone(), ProjectState { members });
         }
@@ -346,13 +361,15 @@ impl<'a> Compiler<'_, 'a> {
     ) -> BTreeMap<Email, ProjectMemberState> {
         let mut members: BTreeMap<Email, ProjectMemberState> = BTreeMap::new();
         let mut direct: FxHashSet<Email> = FxHashSet::default();
+        let list = format!("/projects/{p}/members");
         for (m, entry) in project.members.iter().enumerate() {
             let Some(raw) = &entry.email else { continue };
             let email = Email::new(raw);
-            self.record(
+            self.record_item(
                 Declared::ProjectMember,
-                format!("{}/{email}", project.name),
-                &format!("/projects/{p}/members/{m}"),
+                joined(&project.name, "/", &email),
+                &list,
+                m,
             );
             direct.insert(email.clone());
             members.insert(email, project_member(entry));
@@ -362,7 +379,7 @@ impl<'a> Compiler<'_, 'a> {
                 continue;
             };
             let granted = project_member(entry);
-            let location = self.ctx.locate(&format!("/projects/{p}/members/{m}"));
+            let location = self.ctx.sources.locate_item(&list, m);
             for email in self.ctx.group_members(group.trim()).unwrap_or_default() {
                 let email = Email::new(email);
                 if direct.contains(&email) {
@@ -370,7 +387,7 @@ impl<'a> Compiler<'_, 'a> {
                 }
                 self.record_at(
                     Declared::ProjectMember,
-                    format!("{}/{email}", project.name),
+                    joined(&project.name, "/", &email),
                     location.as_ref(),
                 );
                 members
@@ -398,6 +415,17 @@ impl<'a> Compiler<'_, 'a> {
         }
         emails
     }
+}
+
+/// `{prefix}{separator}{email}`: a provenance target (written without `format!`,
+/// which costs more than the rest of recording one of a few hundred thousand).
+fn joined(prefix: &str, separator: &str, email: &Email) -> String {
+    let email = email.as_str();
+    let mut target = String::with_capacity(prefix.len() + separator.len() + email.len());
+    target.push_str(prefix);
+    target.push_str(separator);
+    target.push_str(email);
+    target
 }
 
 /// A project entry's access and products (`[docs]` when `products` is left out).

@@ -1,6 +1,8 @@
 //! accord's integration tests: one binary, a module per area.
 
+mod apply;
 mod cli;
+mod commands;
 mod common;
 mod loader;
 mod plan;
@@ -8,3 +10,4 @@ mod roundtrip;
 mod rules;
 mod schema;
 mod store;
+mod streaming;

@@ -88,7 +88,23 @@ const BATCH: usize = 1024;
 const BATCHES_IN_FLIGHT: usize = 8;
 
 /// What the parser thread sends: a batch of events, or the error that ended the parse.
-type Batch<'t> = Result<Vec<(Event<'t>, Span)>, ScanError>;
+type Sent<'t> = Result<EventBatch<'t>, ScanError>;
+
+/// Events parsed on the parser thread.
+///
+/// The text of each scalar is copied into `texts` and saphyr's own string freed
+/// on the parser thread: every string is then allocated and freed by the thread
+/// that uses it. (Strings freed by another thread than the one that allocated them
+/// are slow to reuse with the system allocator, which made the parser thread spend
+/// more time in the allocator than in parsing.)
+#[derive(Default)]
+struct EventBatch<'t> {
+    /// Events with their spans and, for a scalar, the length of its text in
+    /// `texts` (its own text is left empty).
+    events: Vec<(Event<'t>, Span, usize)>,
+    /// The text of the batch's scalars, one after the other.
+    texts: String,
+}
 
 /// [`parse`] on two threads: saphyr-parser on a new thread, the builder (and the
 /// sink) on this one. Same result; for a large file, about the time of the
@@ -100,22 +116,23 @@ pub(super) fn parse_pipelined(
     sink: Option<&mut dyn ItemSink>,
 ) -> ParsedFile {
     let mut builder = Builder::new(text, file, sink);
-    let (sender, batches) = mpsc::sync_channel::<Batch<'_>>(BATCHES_IN_FLIGHT);
+    let (sender, batches) = mpsc::sync_channel::<Sent<'_>>(BATCHES_IN_FLIGHT);
+    // Emptied batches go back to the parser thread, which would otherwise
+    // allocate (and this thread free) their buffers.
+    let (recycle, recycled) = mpsc::sync_channel(BATCHES_IN_FLIGHT + 2);
     std::thread::scope(|scope| {
-        scope.spawn(move || produce_batches(text, &sender));
-        'batches: for batch in &batches {
-            match batch {
-                Ok(events) => {
-                    for event in events {
-                        if !builder.feed(Some(Ok(event))) {
-                            break 'batches;
-                        }
-                    }
+        scope.spawn(move || produce_batches(text, &sender, &recycled));
+        for batch in &batches {
+            let fed = match batch {
+                Ok(mut batch) => {
+                    let fed = feed_batch(&mut builder, &mut batch);
+                    let _ = recycle.try_send(batch);
+                    fed
                 }
-                Err(error) => {
-                    builder.feed(Some(Err(error)));
-                    break;
-                }
+                Err(error) => builder.feed(Err(error)),
+            };
+            if !fed {
+                break;
             }
         }
         // Dropping the receiver stops the parser thread at its next send, when
@@ -125,45 +142,70 @@ pub(super) fn parse_pipelined(
     builder.finish()
 }
 
+/// Feeds the events of `batch` to `builder`, leaving the batch empty; `false`
+/// when the parse stops.
+fn feed_batch(builder: &mut Builder<'_, '_>, batch: &mut EventBatch<'_>) -> bool {
+    let mut fed = true;
+    let mut offset = 0;
+    for (event, span, len) in batch.events.drain(..) {
+        let event = match event {
+            Event::Scalar(_, style, anchor, tag) => {
+                let text = batch.texts.get(offset..offset + len).unwrap_or_default();
+                offset += len;
+                Event::Scalar(Cow::Borrowed(text), style, anchor, tag)
+            }
+            event => event,
+        };
+        if !builder.feed(Ok((event, span))) {
+            fed = false;
+            break;
+        }
+    }
+    batch.events.clear();
+    batch.texts.clear();
+    fed
+}
+
 /// Runs saphyr-parser over `text`, sending its events in batches until the end,
-/// an error, or the builder hangs up.
-fn produce_batches<'t>(text: &'t str, sender: &mpsc::SyncSender<Batch<'t>>) {
+/// an error, or the builder hangs up; batch buffers are reused from `recycled`.
+fn produce_batches<'t>(
+    text: &'t str,
+    sender: &mpsc::SyncSender<Sent<'t>>,
+    recycled: &mpsc::Receiver<EventBatch<'t>>,
+) {
+    let new_batch = || {
+        recycled.try_recv().unwrap_or_else(|_| EventBatch {
+            events: Vec::with_capacity(BATCH),
+            texts: String::new(),
+        })
+    };
     let mut parser = Parser::new_from_str(text);
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut batch = new_batch();
     while let Some(next) = parser.next_event() {
         match next {
-            Ok((event, span)) => {
-                // Shrunk here so that the copy and the free of saphyr's buffer
-                // happen on the thread that allocated it.
-                batch.push((shrink_scalar(event), span));
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    if sender.send(Ok(full)).is_err() {
-                        return;
-                    }
-                }
+            Ok((Event::Scalar(text, style, anchor, tag), span)) => {
+                batch.texts.push_str(&text);
+                let empty = Event::Scalar(Cow::Borrowed(""), style, anchor, tag);
+                batch.events.push((empty, span, text.len()));
             }
+            Ok((event, span)) => batch.events.push((event, span, 0)),
             Err(error) => {
-                if !batch.is_empty() && sender.send(Ok(batch)).is_err() {
+                if !batch.events.is_empty() && sender.send(Ok(batch)).is_err() {
                     return;
                 }
                 let _ = sender.send(Err(error));
                 return;
             }
         }
-    }
-    if !batch.is_empty() {
-        let _ = sender.send(Ok(batch));
-    }
-}
-
-/// A scalar event whose text is held in a string of exactly its length.
-fn shrink_scalar(event: Event<'_>) -> Event<'_> {
-    match event {
-        Event::Scalar(Cow::Owned(text), style, anchor, tag) if text.capacity() != text.len() => {
-            Event::Scalar(Cow::Owned(exact(Cow::Owned(text))), style, anchor, tag)
+        if batch.events.len() == BATCH {
+            let full = std::mem::replace(&mut batch, new_batch());
+            if sender.send(Ok(full)).is_err() {
+                return;
+            }
         }
-        event => event,
+    }
+    if !batch.events.is_empty() {
+        let _ = sender.send(Ok(batch));
     }
 }
 
@@ -292,11 +334,10 @@ impl<'a, 's> Builder<'a, 's> {
 
     /// Handles what the parser produced next; `false` when the parse of this
     /// file stops (a syntax error or a problem found by [`Self::on_event`]).
-    fn feed(&mut self, next: Option<Result<(Event<'_>, Span), ScanError>>) -> bool {
+    fn feed(&mut self, next: Result<(Event<'_>, Span), ScanError>) -> bool {
         let outcome = match next {
-            None => return false,
-            Some(Ok((event, span))) => self.on_event(event, span.start),
-            Some(Err(error)) => Err(Box::new(self.scan_error(&error))),
+            Ok((event, span)) => self.on_event(event, span.start),
+            Err(error) => Err(Box::new(self.scan_error(&error))),
         };
         match outcome {
             Ok(()) => true,

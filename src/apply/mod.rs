@@ -1,0 +1,245 @@
+//! `accord apply`'s engine: carrying out a plan safely, resumably, and never doing
+//! work twice.
+//!
+//! The command (`src/commands/apply.rs`) validates, takes the lock ([`lock`]),
+//! fetches, plans (or checks a saved plan), asks for approval, then hands the plan
+//! to [`carry_out`], which:
+//!
+//! 1. opens the run's [`journal`] and recovers what a dead earlier run left in doubt;
+//! 2. gives a fresh backend its account ([`crate::backend::Backend::ensure_account`]);
+//! 3. runs the [`executor`]: calls cut by [`schedule`], wave after wave, the calls of a
+//!    wave concurrently; each paced by the backend's rate limit ([`pacing`]), retried
+//!    with backoff ([`retry`]), its failures isolated ([`deps`]);
+//! 4. [`verify`]: fetches again and diffs, so "converged" is checked, not assumed;
+//! 5. closes the journal and reports ([`report`], [`progress`]).
+//!
+//! Nothing here prints or asks: feedback goes through [`progress::Progress`], and
+//! the command decides what to show.
+
+pub mod deps;
+pub mod executor;
+pub mod journal;
+pub mod lock;
+pub mod outcome;
+pub mod pacing;
+pub mod progress;
+pub mod report;
+pub mod retry;
+pub mod schedule;
+pub mod verify;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+pub use executor::{DEFAULT_PARALLELISM, ExecuteOptions, Execution, Executor};
+pub use journal::{DEFAULT_RUNS_DIR, Journal};
+pub use lock::{HeldLock, LockFailure, LockOptions, Stop};
+pub use outcome::{OpOutcome, Tally};
+pub use pacing::{CallCounts, PacedBackend, TokenBucket};
+pub use report::{Problem, Summary};
+pub use retry::RetryPolicy;
+pub use schedule::Schedule;
+pub use verify::{Verification, verify};
+
+use crate::backend::{Backend, BackendError};
+use crate::desired::Desired;
+use crate::plan::{DiffOptions, Plan};
+use journal::{OpRef, RunInfo};
+
+/// Everything [`carry_out`] needs.
+pub struct Run<'a> {
+    /// The backend, paced (see [`PacedBackend`]); the caller holds its lock.
+    pub backend: Arc<dyn Backend>,
+    /// The plan to carry out (checked: safety rules passed, not stale).
+    pub plan: Plan,
+    /// The revision the plan was made at.
+    pub revision: u64,
+    /// Whether the backend holds no account yet.
+    pub fresh: bool,
+    /// The configuration, for the verification.
+    pub desired: &'a Desired,
+    /// The diff options the plan was made with, for the verification.
+    pub diff_options: DiffOptions,
+    /// Who holds the lock (recorded in the journal).
+    pub holder: String,
+    /// Where the journal goes.
+    pub runs_dir: PathBuf,
+    /// How calls are carried out.
+    pub execute: ExecuteOptions,
+    /// Where feedback goes.
+    pub progress: Arc<dyn progress::Progress>,
+    /// Raised to stop sending calls (the lock was lost).
+    pub stop: Stop,
+    /// The calls made so far (from the [`PacedBackend`]), for the summary.
+    pub counts: Option<Arc<CallCounts>>,
+    /// When the apply started, for the summary's elapsed time.
+    pub started: Instant,
+}
+
+/// Why [`carry_out`] could not get going; nothing was written in either case.
+#[derive(Debug, thiserror::Error)]
+pub enum CarryOutError {
+    /// The journal cannot be created.
+    #[error(
+        "cannot write the run journal in {}: {source}; choose another directory with --runs-dir",
+        dir.display()
+    )]
+    Journal {
+        /// The directory.
+        dir: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The fresh backend could not be given its account.
+    #[error("cannot give the backend its account: {0}")]
+    Account(BackendError),
+}
+
+/// Carries out a checked plan: journal, recovery, account, execution, verification.
+/// See the module docs.
+///
+/// # Errors
+/// [`CarryOutError`] before anything is written; once operations run, every
+/// failure is in the [`Summary`] instead.
+pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
+    let Run {
+        backend,
+        plan,
+        revision,
+        fresh,
+        desired,
+        diff_options,
+        holder,
+        runs_dir,
+        execute,
+        progress,
+        stop,
+        counts,
+        started,
+    } = run;
+    let schedule = Schedule::new(&plan.operations, &backend.capabilities());
+    let info = RunInfo {
+        run: String::new(),
+        accord: env!("CARGO_PKG_VERSION").to_owned(),
+        backend: backend.url(),
+        account: plan.account.id.clone(),
+        revision,
+        fingerprint: plan.fingerprint.clone(),
+        operations: plan.operations.len(),
+        calls: schedule.calls(),
+        holder,
+    };
+    let journal = Arc::new(Journal::create(&runs_dir, info).map_err(|source| {
+        CarryOutError::Journal {
+            dir: runs_dir.clone(),
+            source,
+        }
+    })?);
+    let recovered = recover_dead_runs(&journal, &runs_dir, &backend.url(), &plan);
+    if fresh {
+        if let Err(error) = backend.ensure_account(&plan.account).await {
+            journal.end(Tally::default(), false);
+            return Err(CarryOutError::Account(error));
+        }
+    }
+    let operations: Arc<[crate::plan::Operation]> = Arc::from(plan.operations);
+    let executor = Executor::new(
+        Arc::clone(&backend),
+        execute,
+        Some(Arc::clone(&journal)),
+        progress,
+        stop,
+    );
+    let execution = executor.run(Arc::clone(&operations), &schedule).await;
+    let verification = verify(backend.as_ref(), desired, &diff_options).await;
+    let tally = execution.tally();
+    let mut summary = summarise(&operations, &execution, verification, recovered);
+    journal.end(tally, summary.converged);
+    summary.run = journal.run().to_owned();
+    summary.journal = journal.path().display().to_string();
+    summary.backend = backend.url();
+    summary.warnings.extend(journal.error());
+    if let Some(counts) = counts {
+        summary.api_calls = counts.total();
+        summary.write_calls = counts.writes();
+        summary.rate_limited = counts.rate_limited();
+    }
+    summary.elapsed_secs = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Records, in this run's journal, the operations dead runs sent without recording
+/// an answer that the plan no longer needs (the account has them), and closes the
+/// dead runs' journals. Answers how many were recovered.
+fn recover_dead_runs(journal: &Journal, runs_dir: &std::path::Path, url: &str, plan: &Plan) -> usize {
+    let dead = journal::dead_runs(runs_dir, url, &plan.account.id, journal.run());
+    if dead.is_empty() {
+        return 0;
+    }
+    let planned: HashSet<OpRef> = plan.operations.iter().map(OpRef::of).collect();
+    let mut recovered = 0;
+    for run in dead {
+        let done: Vec<OpRef> = run
+            .in_doubt
+            .iter()
+            .filter(|op| !planned.contains(op))
+            .cloned()
+            .collect();
+        journal.recovered(&run.run, &done);
+        recovered += done.len();
+        // A journal that cannot be closed is found again next time: harmless.
+        let _ = run.close(journal.run());
+    }
+    recovered
+}
+
+fn summarise(
+    operations: &[crate::plan::Operation],
+    execution: &Execution,
+    verification: Result<Verification, BackendError>,
+    recovered: usize,
+) -> Summary {
+    let tally = execution.tally();
+    let problems: Vec<Problem> = operations
+        .iter()
+        .zip(&execution.outcomes)
+        .filter(|(_, outcome)| !outcome.is_success())
+        .map(|(operation, outcome)| Problem {
+            op: operation.op.name().to_owned(),
+            target: operation.target.clone(),
+            outcome: outcome.clone(),
+        })
+        .collect();
+    let (revision, differences, warning) = match verification {
+        Ok(v) => (Some(v.revision), v.differences, None),
+        Err(e) => (
+            None,
+            Vec::new(),
+            Some(format!("the account could not be read again to verify the apply: {e}")),
+        ),
+    };
+    let converged = revision.is_some() && differences.is_empty() && tally.all_succeeded();
+    Summary {
+        version: report::SUMMARY_FORMAT_VERSION,
+        converged,
+        run: String::new(),
+        journal: String::new(),
+        backend: String::new(),
+        operations: operations.len(),
+        tally,
+        recovered,
+        api_calls: 0,
+        write_calls: 0,
+        retries: execution.retries,
+        rate_limited: 0,
+        elapsed_secs: 0.0,
+        revision,
+        problems,
+        differences,
+        stopped: execution.stopped.clone(),
+        warnings: warning.into_iter().collect(),
+    }
+}

@@ -1,0 +1,466 @@
+//! An onboarding wave built in code, stores to run it against, and a backend wrapper
+//! that injects faults at the backend boundary.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use accord::apply::progress::Silent;
+use accord::apply::{
+    CallCounts, ExecuteOptions, PacedBackend, RetryPolicy, Run, Stop, Summary, carry_out,
+};
+use accord::backend::sqlite::HistoryEntry;
+use accord::backend::{
+    Backend, BackendError, Capabilities, Clock, Lease, LockError, Outcome, Snapshot,
+    SqliteBackend,
+};
+use accord::desired::Desired;
+use accord::plan::{DiffOptions, Op, Plan, diff};
+use accord::state::{
+    AccessLevel, AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus,
+    ProductState, ProjectAccess, ProjectMemberState, ProjectProduct, ProjectState, RoleState,
+    State,
+};
+use tokio::time::Instant;
+
+/// The agreement of the fixture account.
+pub const AGREEMENT: &str = "110001234567";
+
+/// 2026-01-01T00:00:00Z.
+pub const T0: i64 = 1_767_225_600;
+
+fn mail(raw: &str) -> Email {
+    Email::new(raw)
+}
+
+fn active(role: &str, access: &[AccessLevel]) -> MemberState {
+    MemberState {
+        company: Some("ACME".into()),
+        role: Some(role.into()),
+        access: access.iter().copied().collect(),
+        status: MemberStatus::Active,
+        signed_in: true,
+        ..MemberState::default()
+    }
+}
+
+fn existing(n: usize) -> Email {
+    mail(&format!("e{n:03}@acme.example"))
+}
+
+fn newcomer(n: usize) -> Email {
+    mail(&format!("n{n:03}@acme.example"))
+}
+
+/// The account as it is: alice (admin), 40 members e000..e039; agreement with AutoCAD
+/// (100 seats, held by e000..e029) and Revit (50 seats, e030..e039); projects P0..P3.
+pub fn current() -> State {
+    let mut state = State {
+        account: AccountInfo {
+            id: "acme".into(),
+            name: "ACME".into(),
+        },
+        ..State::default()
+    };
+    state
+        .companies
+        .insert("ACME".into(), CompanyState::default());
+    state.roles.insert("Architect".into(), RoleState::default());
+    state.roles.insert(
+        "BIM Manager".into(),
+        RoleState {
+            default_access: [AccessLevel::AccountAdmin].into(),
+        },
+    );
+    let alice = mail("alice@acme.example");
+    state.members.insert(
+        alice.clone(),
+        active("BIM Manager", &[AccessLevel::AccountAdmin]),
+    );
+    for n in 0..40 {
+        state.members.insert(existing(n), active("Architect", &[]));
+    }
+    let products = BTreeMap::from([
+        (
+            "AutoCAD".to_owned(),
+            ProductState {
+                seats: Some(100),
+                assigned: (0..30).map(existing).collect(),
+            },
+        ),
+        (
+            "Revit".to_owned(),
+            ProductState {
+                seats: Some(50),
+                assigned: (30..40).map(existing).collect(),
+            },
+        ),
+    ]);
+    state.agreements.insert(
+        AGREEMENT.into(),
+        AgreementState {
+            name: "AEC Collection".into(),
+            contract_manager: alice.clone(),
+            software_coordinator: alice,
+            products,
+            ..AgreementState::default()
+        },
+    );
+    for p in 0..4 {
+        state
+            .projects
+            .insert(format!("P{p}"), ProjectState::default());
+    }
+    state
+}
+
+/// The onboarding wave: 60 newcomers invited; the AutoCAD seats of e000..e009 taken
+/// back and every newcomer given one, 20 of them a Revit seat too; every newcomer on
+/// one project; e010 renamed. 211 operations: 60 invites, 1 update, 10 un-assignments, 80 assignments,
+/// 60 project additions.
+pub fn desired() -> Desired {
+    let mut state = current();
+    for n in 0..60 {
+        let mut member = active("Architect", &[]);
+        member.signed_in = false;
+        state.members.insert(newcomer(n), member);
+    }
+    if let Some(e010) = state.members.get_mut(&existing(10)) {
+        e010.first_name = Some("Ten".into());
+    }
+    let agreement = state.agreements.get_mut(AGREEMENT).expect("agreement");
+    let autocad = agreement.products.get_mut("AutoCAD").expect("AutoCAD");
+    autocad.assigned = (10..30).map(existing).chain((0..60).map(newcomer)).collect();
+    let revit = agreement.products.get_mut("Revit").expect("Revit");
+    revit.assigned.extend((40..60).map(newcomer));
+    for n in 0..60 {
+        let project = state.projects.get_mut(&format!("P{}", n % 4)).expect("project");
+        project.members.insert(
+            newcomer(n),
+            ProjectMemberState {
+                access: ProjectAccess::Member,
+                products: [ProjectProduct::Docs].into(),
+            },
+        );
+    }
+    // A desired state holds no backend-owned facts.
+    for member in state.members.values_mut() {
+        member.status = MemberStatus::Active;
+        member.signed_in = false;
+        member.invited_at = None;
+    }
+    Desired {
+        state,
+        ..Desired::default()
+    }
+}
+
+/// A clock that follows tokio's (paused) time, so lock leases expire as tests sleep.
+#[derive(Debug)]
+pub struct TokioClock {
+    start: Instant,
+}
+
+impl TokioClock {
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> i64 {
+        T0 + i64::try_from(self.start.elapsed().as_secs()).unwrap_or(0)
+    }
+}
+
+/// A store in `dir` holding [`current`], with the bulk limit `limit`.
+pub async fn seeded_store(dir: &Path, limit: usize) -> SqliteBackend {
+    let mut store = SqliteBackend::open(dir.join("state.db"), Arc::new(TokioClock::new()))
+        .await
+        .expect("open store");
+    store.set_bulk_limit(limit);
+    store.import_state(&current()).await.expect("seed");
+    store
+}
+
+/// The diff options for `backend` now.
+pub fn options(capabilities: &Capabilities, now: i64) -> DiffOptions {
+    DiffOptions {
+        bulk_limit: capabilities.bulk_limit,
+        bulk_limits: capabilities.bulk_limits.clone(),
+        now,
+        max_removals: None,
+        manages_agreements: capabilities.manages_agreements,
+        operations: Some(capabilities.operations.clone()),
+    }
+}
+
+/// Plans `desired` against what `backend` holds now.
+pub async fn plan(backend: &dyn Backend, desired: &Desired) -> (Plan, u64) {
+    let snapshot = backend.fetch().await.expect("fetch");
+    let options = options(&backend.capabilities(), snapshot.now);
+    let plan = diff(&snapshot.state, desired, &options).expect("a plan");
+    (plan, snapshot.revision)
+}
+
+/// A retry policy generous in count, so seeded faults never exhaust it.
+pub fn patient() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 20,
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(5),
+        max_elapsed: Duration::from_secs(600),
+    }
+}
+
+/// Plans and carries out `desired` against `backend` (paced as it declares), with
+/// journals in `runs`.
+pub async fn apply(
+    backend: Arc<dyn Backend>,
+    desired: &Desired,
+    runs: &Path,
+    retry: RetryPolicy,
+) -> (Summary, Plan) {
+    let paced = Arc::new(PacedBackend::new(
+        Arc::clone(&backend),
+        backend.capabilities().rate_limit,
+    ));
+    let counts: Arc<CallCounts> = paced.counts();
+    let snapshot = paced.fetch().await.expect("fetch");
+    let diff_options = options(&paced.capabilities(), snapshot.now);
+    let plan = diff(&snapshot.state, desired, &diff_options).expect("a plan");
+    let run = Run {
+        backend: paced.clone(),
+        plan: plan.clone(),
+        revision: snapshot.revision,
+        fresh: false,
+        desired,
+        diff_options,
+        holder: "test".into(),
+        runs_dir: runs.to_owned(),
+        execute: ExecuteOptions {
+            parallelism: 4,
+            retry,
+            seed: Some(7),
+        },
+        progress: Arc::new(Silent),
+        stop: Stop::default(),
+        counts: Some(counts),
+        started: Instant::now(),
+    };
+    (carry_out(run).await.expect("carry out"), plan)
+}
+
+/// How many times the store's history records each `op target` (the store's own
+/// writes, `account.*`, left out).
+pub fn history_counts(history: &[HistoryEntry]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for entry in history.iter().filter(|e| !e.op.starts_with("account.")) {
+        *counts
+            .entry(format!("{} {}", entry.op, entry.target))
+            .or_default() += 1;
+    }
+    counts
+}
+
+/// `op target` of each operation of `plan`.
+pub fn plan_lines(plan: &Plan) -> BTreeSet<String> {
+    plan.operations
+        .iter()
+        .map(|o| format!("{} {}", o.op.name(), o.target))
+        .collect()
+}
+
+/// The faults a [`FaultyBackend`] injects, as fractions of calls.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Answered 429 with this `Retry-After`, nothing done.
+    pub rate_limited: f64,
+    pub retry_after: Option<Duration>,
+    /// Answered 500, nothing done.
+    pub server_error: f64,
+    /// Timed out before the backend got the call: nothing done.
+    pub timeout: f64,
+    /// The connection dropped after the write committed: done, answer lost.
+    pub dropped_after_write: f64,
+    /// Each operation of a call that went through answered `Failed { retryable }`
+    /// (whether or not it was done).
+    pub op_failure: f64,
+    /// Every call from this one on fails (the backend died).
+    pub die_after_calls: Option<usize>,
+    /// Targets the backend refuses (never done).
+    pub refuse: HashSet<String>,
+    /// Declared rate limit.
+    pub rate_limit: Option<f64>,
+    /// How long each call takes.
+    pub latency: Duration,
+}
+
+/// One call the wrapper saw.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub at: Instant,
+    pub targets: Vec<String>,
+    pub result: &'static str,
+}
+
+/// A backend that fails a seeded fraction of calls the ways a network service does.
+pub struct FaultyBackend {
+    pub inner: SqliteBackend,
+    faults: Faults,
+    rng: Mutex<u64>,
+    calls: AtomicUsize,
+    pub log: Mutex<Vec<CallRecord>>,
+}
+
+impl FaultyBackend {
+    pub fn new(inner: SqliteBackend, faults: Faults, seed: u64) -> Self {
+        Self {
+            inner,
+            faults,
+            rng: Mutex::new(seed),
+            calls: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A number in [0, 1) (SplitMix64).
+    fn roll(&self) -> f64 {
+        let mut state = self.rng.lock().unwrap();
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        #[allow(clippy::cast_precision_loss)]
+        let value = ((z ^ (z >> 31)) >> 11) as f64;
+        value / (1u64 << 53) as f64
+    }
+
+    fn note(&self, batch: &[Op], result: &'static str) {
+        self.log.lock().unwrap().push(CallRecord {
+            at: Instant::now(),
+            targets: batch
+                .iter()
+                .map(|op| format!("{} {}", op.name(), op.target()))
+                .collect(),
+            result,
+        });
+    }
+
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.log.lock().unwrap().clone()
+    }
+
+    async fn through(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError> {
+        let refused = |op: &Op| self.faults.refuse.contains(&op.target());
+        let sent: Vec<Op> = batch.iter().filter(|op| !refused(op)).cloned().collect();
+        let mut answers = self.inner.execute(&sent).await?.into_iter();
+        Ok(batch
+            .iter()
+            .map(|op| {
+                if refused(op) {
+                    Outcome::refused_plain("refused by the test")
+                } else {
+                    answers.next().expect("one answer per operation")
+                }
+            })
+            .collect())
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for FaultyBackend {
+    fn url(&self) -> String {
+        self.inner.url()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut capabilities = self.inner.capabilities();
+        capabilities.rate_limit = self.faults.rate_limit;
+        capabilities
+    }
+
+    async fn fetch(&self) -> Result<Snapshot, BackendError> {
+        self.inner.fetch().await
+    }
+
+    async fn execute(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError> {
+        if !self.faults.latency.is_zero() {
+            tokio::time::sleep(self.faults.latency).await;
+        }
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        let url = self.inner.url();
+        if self.faults.die_after_calls.is_some_and(|limit| n >= limit) {
+            self.note(batch, "dead");
+            return Err(BackendError::Unreachable {
+                url,
+                detail: "connection refused".into(),
+            });
+        }
+        let f = &self.faults;
+        let roll = self.roll();
+        let mut edge = f.rate_limited;
+        if roll < edge {
+            self.note(batch, "429");
+            return Err(BackendError::RateLimited {
+                retry_after: f.retry_after,
+            });
+        }
+        edge += f.server_error;
+        if roll < edge {
+            self.note(batch, "500");
+            return Err(BackendError::Server {
+                status: 500,
+                detail: "injected".into(),
+            });
+        }
+        edge += f.timeout;
+        if roll < edge {
+            self.note(batch, "timeout");
+            return Err(BackendError::Timeout {
+                url,
+                detail: "no answer in time".into(),
+            });
+        }
+        edge += f.dropped_after_write;
+        if roll < edge {
+            self.through(batch).await?;
+            self.note(batch, "dropped");
+            return Err(BackendError::Timeout {
+                url,
+                detail: "the connection dropped".into(),
+            });
+        }
+        let mut answers = self.through(batch).await?;
+        for answer in &mut answers {
+            if f.op_failure > 0.0 && self.roll() < f.op_failure {
+                *answer = Outcome::Failed {
+                    reason: "injected".into(),
+                    retryable: true,
+                };
+            }
+        }
+        self.note(batch, "ok");
+        Ok(answers)
+    }
+
+    async fn ensure_account(&self, account: &AccountInfo) -> Result<Outcome, BackendError> {
+        self.inner.ensure_account(account).await
+    }
+
+    async fn acquire_lock(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
+        self.inner.acquire_lock(holder, ttl).await
+    }
+
+    async fn renew_lock(&self, lease: &Lease) -> Result<Lease, LockError> {
+        self.inner.renew_lock(lease).await
+    }
+
+    async fn release_lock(&self, lease: Lease) -> Result<(), LockError> {
+        self.inner.release_lock(lease).await
+    }
+}
