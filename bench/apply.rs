@@ -61,7 +61,10 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--rates", Some(list)) => {
-                rates = list.split(',').filter_map(|r| r.trim().parse().ok()).collect();
+                rates = list
+                    .split(',')
+                    .filter_map(|r| r.trim().parse().ok())
+                    .collect();
             }
             ("--keep", Some(dir)) => keep = Some(PathBuf::from(dir)),
             _ => {
@@ -89,12 +92,20 @@ async fn run(rates: &[f64], keep: Option<PathBuf>) -> Result<(), String> {
     let dir = keep.unwrap_or_else(|| temp.path().to_owned());
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let (current, desired) = (current(), desired());
-    let plan = diff(&current, &desired, &options(&Capabilities::full(100, None), 0))
-        .map_err(|e| format!("the workload does not plan: {e}"))?;
+    let plan = diff(
+        &current,
+        &desired,
+        &options(&Capabilities::full(100, None), 0),
+    )
+    .map_err(|e| format!("the workload does not plan: {e}"))?;
     let kinds = count_kinds(&plan);
     let minimum: usize = kinds.values().map(|n| n.div_ceil(100)).sum();
     println!("workload: {} operations ({kinds:?})", plan.operations.len());
-    println!("plan batches: {}; minimum calls given the bulk limit of 100: {minimum}; one call per change: {}", plan.batches, plan.operations.len());
+    println!(
+        "plan batches: {}; minimum calls given the bulk limit of 100: {minimum}; one call per change: {}",
+        plan.batches,
+        plan.operations.len()
+    );
 
     let whole = whole_process(&dir, &current, &desired).await?;
     println!(
@@ -335,8 +346,12 @@ async fn whole_process(dir: &Path, current: &State, desired: &Desired) -> Result
         .stderr(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run /usr/bin/time {}: {e}", accord.display()))?;
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("accord apply printed no JSON summary ({e}); exit {}", output.status))?;
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+        format!(
+            "accord apply printed no JSON summary ({e}); exit {}",
+            output.status
+        )
+    })?;
     let time = std::fs::read_to_string(&timing).map_err(|e| e.to_string())?;
     let mut fields = time.split_whitespace().map(str::parse::<f64>);
     let (Some(Ok(wall_secs)), Some(Ok(peak_kib))) = (fields.next(), fields.next()) else {
@@ -451,7 +466,10 @@ impl Limited {
 
     /// Takes a token, or answers how long until one is there.
     fn admit(&self) -> Result<(), Duration> {
-        let mut bucket = self.bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut bucket = self
+            .bucket
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         let tokens = (bucket.0 + (now - bucket.1).as_secs_f64() * self.rate).min(2.0);
         *bucket = (tokens, now);

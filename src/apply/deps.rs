@@ -304,7 +304,10 @@ mod tests {
             products: std::collections::BTreeSet::new(),
         });
         assert!(failures.blocking(&project).is_some());
-        assert_eq!(failures.blocking(&seat("assign", "AutoCAD", "erik@x")), None);
+        assert_eq!(
+            failures.blocking(&seat("assign", "AutoCAD", "erik@x")),
+            None
+        );
         assert_eq!(failures.blocking(&invite("erik@x", true)), None);
     }
 
@@ -312,7 +315,11 @@ mod tests {
     fn a_failed_unassignment_skips_later_assignments_of_the_same_pool_only() {
         let mut failures = Failures::default();
         failures.record(&seat("unassign", "AutoCAD", "bob@x"));
-        assert!(failures.blocking(&seat("assign", "AutoCAD", "dana@x")).is_some());
+        assert!(
+            failures
+                .blocking(&seat("assign", "AutoCAD", "dana@x"))
+                .is_some()
+        );
         assert_eq!(failures.blocking(&seat("assign", "Revit", "dana@x")), None);
     }
 
@@ -327,7 +334,11 @@ mod tests {
         ];
         let mut failures = Failures::default();
         failures.record(&removal);
-        assert!(failures.blocking(&seat("assign", "Auto/CAD", "dana@x")).is_some());
+        assert!(
+            failures
+                .blocking(&seat("assign", "Auto/CAD", "dana@x"))
+                .is_some()
+        );
         assert_eq!(failures.blocking(&seat("assign", "Revit", "dana@x")), None);
     }
 
@@ -338,7 +349,10 @@ mod tests {
         let removal = operation(Op::MemberRemove {
             email: email("old-admin@x"),
         });
-        assert_eq!(failures.blocking(&removal), Some("member.invite new-admin@x"));
+        assert_eq!(
+            failures.blocking(&removal),
+            Some("member.invite new-admin@x")
+        );
         let demotion = operation(Op::MemberUpdate {
             email: email("old-admin@x"),
             record: MemberRecord::default(),

@@ -179,7 +179,7 @@ impl Executor {
                     }
                     Err(error) => {
                         let lost = in_flight.remove(&error.id()).unwrap_or_default();
-                        self.internal_failure(&shared, &lost, &error, &mut outcomes);
+                        internal_failure(&shared, &lost, &error, &mut outcomes);
                     }
                 }
             }
@@ -243,30 +243,29 @@ impl Executor {
         }
         send
     }
+}
 
-    /// A call task panicked: its operations' outcomes are unknown.
-    fn internal_failure(
-        &self,
-        shared: &Shared,
-        lost: &[usize],
-        error: &tokio::task::JoinError,
-        outcomes: &mut [Option<OpOutcome>],
-    ) {
-        let finals: Vec<Final> = lost
-            .iter()
-            .filter(|&&i| outcomes[i].is_none())
-            .map(|&index| Final {
-                index,
-                outcome: OpOutcome::Failed {
-                    reason: format!("internal error while sending it: {error}"),
-                },
-                attempts: 0,
-            })
-            .collect();
-        shared.journal_finals(None, &finals);
-        for f in finals {
-            outcomes[f.index] = Some(f.outcome);
-        }
+/// A call task panicked: its operations' outcomes are unknown.
+fn internal_failure(
+    shared: &Shared,
+    lost: &[usize],
+    error: &tokio::task::JoinError,
+    outcomes: &mut [Option<OpOutcome>],
+) {
+    let finals: Vec<Final> = lost
+        .iter()
+        .filter(|&&i| outcomes[i].is_none())
+        .map(|&index| Final {
+            index,
+            outcome: OpOutcome::Failed {
+                reason: format!("internal error while sending it: {error}"),
+            },
+            attempts: 0,
+        })
+        .collect();
+    shared.journal_finals(None, &finals);
+    for f in finals {
+        outcomes[f.index] = Some(f.outcome);
     }
 }
 
@@ -335,24 +334,7 @@ async fn run_call(
             .collect();
         let setback = match shared.backend.execute(&batch).await {
             Ok(answers) if answers.len() == batch.len() => {
-                let mut again = Vec::new();
-                let mut answered = Vec::new();
-                let mut reason = String::new();
-                for (&index, answer) in pending.iter().zip(&answers) {
-                    match OpOutcome::from_final(answer) {
-                        Some(outcome) => answered.push(Final {
-                            index,
-                            outcome,
-                            attempts: attempt,
-                        }),
-                        None => {
-                            if let crate::backend::Outcome::Failed { reason: r, .. } = answer {
-                                reason.clone_from(r);
-                            }
-                            again.push(index);
-                        }
-                    }
-                }
+                let (answered, again, reason) = sort_answers(&pending, &answers, attempt);
                 shared.journal_finals(Some(call.index), &answered);
                 finals.extend(answered);
                 pending = again;
@@ -374,7 +356,9 @@ async fn run_call(
             Err(error) if error.retryable() => Setback::Call(error),
             Err(error) => {
                 if stops_the_apply(&error) {
-                    shared.stop.trigger(format!("the backend refused a call: {error}"));
+                    shared
+                        .stop
+                        .trigger(format!("the backend refused a call: {error}"));
                 }
                 let failed = give_up(&mut pending, attempt, |_| OpOutcome::Failed {
                     reason: error.to_string(),
@@ -392,7 +376,10 @@ async fn run_call(
             Setback::Operations(_) => None,
         };
         let elapsed = started.elapsed();
-        if let Some(delay) = shared.retry.delay(attempt, retry_after, elapsed, &mut jitter) {
+        if let Some(delay) = shared
+            .retry
+            .delay(attempt, retry_after, elapsed, &mut jitter)
+        {
             shared.retries.fetch_add(1, Ordering::Relaxed);
             shared.progress.note(&format!(
                 "call {} ({} x{}): {}; retrying in {}",
@@ -423,6 +410,34 @@ async fn run_call(
     }
     report_call(&shared, &call, &finals, attempt);
     finals
+}
+
+/// Splits a call's answers into final outcomes and the operations to send again (a
+/// retryable failure), with the last such failure's reason.
+fn sort_answers(
+    pending: &[usize],
+    answers: &[crate::backend::Outcome],
+    attempt: u32,
+) -> (Vec<Final>, Vec<usize>, String) {
+    let mut answered = Vec::new();
+    let mut again = Vec::new();
+    let mut reason = String::new();
+    for (&index, answer) in pending.iter().zip(answers) {
+        match OpOutcome::from_final(answer) {
+            Some(outcome) => answered.push(Final {
+                index,
+                outcome,
+                attempts: attempt,
+            }),
+            None => {
+                if let crate::backend::Outcome::Failed { reason: r, .. } = answer {
+                    reason.clone_from(r);
+                }
+                again.push(index);
+            }
+        }
+    }
+    (answered, again, reason)
 }
 
 /// Gives every pending operation its final outcome and empties `pending`.

@@ -473,7 +473,10 @@ mod tests {
         journal.outcomes(&[(0, Some(0), &a, &OpOutcome::Done, 1)]);
         journal.call(0, 0, 2, vec![op("b@x")]);
         // The process dies here, with half a line written.
-        let mut file = OpenOptions::new().append(true).open(journal.path()).unwrap();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(journal.path())
+            .unwrap();
         file.write_all(b"{\"event\":\"op\",\"ind").unwrap();
 
         let dead = dead_runs(dir.path(), "sqlite:x.db", "acme", "another");

@@ -120,7 +120,7 @@ pub async fn acquire(
                     on_wait(&other, since);
                     told = true;
                 }
-                let pause = options.poll.min(options.timeout - waited);
+                let pause = options.poll.min(options.timeout.saturating_sub(waited));
                 tokio::time::sleep(pause.max(Duration::from_millis(1))).await;
             }
             Err(other) => return Err(LockFailure::Backend(other)),

@@ -132,12 +132,13 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
         calls: schedule.calls(),
         holder,
     };
-    let journal = Arc::new(Journal::create(&runs_dir, info).map_err(|source| {
-        CarryOutError::Journal {
-            dir: runs_dir.clone(),
-            source,
-        }
-    })?);
+    let journal =
+        Arc::new(
+            Journal::create(&runs_dir, info).map_err(|source| CarryOutError::Journal {
+                dir: runs_dir.clone(),
+                source,
+            })?,
+        );
     let recovered = recover_dead_runs(&journal, &runs_dir, &backend.url(), &plan);
     if fresh {
         if let Err(error) = backend.ensure_account(&plan.account).await {
@@ -158,7 +159,7 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
     let tally = execution.tally();
     let mut summary = summarise(&operations, &execution, verification, recovered);
     journal.end(tally, summary.converged);
-    summary.run = journal.run().to_owned();
+    summary.run.push_str(journal.run());
     summary.journal = journal.path().display().to_string();
     summary.backend = backend.url();
     summary.warnings.extend(journal.error());
@@ -174,7 +175,12 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
 /// Records, in this run's journal, the operations dead runs sent without recording
 /// an answer that the plan no longer needs (the account has them), and closes the
 /// dead runs' journals. Answers how many were recovered.
-fn recover_dead_runs(journal: &Journal, runs_dir: &std::path::Path, url: &str, plan: &Plan) -> usize {
+fn recover_dead_runs(
+    journal: &Journal,
+    runs_dir: &std::path::Path,
+    url: &str,
+    plan: &Plan,
+) -> usize {
     let dead = journal::dead_runs(runs_dir, url, &plan.account.id, journal.run());
     if dead.is_empty() {
         return 0;
@@ -218,7 +224,9 @@ fn summarise(
         Err(e) => (
             None,
             Vec::new(),
-            Some(format!("the account could not be read again to verify the apply: {e}")),
+            Some(format!(
+                "the account could not be read again to verify the apply: {e}"
+            )),
         ),
     };
     let converged = revision.is_some() && differences.is_empty() && tally.all_succeeded();

@@ -16,9 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::backend::{
-    Backend, BackendError, Capabilities, Lease, LockError, Outcome, Snapshot,
-};
+use crate::backend::{Backend, BackendError, Capabilities, Lease, LockError, Outcome, Snapshot};
 use crate::plan::Op;
 use crate::state::AccountInfo;
 

@@ -56,7 +56,9 @@ pub struct Lines {
 impl Progress for Lines {
     fn started(&self, operations: usize, calls: usize) {
         self.calls.store(calls, Ordering::Relaxed);
-        eprintln!("applying {operations} operations in {calls} calls");
+        if operations > 0 {
+            eprintln!("applying {operations} operations in {calls} calls");
+        }
     }
 
     fn call_done(&self, call: &CallDone<'_>) {

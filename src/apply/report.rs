@@ -215,10 +215,24 @@ mod tests {
     #[test]
     fn the_text_summary_lists_problems_counts_calls_and_differences() {
         let text = summary().text();
-        assert!(text.contains("refused  seat.assign 1/A/x@y: R04: no seat left"), "{text}");
-        assert!(text.contains("Apply incomplete: 3 operations: 1 done, 1 already so, 1 refused."), "{text}");
-        assert!(text.contains("API calls: 5 (2 carrying changes, 1 retries, 0 rate-limited); elapsed 1s."), "{text}");
-        assert!(text.contains("Not converged: 1 differences remain (revision 9)"), "{text}");
+        assert!(
+            text.contains("refused  seat.assign 1/A/x@y: R04: no seat left"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Apply incomplete: 3 operations: 1 done, 1 already so, 1 refused."),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "API calls: 5 (2 carrying changes, 1 retries, 0 rate-limited); elapsed 1s."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Not converged: 1 differences remain (revision 9)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -110,10 +110,11 @@ impl Jitter {
 
     /// A number uniformly in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
-        // The top 53 bits fill an f64's mantissa exactly.
+        /// 2^-53: the top 53 random bits, scaled, fill an f64's mantissa exactly.
+        const SCALE: f64 = 1.0 / 9_007_199_254_740_992.0;
         #[allow(clippy::cast_precision_loss)] // 53 bits are exact in an f64
         let value = (self.next_u64() >> 11) as f64;
-        value / (1u64 << 53) as f64
+        value * SCALE
     }
 
     /// A random duration in `[0, span)`.
@@ -168,9 +169,17 @@ mod tests {
         let delay = policy()
             .delay(1, Some(wait), Duration::ZERO, &mut jitter)
             .unwrap();
-        assert!(delay >= wait && delay < wait + Duration::from_millis(400), "{delay:?}");
+        assert!(
+            delay >= wait && delay < wait + Duration::from_millis(400),
+            "{delay:?}"
+        );
         assert_eq!(
-            policy().delay(1, Some(Duration::from_secs(11)), Duration::ZERO, &mut jitter),
+            policy().delay(
+                1,
+                Some(Duration::from_secs(11)),
+                Duration::ZERO,
+                &mut jitter
+            ),
             None
         );
     }

@@ -210,7 +210,13 @@ mod tests {
     #[test]
     fn batches_of_one_kind_run_together_and_kinds_keep_their_order() {
         let ops = vec![
-            at(0, Op::CompanyCreate { name: "A".into(), trade: None }),
+            at(
+                0,
+                Op::CompanyCreate {
+                    name: "A".into(),
+                    trade: None,
+                },
+            ),
             at(1, invite(1)),
             at(1, invite(2)),
             at(2, invite(3)),
@@ -268,7 +274,12 @@ mod tests {
         let schedule = Schedule::new(&ops, &Capabilities::full(100, None));
         assert_eq!(
             shape(&schedule),
-            [vec![(0, 0..1)], vec![(1, 1..2)], vec![(2, 2..4)], vec![(3, 4..5)]]
+            [
+                vec![(0, 0..1)],
+                vec![(1, 1..2)],
+                vec![(2, 2..4)],
+                vec![(3, 4..5)]
+            ]
         );
     }
 }

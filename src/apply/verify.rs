@@ -49,7 +49,11 @@ pub async fn verify(
             .operations
             .iter()
             .map(|o| format!("{} {}", o.op.name(), o.target))
-            .chain(plan.refusals.iter().map(|d| format!("{}: {}", d.code.as_str(), d.message)))
+            .chain(
+                plan.refusals
+                    .iter()
+                    .map(|d| format!("{}: {}", d.code.as_str(), d.message)),
+            )
             .collect(),
         Err(other) => vec![other.to_string()],
     };

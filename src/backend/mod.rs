@@ -44,7 +44,7 @@ pub use sqlite::SqliteBackend;
 pub const DEFAULT_BACKEND_URL: &str = "sqlite:.accord/state.db";
 
 pub use crate::plan::DEFAULT_BULK_LIMIT;
-pub use crate::state::INVITATION_TTL_SECS;
+pub use crate::state::{INVITATION_TTL_SECS, invitation_expired};
 
 /// Every operation name of DOMAIN.md's "Operations" table, in plan order.
 pub const ALL_OPERATIONS: [&str; 24] = [

@@ -23,8 +23,7 @@ use crate::apply::journal::format_utc;
 use crate::apply::lock::{self, format_duration};
 use crate::apply::progress::{Bar, Lines, Progress};
 use crate::apply::{
-    ExecuteOptions, HeldLock, LockOptions, PacedBackend, RetryPolicy, Run, Stop, Summary,
-    carry_out,
+    ExecuteOptions, HeldLock, LockOptions, PacedBackend, RetryPolicy, Run, Stop, Summary, carry_out,
 };
 use crate::backend::{Backend, Snapshot};
 use crate::cli::{ApplyArgs, ApplyFormat, PlanFormat};
@@ -101,6 +100,7 @@ async fn apply(
     .map_err(|e| Error::Other(e.to_string()))?;
     let stop = Stop::default();
     let held = HeldLock::keep(Arc::clone(&backend), lease, stop.clone());
+    let interrupt = tokio::spawn(stop_on_interrupt(stop.clone()));
     let session = Session {
         args,
         validated,
@@ -111,6 +111,7 @@ async fn apply(
         color,
     };
     let result = session.locked(saved).await;
+    interrupt.abort();
     if let Err(e) = held.release(backend.as_ref()).await {
         eprintln!(
             "warning: could not release the apply lock ({e}); it expires by itself within {}",
@@ -118,6 +119,22 @@ async fn apply(
         );
     }
     result
+}
+
+/// Ctrl-C stops the apply gracefully: calls in flight finish, nothing more is sent,
+/// the summary and the journal say what was done, the lock is released. A second
+/// Ctrl-C quits at once (the journal and the lock's expiry cover that too).
+async fn stop_on_interrupt(stop: Stop) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!(
+        "interrupted: finishing the calls in flight, sending nothing more (Ctrl-C again to quit at once)"
+    );
+    stop.trigger("interrupted (Ctrl-C); run `accord plan` and `accord apply` again to finish");
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
 }
 
 /// The client-side rate: the backend's declared limit, lowered by `--max-rate`.
@@ -249,7 +266,11 @@ impl Session<'_> {
             return Ok(exit::OK);
         }
         let unsuccessful = summary.problems.len();
-        Err(Error::Other(if unsuccessful > 0 {
+        Err(Error::Other(if let Some(reason) = &summary.stopped {
+            format!(
+                "the apply stopped before finishing ({unsuccessful} operations not carried out): {reason}"
+            )
+        } else if unsuccessful > 0 {
             format!(
                 "the apply did not converge: {unsuccessful} operations did not succeed (see the summary); fix the cause and run `accord apply` again: nothing already done is done twice"
             )

@@ -46,11 +46,18 @@ async fn with_seeded_faults_the_apply_converges_and_nothing_runs_twice() {
         timeout: 0.05,
         dropped_after_write: 0.15,
         op_failure: 0.03,
+        first_calls: vec!["429", "500", "timeout", "dropped"],
         ..Faults::default()
     };
     let faulty = Arc::new(FaultyBackend::new(store.clone(), faults, 11));
     let desired = desired();
-    let (summary, plan) = apply(faulty.clone(), &desired, &dir.path().join("runs"), patient()).await;
+    let (summary, plan) = apply(
+        faulty.clone(),
+        &desired,
+        &dir.path().join("runs"),
+        patient(),
+    )
+    .await;
 
     assert_eq!(plan.operations.len(), 211);
     assert!(summary.converged, "{}", summary.text());
@@ -87,7 +94,11 @@ async fn a_backend_that_dies_stops_the_apply_and_plan_then_apply_finishes_the_wo
     assert!(!first.converged);
     let stopped = first.stopped.clone().expect("stopped");
     assert!(stopped.contains("the backend kept failing"), "{stopped}");
-    assert!(first.tally.done > 0 && first.tally.skipped > 0, "{:?}", first.tally);
+    assert!(
+        first.tally.done > 0 && first.tally.skipped > 0,
+        "{:?}",
+        first.tally
+    );
     // Nothing was sent after the backend was found dead: 7 calls went through, then
     // the one that found it dead was tried 4 times, and calls in flight beside it.
     let dead_calls = faulty.calls().iter().filter(|c| c.result == "dead").count();
@@ -96,7 +107,10 @@ async fn a_backend_that_dies_stops_the_apply_and_plan_then_apply_finishes_the_wo
     // The backend is back: a new plan holds only what is left, and applying it converges.
     let (second, rest) = apply(Arc::new(store.clone()), &desired, &runs, patient()).await;
     assert!(second.converged, "{}", second.text());
-    assert_eq!(rest.operations.len() + first.tally.done, plan.operations.len());
+    assert_eq!(
+        rest.operations.len() + first.tally.done,
+        plan.operations.len()
+    );
     assert_eq!(second.tally.already_so, 0);
     assert_each_done_once(&store, &plan_lines(&plan).into_iter().collect()).await;
 }
@@ -125,7 +139,14 @@ async fn what_a_dead_run_sent_without_recording_the_answer_is_recovered_from_its
     let first: Vec<_> = plan.operations.iter().filter(|o| o.batch == 0).collect();
     dead.call(0, 0, 1, first.iter().map(|o| OpRef::of(o)).collect());
     let ops: Vec<_> = first.iter().map(|o| o.op.clone()).collect();
-    assert!(store.execute(&ops).await.unwrap().iter().all(|o| *o == accord::backend::Outcome::Done));
+    assert!(
+        store
+            .execute(&ops)
+            .await
+            .unwrap()
+            .iter()
+            .all(|o| *o == accord::backend::Outcome::Done)
+    );
     let dead_run = dead.run().to_owned();
     drop(dead);
 
@@ -141,9 +162,16 @@ async fn what_a_dead_run_sent_without_recording_the_answer_is_recovered_from_its
         .filter(|e| e["recovered_from"] == dead_run.as_str())
         .collect();
     assert_eq!(recovered.len(), first.len());
-    assert!(recovered.iter().all(|e| e["outcome"] == "done" && e["event"] == "op"));
+    assert!(
+        recovered
+            .iter()
+            .all(|e| e["outcome"] == "done" && e["event"] == "op")
+    );
     let dead_text = std::fs::read_to_string(runs.join(format!("{dead_run}.jsonl"))).unwrap();
-    assert!(dead_text.contains(&format!("\"event\":\"closed\",\"by\":\"{}\"", summary.run)), "{dead_text}");
+    assert!(
+        dead_text.contains(&format!("\"event\":\"closed\",\"by\":\"{}\"", summary.run)),
+        "{dead_text}"
+    );
     // A later run finds nothing left to recover.
     let (again, _) = apply(Arc::new(store.clone()), &desired, &runs, patient()).await;
     assert_eq!(again.recovered, 0);
@@ -159,7 +187,13 @@ async fn a_refusal_is_never_retried_and_only_what_depends_on_it_is_skipped() {
         ..Faults::default()
     };
     let faulty = Arc::new(FaultyBackend::new(store.clone(), faults, 1));
-    let (summary, _) = apply(faulty.clone(), &desired(), &dir.path().join("runs"), patient()).await;
+    let (summary, _) = apply(
+        faulty.clone(),
+        &desired(),
+        &dir.path().join("runs"),
+        patient(),
+    )
+    .await;
 
     assert!(!summary.converged);
     let problems: Vec<(String, &str)> = summary
@@ -171,19 +205,32 @@ async fn a_refusal_is_never_retried_and_only_what_depends_on_it_is_skipped() {
         problems,
         [
             ("member.invite n007@acme.example".to_owned(), "refused"),
-            (format!("seat.assign {AGREEMENT}/AutoCAD/n007@acme.example"), "skipped"),
-            ("project_member.add P3/n007@acme.example".to_owned(), "skipped"),
+            (
+                format!("seat.assign {AGREEMENT}/AutoCAD/n007@acme.example"),
+                "skipped"
+            ),
+            (
+                "project_member.add P3/n007@acme.example".to_owned(),
+                "skipped"
+            ),
         ]
     );
     let OpOutcome::Skipped { reason } = &summary.problems[1].outcome else {
         panic!("not skipped");
     };
-    assert!(reason.contains("depends on member.invite n007@acme.example"), "{reason}");
+    assert!(
+        reason.contains("depends on member.invite n007@acme.example"),
+        "{reason}"
+    );
     // Sent once, never again.
     let sent = faulty
         .calls()
         .iter()
-        .filter(|c| c.targets.iter().any(|t| t == "member.invite n007@acme.example"))
+        .filter(|c| {
+            c.targets
+                .iter()
+                .any(|t| t == "member.invite n007@acme.example")
+        })
         .count();
     assert_eq!(sent, 1);
     assert_eq!(summary.tally.done, 211 - 3);
@@ -199,9 +246,18 @@ async fn retry_after_is_honoured_and_backoff_doubles_with_jitter() {
     let script = Arc::new(ScriptedBackend {
         inner: store.clone(),
         failures: std::sync::Mutex::new(vec![
-            accord::backend::BackendError::Server { status: 500, detail: "x".into() },
-            accord::backend::BackendError::Server { status: 503, detail: "x".into() },
-            accord::backend::BackendError::Server { status: 502, detail: "x".into() },
+            accord::backend::BackendError::Server {
+                status: 500,
+                detail: "x".into(),
+            },
+            accord::backend::BackendError::Server {
+                status: 503,
+                detail: "x".into(),
+            },
+            accord::backend::BackendError::Server {
+                status: 502,
+                detail: "x".into(),
+            },
             accord::backend::BackendError::RateLimited {
                 retry_after: Some(Duration::from_secs(7)),
             },
@@ -215,11 +271,20 @@ async fn retry_after_is_honoured_and_backoff_doubles_with_jitter() {
         max_elapsed: Duration::from_secs(120),
     };
     let (plan, _) = plan(script.as_ref(), &desired()).await;
-    let first_call: Vec<_> = plan.operations.iter().take_while(|o| o.batch == 0).cloned().collect();
+    let first_call: Vec<_> = plan
+        .operations
+        .iter()
+        .take_while(|o| o.batch == 0)
+        .cloned()
+        .collect();
     let schedule = Schedule::new(&first_call, &script.capabilities());
     let executor = Executor::new(
         script.clone(),
-        ExecuteOptions { parallelism: 1, retry: policy, seed: Some(3) },
+        ExecuteOptions {
+            parallelism: 1,
+            retry: policy,
+            seed: Some(3),
+        },
         None,
         Arc::new(Silent),
         Stop::default(),
@@ -232,12 +297,18 @@ async fn retry_after_is_honoured_and_backoff_doubles_with_jitter() {
     let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(gaps.len(), 4, "{gaps:?}");
     // Retry-After 7 s, plus at most 10% jitter.
-    assert!(gaps[0] >= 7 * SECOND && gaps[0] <= Duration::from_millis(7_700), "{gaps:?}");
+    assert!(
+        gaps[0] >= 7 * SECOND && gaps[0] <= Duration::from_millis(7_700),
+        "{gaps:?}"
+    );
     // Then the ceilings of attempts 2, 3, 4 (400 ms doubled each attempt), each
     // delay in the upper half of its ceiling.
     for (gap, ceiling) in gaps[1..].iter().zip([800u64, 1_600, 3_200]) {
         let ceiling = Duration::from_millis(ceiling);
-        assert!(*gap >= ceiling / 2 && *gap <= ceiling, "{gap:?} vs {ceiling:?}");
+        assert!(
+            *gap >= ceiling / 2 && *gap <= ceiling,
+            "{gap:?} vs {ceiling:?}"
+        );
     }
 }
 
@@ -278,7 +349,14 @@ async fn retries_stop_at_their_bounds_and_a_dead_backend_stops_the_apply() {
     assert!(stopped.contains("the backend kept failing"), "{stopped}");
     assert_eq!(summary.tally.done, 0);
     assert_eq!(summary.tally.total(), plan.operations.len());
-    assert!(store.history().await.unwrap().iter().all(|h| h.op.starts_with("account.")));
+    assert!(
+        store
+            .history()
+            .await
+            .unwrap()
+            .iter()
+            .all(|h| h.op.starts_with("account."))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -293,7 +371,13 @@ async fn calls_keep_to_the_declared_rate_and_a_429_pauses_everyone() {
     };
     let faulty = Arc::new(FaultyBackend::new(store.clone(), faults, 5));
     let start = Instant::now();
-    let (summary, _) = apply(faulty.clone(), &desired(), &dir.path().join("runs"), patient()).await;
+    let (summary, _) = apply(
+        faulty.clone(),
+        &desired(),
+        &dir.path().join("runs"),
+        patient(),
+    )
+    .await;
     assert!(summary.converged, "{}", summary.text());
     let calls = faulty.calls();
     assert!(calls.len() >= 22, "{}", calls.len());
@@ -301,20 +385,33 @@ async fn calls_keep_to_the_declared_rate_and_a_429_pauses_everyone() {
         let gap = pair[1].at - pair[0].at;
         assert!(gap >= Duration::from_millis(199), "calls {gap:?} apart");
         if pair[0].result == "429" {
-            assert!(gap >= 3 * SECOND, "a 429 was followed by a call {gap:?} later");
+            assert!(
+                gap >= 3 * SECOND,
+                "a 429 was followed by a call {gap:?} later"
+            );
         }
     }
     #[allow(clippy::cast_precision_loss)]
     let floor = Duration::from_secs_f64((calls.len() - 1) as f64 / 5.0);
-    assert!(start.elapsed() >= floor, "{:?} < {floor:?}", start.elapsed());
-    assert_eq!(summary.rate_limited, calls.iter().filter(|c| c.result == "429").count() as u64);
+    assert!(
+        start.elapsed() >= floor,
+        "{:?} < {floor:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        summary.rate_limited,
+        calls.iter().filter(|c| c.result == "429").count() as u64
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_second_apply_waits_for_the_lock_then_gives_up_naming_holder_and_since() {
     let dir = tempfile::tempdir().unwrap();
     let store = seeded_store(dir.path(), 100).await;
-    let first = store.acquire_lock("ci-runner-1 pid 7", 120 * SECOND).await.unwrap();
+    let first = store
+        .acquire_lock("ci-runner-1 pid 7", 120 * SECOND)
+        .await
+        .unwrap();
     let options = LockOptions {
         ttl: 30 * SECOND,
         timeout: 10 * SECOND,
@@ -330,7 +427,10 @@ async fn a_second_apply_waits_for_the_lock_then_gives_up_naming_holder_and_since
     let waited = start.elapsed();
     assert!(waited >= 10 * SECOND && waited < 11 * SECOND, "{waited:?}");
     assert_eq!(told, [("ci-runner-1 pid 7".to_owned(), first.since)]);
-    let LockFailure::Held { ref holder, since, .. } = failure else {
+    let LockFailure::Held {
+        ref holder, since, ..
+    } = failure
+    else {
         panic!("{failure}");
     };
     assert_eq!((holder.as_str(), since), ("ci-runner-1 pid 7", T0));
@@ -353,7 +453,9 @@ async fn a_crashed_applys_lock_expires_and_the_waiting_apply_takes_it() {
         poll: SECOND / 2,
     };
     let start = Instant::now();
-    let lease = lock::acquire(&store, "me", &options, |_, _| {}).await.unwrap();
+    let lease = lock::acquire(&store, "me", &options, |_, _| {})
+        .await
+        .unwrap();
     let waited = start.elapsed();
     assert!(waited >= 20 * SECOND && waited <= 21 * SECOND, "{waited:?}");
     assert_eq!(lease.holder, "me");
@@ -400,12 +502,18 @@ async fn a_lost_lock_stops_the_apply_before_its_next_call() {
     let paced: Arc<dyn Backend> = Arc::new(PacedBackend::new(Arc::clone(&faulty), None));
     let executor = Executor::new(
         paced,
-        ExecuteOptions { parallelism: 1, retry: patient(), seed: Some(1) },
+        ExecuteOptions {
+            parallelism: 1,
+            retry: patient(),
+            seed: Some(1),
+        },
         None,
         Arc::new(Silent),
         stop.clone(),
     );
-    let execution = executor.run(Arc::from(plan.operations.clone()), &schedule).await;
+    let execution = executor
+        .run(Arc::from(plan.operations.clone()), &schedule)
+        .await;
     let reason = stop.reason().expect("stopped");
     assert!(reason.contains("intruder"), "{reason}");
     // The renewal at 1 s found the lock gone: the call in flight finished, nothing after it.
@@ -415,7 +523,10 @@ async fn a_lost_lock_stops_the_apply_before_its_next_call() {
     let OpOutcome::Skipped { reason } = &execution.outcomes[10] else {
         panic!("not skipped");
     };
-    assert!(reason.starts_with("not sent: the lock held by me was lost"), "{reason}");
+    assert!(
+        reason.starts_with("not sent: the lock held by me was lost"),
+        "{reason}"
+    );
     let _ = held.release(faulty.as_ref()).await;
 }
 
@@ -470,4 +581,28 @@ impl Backend for ScriptedBackend {
     async fn release_lock(&self, lease: accord::backend::Lease) -> Result<(), LockError> {
         self.inner.release_lock(lease).await
     }
+}
+
+#[test]
+fn durations_rates_and_parallelism_parse_as_documented() {
+    use accord::cli::{parse_duration, parse_parallelism, parse_rate};
+    assert_eq!(parse_duration("30s"), Ok(30 * SECOND));
+    assert_eq!(parse_duration("5m"), Ok(300 * SECOND));
+    assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+    assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+    assert_eq!(parse_duration("1.5h"), Ok(5_400 * SECOND));
+    assert!(
+        parse_duration("soon")
+            .unwrap_err()
+            .contains("not a duration")
+    );
+    assert!(
+        parse_duration("3d")
+            .unwrap_err()
+            .contains("unknown duration unit `d`")
+    );
+    assert_eq!(parse_rate("2.5"), Ok(2.5));
+    assert!(parse_rate("0").is_err() && parse_rate("-1").is_err() && parse_rate("inf").is_err());
+    assert_eq!(parse_parallelism("4"), Ok(4));
+    assert!(parse_parallelism("0").is_err() && parse_parallelism("65").is_err());
 }

@@ -13,8 +13,7 @@ use accord::apply::{
 };
 use accord::backend::sqlite::HistoryEntry;
 use accord::backend::{
-    Backend, BackendError, Capabilities, Clock, Lease, LockError, Outcome, Snapshot,
-    SqliteBackend,
+    Backend, BackendError, Capabilities, Clock, Lease, LockError, Outcome, Snapshot, SqliteBackend,
 };
 use accord::desired::Desired;
 use accord::plan::{DiffOptions, Op, Plan, diff};
@@ -132,11 +131,17 @@ pub fn desired() -> Desired {
     }
     let agreement = state.agreements.get_mut(AGREEMENT).expect("agreement");
     let autocad = agreement.products.get_mut("AutoCAD").expect("AutoCAD");
-    autocad.assigned = (10..30).map(existing).chain((0..60).map(newcomer)).collect();
+    autocad.assigned = (10..30)
+        .map(existing)
+        .chain((0..60).map(newcomer))
+        .collect();
     let revit = agreement.products.get_mut("Revit").expect("Revit");
     revit.assigned.extend((40..60).map(newcomer));
     for n in 0..60 {
-        let project = state.projects.get_mut(&format!("P{}", n % 4)).expect("project");
+        let project = state
+            .projects
+            .get_mut(&format!("P{}", n % 4))
+            .expect("project");
         project.members.insert(
             newcomer(n),
             ProjectMemberState {
@@ -290,6 +295,9 @@ pub struct Faults {
     /// Each operation of a call that went through answered `Failed { retryable }`
     /// (whether or not it was done).
     pub op_failure: f64,
+    /// What the first calls do, whatever the dice say (`"429"`, `"500"`, `"timeout"`,
+    /// `"dropped"`), so every kind of fault happens in every run.
+    pub first_calls: Vec<&'static str>,
     /// Every call from this one on fails (the backend died).
     pub die_after_calls: Option<usize>,
     /// Targets the backend refuses (never done).
@@ -402,7 +410,20 @@ impl Backend for FaultyBackend {
             });
         }
         let f = &self.faults;
-        let roll = self.roll();
+        let edges = [
+            f.rate_limited,
+            f.server_error,
+            f.timeout,
+            f.dropped_after_write,
+        ];
+        let scripted = ["429", "500", "timeout", "dropped"]
+            .iter()
+            .position(|kind| f.first_calls.get(n) == Some(kind));
+        // A scripted call rolls just inside its fault's band.
+        let roll = scripted.map_or_else(
+            || self.roll(),
+            |kind| edges[..kind].iter().sum::<f64>() + edges[kind] / 2.0,
+        );
         let mut edge = f.rate_limited;
         if roll < edge {
             self.note(batch, "429");

@@ -16,7 +16,9 @@ use crate::common::{TestConfig, accord};
 /// A configuration of alice (admin) and `members` architects, all holding an AutoCAD
 /// seat and each on one of four projects: `9 + 3 * members` operations on a fresh store.
 fn onboarding(members: usize) -> TestConfig {
-    let emails: Vec<String> = (0..members).map(|n| format!("m{n:03}@acme.example")).collect();
+    let emails: Vec<String> = (0..members)
+        .map(|n| format!("m{n:03}@acme.example"))
+        .collect();
     let mut yaml = String::from(
         "account: { id: acme, name: ACME }\n\
          companies:\n  - { name: ACME }\n\
@@ -24,7 +26,10 @@ fn onboarding(members: usize) -> TestConfig {
          members:\n  - { email: alice@acme.example, company: ACME, role: BIM Manager }\n",
     );
     for email in &emails {
-        let _ = writeln!(yaml, "  - {{ email: {email}, company: ACME, role: Architect }}");
+        let _ = writeln!(
+            yaml,
+            "  - {{ email: {email}, company: ACME, role: Architect }}"
+        );
     }
     let _ = write!(
         yaml,
@@ -36,7 +41,10 @@ fn onboarding(members: usize) -> TestConfig {
         let empty = if on_project.is_empty() { " []" } else { "" };
         let _ = writeln!(yaml, "  - name: P{p}\n    members:{empty}");
         for email in on_project {
-            let _ = writeln!(yaml, "      - {{ email: {email}, access: member, products: [docs] }}");
+            let _ = writeln!(
+                yaml,
+                "      - {{ email: {email}, access: member, products: [docs] }}"
+            );
         }
     }
     TestConfig::with(&yaml)
@@ -148,6 +156,14 @@ impl Place {
     }
 }
 
+/// Waits for two children at once, reading their output as they write it (one of them
+/// may hold the lock while the other waits for it: neither may block on a full pipe).
+fn both(first: std::process::Child, second: std::process::Child) -> [std::process::Output; 2] {
+    let first = std::thread::spawn(move || first.wait_with_output().expect("wait"));
+    let second = second.wait_with_output().expect("wait");
+    [first.join().expect("first child"), second]
+}
+
 /// `op target` of each operation `accord plan --format json` lists.
 fn planned(place: &Place, config: &Path) -> Vec<String> {
     let output = place.plan(config, &["--format", "json"]).output().unwrap();
@@ -156,7 +172,13 @@ fn planned(place: &Place, config: &Path) -> Vec<String> {
         .as_array()
         .expect("operations")
         .iter()
-        .map(|o| format!("{} {}", o["op"].as_str().unwrap(), o["target"].as_str().unwrap()))
+        .map(|o| {
+            format!(
+                "{} {}",
+                o["op"].as_str().unwrap(),
+                o["target"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -177,19 +199,37 @@ fn apply_converges_journals_every_outcome_and_a_second_apply_finds_nothing_to_do
         .unwrap();
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("Plan: 69 to add, 0 to change, 0 to remove."), "{stdout}");
-    assert!(stdout.contains("Apply complete: 69 operations: 69 done."), "{stdout}");
-    assert!(stdout.contains("Verified: the account matches the configuration"), "{stdout}");
-    assert!(stderr.contains("[1/7] company.create x1: 1 done"), "{stderr}");
+    assert!(
+        stdout.contains("Plan: 69 to add, 0 to change, 0 to remove."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Apply complete: 69 operations: 69 done."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Verified: the account matches the configuration"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("[1/7] company.create x1: 1 done"),
+        "{stderr}"
+    );
 
     let events = place.journal_events();
-    let kinds: Vec<&str> = events.iter().map(|(_, e)| e["event"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|(_, e)| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds.first(), Some(&"start"));
     assert_eq!(kinds.last(), Some(&"end"));
     assert_eq!(kinds.iter().filter(|k| **k == "op").count(), 69);
     assert_eq!(kinds.iter().filter(|k| **k == "call").count(), 7);
     let history = place.history();
-    assert!(ops.iter().all(|op| history.get(op) == Some(&1)), "{history:?}");
+    assert!(
+        ops.iter().all(|op| history.get(op) == Some(&1)),
+        "{history:?}"
+    );
 
     let again = place
         .apply(config.path(), &["--format", "json"])
@@ -222,7 +262,10 @@ fn without_a_terminal_or_auto_approve_apply_refuses_and_changes_nothing() {
 fn a_safety_refusal_exits_3_before_any_write() {
     let config = onboarding(12);
     let place = Place::new();
-    place.apply(config.path(), &["--auto-approve"]).assert().code(0);
+    place
+        .apply(config.path(), &["--auto-approve"])
+        .assert()
+        .code(0);
     let revision = place.revision();
     // Pruning the 12 architects removes more than the default limit of 10 (R13).
     let pruned = TestConfig::with(
@@ -246,14 +289,21 @@ fn a_safety_refusal_exits_3_before_any_write() {
         .apply(pruned.path(), &["--auto-approve", "--max-removals", "12"])
         .assert()
         .code(0);
-    assert!(place.history().contains_key("member.remove m011@acme.example"));
+    assert!(
+        place
+            .history()
+            .contains_key("member.remove m011@acme.example")
+    );
 }
 
 #[test]
 fn a_stale_saved_plan_is_refused_and_nothing_is_written() {
     let config = onboarding(4);
     let place = Place::new();
-    place.apply(config.path(), &["--auto-approve"]).assert().code(0);
+    place
+        .apply(config.path(), &["--auto-approve"])
+        .assert()
+        .code(0);
     let bigger = onboarding(6);
     let saved = place.dir.path().join("plan.json");
     place
@@ -263,10 +313,16 @@ fn a_stale_saved_plan_is_refused_and_nothing_is_written() {
 
     // The account changes in between (someone else's apply).
     let other = onboarding(5);
-    place.apply(other.path(), &["--auto-approve"]).assert().code(0);
+    place
+        .apply(other.path(), &["--auto-approve"])
+        .assert()
+        .code(0);
     let (revision, history) = (place.revision(), place.history());
     let output = place
-        .apply(bigger.path(), &["--auto-approve", "--plan", saved.to_str().unwrap()])
+        .apply(
+            bigger.path(),
+            &["--auto-approve", "--plan", saved.to_str().unwrap()],
+        )
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -285,7 +341,10 @@ fn a_stale_saved_plan_is_refused_and_nothing_is_written() {
         .code(0);
     let edited = bigger.file("late.yaml", "companies:\n  - { name: Late Co }\n");
     let output = place
-        .apply(edited.path(), &["--auto-approve", "--plan", saved.to_str().unwrap()])
+        .apply(
+            edited.path(),
+            &["--auto-approve", "--plan", saved.to_str().unwrap()],
+        )
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -302,7 +361,10 @@ fn a_stale_saved_plan_is_refused_and_nothing_is_written() {
         .assert()
         .code(0);
     place
-        .apply(edited.path(), &["--auto-approve", "--plan", saved.to_str().unwrap()])
+        .apply(
+            edited.path(),
+            &["--auto-approve", "--plan", saved.to_str().unwrap()],
+        )
         .assert()
         .code(0);
     assert_eq!(place.history().get("company.create Late Co"), Some(&1));
@@ -316,7 +378,7 @@ fn two_applies_at_once_one_waits_for_the_other_and_nothing_runs_twice() {
     let slow = ["--max-rate", "10", "--lock-timeout", "60s"];
     let first = place.spawn_apply(config.path(), &slow);
     let second = place.spawn_apply(config.path(), &slow);
-    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+    let outputs = both(first, second);
     for output in &outputs {
         assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     }
@@ -327,7 +389,11 @@ fn two_applies_at_once_one_waits_for_the_other_and_nothing_runs_twice() {
     assert_eq!(waited.iter().filter(|w| **w).count(), 1, "{waited:?}");
     // The one that waited planned afresh and found nothing left to do.
     let late = &outputs[usize::from(waited[1])];
-    assert!(text(&late.stdout).contains("No changes."), "{}", text(&late.stdout));
+    assert!(
+        text(&late.stdout).contains("No changes."),
+        "{}",
+        text(&late.stdout)
+    );
     let history = place.history();
     assert_eq!(history.len(), ops.len());
     assert!(ops.iter().all(|op| history.get(op) == Some(&1)));
@@ -344,13 +410,19 @@ fn with_no_lock_timeout_the_second_apply_refuses_naming_holder_and_since() {
     let slow = ["--max-rate", "10", "--lock-timeout", "0"];
     let first = place.spawn_apply(config.path(), &slow);
     let second = place.spawn_apply(config.path(), &slow);
-    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+    let outputs = both(first, second);
     let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
-    assert!(codes.contains(&Some(0)) && codes.contains(&Some(1)), "{codes:?}");
+    assert!(
+        codes.contains(&Some(0)) && codes.contains(&Some(1)),
+        "{codes:?}"
+    );
     let refused = &outputs[codes.iter().position(|c| *c == Some(1)).unwrap()];
     let stderr = text(&refused.stderr);
     assert!(stderr.contains("the account is locked by "), "{stderr}");
-    assert!(stderr.contains(" pid ") && stderr.contains(" since 20"), "{stderr}");
+    assert!(
+        stderr.contains(" pid ") && stderr.contains(" since 20"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--lock-timeout"), "{stderr}");
     place
         .plan(config.path(), &["--detailed-exitcode"])
@@ -368,7 +440,13 @@ fn a_killed_apply_resumes_with_plan_and_apply_and_every_operation_is_done_once()
     let mut victim = Command::new(assert_cmd::cargo::cargo_bin("accord"))
         .arg("apply")
         .arg(config.path())
-        .args(["--backend", &place.backend(), "--auto-approve", "--max-rate", "8"])
+        .args([
+            "--backend",
+            &place.backend(),
+            "--auto-approve",
+            "--max-rate",
+            "8",
+        ])
         .args(["--lock-ttl", "2s", "--runs-dir"])
         .arg(place.runs())
         .stdin(Stdio::null())
@@ -386,7 +464,10 @@ fn a_killed_apply_resumes_with_plan_and_apply_and_every_operation_is_done_once()
     };
     while done_lines(&place) < 150 {
         assert!(Instant::now() < deadline, "the apply made no progress");
-        assert!(victim.try_wait().unwrap().is_none(), "the apply ended before the kill");
+        assert!(
+            victim.try_wait().unwrap().is_none(),
+            "the apply ended before the kill"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     victim.kill().expect("SIGKILL");
@@ -419,7 +500,11 @@ fn a_killed_apply_resumes_with_plan_and_apply_and_every_operation_is_done_once()
     let mut done: BTreeMap<String, usize> = BTreeMap::new();
     for (_, event) in &events {
         if event["event"] == "op" && event["outcome"] == "done" {
-            let key = format!("{} {}", event["op"].as_str().unwrap(), event["target"].as_str().unwrap());
+            let key = format!(
+                "{} {}",
+                event["op"].as_str().unwrap(),
+                event["target"].as_str().unwrap()
+            );
             *done.entry(key).or_default() += 1;
         }
     }
@@ -433,5 +518,9 @@ fn a_killed_apply_resumes_with_plan_and_apply_and_every_operation_is_done_once()
         .map(|(path, _)| path)
         .collect();
     assert_eq!(dead.len(), 1);
-    assert!(!events.iter().any(|(p, e)| p == dead[0] && e["event"] == "end"));
+    assert!(
+        !events
+            .iter()
+            .any(|(p, e)| p == dead[0] && e["event"] == "end")
+    );
 }
