@@ -52,14 +52,18 @@ fn main() -> ExitCode {
             ms(drop_time)
         );
     }
+    let mut peaks = Vec::new();
     let (checked, load_and_check) = timed(|| schema::load_and_check(&path, &options));
+    peaks.push(format!("load+schema {}", peak_memory()));
     let Ok(checked) = checked else {
         eprintln!("the configuration does not pass the schema");
         return ExitCode::FAILURE;
     };
     let (ctx, context) = timed(|| Context::new(&checked.config, &checked.sources));
     let (diagnostics, check) = timed(|| rules::check(&ctx));
+    peaks.push(format!("rules {}", peak_memory()));
     let (desired, compile) = timed(|| rules::compile::desired(&ctx));
+    peaks.push(format!("compile {}", peak_memory()));
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     drop(ctx);
     let ((), drop_time) = timed(|| drop((desired, checked)));
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         ms(compile),
         ms(drop_time)
     );
+    println!("peak memory after {}", peaks.join(", "));
     ExitCode::SUCCESS
 }
 
@@ -84,6 +89,18 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     let start = Instant::now();
     let result = f();
     (result, start.elapsed())
+}
+
+/// The peak resident memory of the process so far (Linux; `?` elsewhere).
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!("{} MiB", kib / 1024))
+        })
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 fn ms(duration: Duration) -> String {

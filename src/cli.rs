@@ -68,6 +68,17 @@ pub enum Command {
     /// Print the JSON Schema of the configuration files.
     #[command(after_help = "Example:\n  accord schema > schemas/accord.schema.json")]
     Schema,
+
+    /// Run the account service: the live account over HTTP (REST + JSON), on SQLite.
+    ///
+    /// Other accords use it with `--backend http://HOST:PORT` and a token in ACCORD_TOKEN.
+    /// Prints `listening on http://HOST:PORT` once bound; stops on SIGTERM or Ctrl-C after
+    /// finishing the requests in progress. Logs one line per request on standard error
+    /// (RUST_LOG sets the level; default `info`).
+    #[command(
+        after_help = "Examples:\n  accord serve --db /var/lib/accord/state.db --listen 0.0.0.0:8080 --tokens /etc/accord/tokens\n  accord serve --listen 127.0.0.1:0 --tokens tokens.txt   # any free port (tests)\n\nThe tokens file has one token a line, `SCOPE TOKEN [NAME]`, SCOPE being `read` or\n`write`; `#` starts a comment. NAME is what the audit log (GET /v1/audit) records.\nThe API is described in schemas/openapi.yaml."
+    )]
+    Serve(ServeArgs),
 }
 
 /// Where the configuration is and how to read it.
@@ -199,6 +210,50 @@ pub struct ApplyArgs {
     /// holds only the JSON summary).
     #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
     pub format: ApplyFormat,
+}
+
+/// `accord serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The SQLite store the service serves (created on first use).
+    #[arg(long, value_name = "FILE", default_value = ".accord/state.db")]
+    pub db: PathBuf,
+
+    /// The address to listen on; port 0 picks a free port (the one bound is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// The tokens file: one `SCOPE TOKEN [NAME]` a line (SCOPE `read` or `write`).
+    #[arg(long, value_name = "FILE")]
+    pub tokens: PathBuf,
+
+    /// Allow each token at most N requests per second (429 with Retry-After beyond);
+    /// clients read the limit from the service and keep below it. No limit by default.
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub rate_limit: Option<f64>,
+
+    /// The largest request body accepted (413 beyond).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1MiB")]
+    pub max_body: u64,
+
+    /// How long one request may run (503 beyond; a write still completes).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub request_timeout: Duration,
+
+    /// TESTING ONLY, off by default: make this fraction (0 to 1) of requests fail with a
+    /// 500, a 503 or a dropped connection, before or after they are carried out. For
+    /// proving that clients converge; never use it on a real account.
+    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction)]
+    pub inject_faults: Option<f64>,
+
+    /// The seed of --inject-faults, so a faulty run can be replayed.
+    #[arg(
+        long,
+        value_name = "SEED",
+        default_value_t = 1,
+        requires = "inject_faults"
+    )]
+    pub fault_seed: u64,
 }
 
 /// How `apply` prints its summary.
@@ -351,6 +406,19 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
         Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
         _ => Err(format!(
             "`{text}` is not a positive number of requests per second"
+        )),
+    }
+}
+
+/// Parses a fraction from 0 to 1 (`--inject-faults`).
+///
+/// # Errors
+/// A message for clap when the text is not a number from 0 to 1.
+pub fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!(
+            "`{text}` is not a fraction from 0 to 1 (such as 0.2)"
         )),
     }
 }

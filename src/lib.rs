@@ -18,5 +18,6 @@ pub mod export;
 pub mod plan;
 pub mod report;
 pub mod rules;
+pub mod service;
 pub mod state;
 pub mod validate;

@@ -1,8 +1,9 @@
 //! The backend boundary: where accord's plans meet a live account.
 //!
 //! A [`Backend`] is whatever holds the account: the embedded `SQLite` store
-//! ([`sqlite`], `sqlite:PATH`), the account service over HTTP (`http://`, a later
-//! issue) or the vendor's own API (`acc://`, a later issue). The rest of accord sees
+//! ([`sqlite`], `sqlite:PATH`), the account service over HTTP ([`http`],
+//! `http://HOST:PORT`, served by `accord serve`) or the vendor's own API (`acc://`, a
+//! later issue). The rest of accord sees
 //! only this trait, so `plan`, `apply` and `export` work the same against each:
 //!
 //! - [`Backend::capabilities`] says what the backend can manage and how it wants to
@@ -22,6 +23,7 @@
 //! failing (unreachable, corrupt store, batch too large). Every `BackendError` says
 //! whether retrying can help ([`BackendError::retryable`]).
 
+pub mod http;
 pub mod sqlite;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -612,7 +614,8 @@ pub trait Backend: Send + Sync {
 ///
 /// # Errors
 /// [`BackendError::UnknownScheme`] for an unknown scheme, [`BackendError::NotAvailable`]
-/// for `http`, `https` and `acc` (later issues), and the store's errors for `sqlite:`.
+/// for `acc` (a later issue), the store's errors for `sqlite:`, and for `http(s)://`
+/// the service's ([`http::HttpBackend::open`]: the token comes from `ACCORD_TOKEN`).
 pub async fn open(url: &str) -> Result<Box<dyn Backend>, BackendError> {
     open_with_clock(url, Arc::new(SystemClock)).await
 }
@@ -627,10 +630,7 @@ pub async fn open_with_clock(
 ) -> Result<Box<dyn Backend>, BackendError> {
     match parse_url(url)? {
         BackendUrl::Sqlite(path) => Ok(Box::new(SqliteBackend::open(path, clock).await?)),
-        BackendUrl::Http => Err(BackendError::NotAvailable {
-            kind: "http",
-            url: url.to_owned(),
-        }),
+        BackendUrl::Http => Ok(Box::new(http::HttpBackend::open(url).await?)),
         BackendUrl::Acc => Err(BackendError::NotAvailable {
             kind: "acc",
             url: url.to_owned(),

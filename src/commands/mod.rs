@@ -5,6 +5,7 @@ mod apply;
 mod export;
 mod plan;
 mod schema;
+mod serve;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -22,6 +23,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Apply(args) => apply::run(args, color),
         Command::Export(args) => export::run(args),
         Command::Schema => schema::run(),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

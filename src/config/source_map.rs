@@ -7,15 +7,22 @@
 //! [`Location`]s through this map.
 //!
 //! A configuration of 50,000 members has a few million nodes, so the map is kept
-//! compact: each file holds one sorted vector of 24-byte entries (a 64-bit hash of
-//! the node's *file-local* pointer, the node's position and the position of the
-//! key naming it), and a small table per list section says which file holds which
-//! run of merged indices. A merged pointer such as `/members/730/email` is first
-//! turned into a file and a local pointer (`/members/230/email` in the second
-//! file), then hashed and looked up. The rules look up a position for every
-//! declaration they record as provenance (hundreds of thousands on a large
-//! configuration), so a lookup costs O(1): a directory indexed by the top bits of
-//! the hash points into the sorted entries, for a fraction of a hash table's memory.
+//! compact: each file holds 24-byte entries (a 64-bit hash of the node's
+//! *file-local* pointer, the node's position and the position of the key naming
+//! it), and a small table per list section says which file holds which run of
+//! merged indices. A merged pointer such as `/members/730/email` is first turned
+//! into a file and a local pointer (`/members/230/email` in the second file), then
+//! hashed and looked up.
+//!
+//! The entries of each item of a top-level list section (a member, a project) are
+//! kept together, sorted by hash as soon as the item is read ([`EntryCollector`]);
+//! the few others (the root, section keys, `account`, `settings`) are sorted when
+//! the file is done. A lookup goes straight to its item's entries (by section and
+//! index) and searches a few dozen or hundred of them. There is no index to build
+//! once the file is read, which would delay the rules by a large file's worth of
+//! sorting; and the rules, which look up a position for every declaration they
+//! record as provenance (hundreds of thousands on a large configuration), walk the
+//! items in order, so their lookups stay in the cache.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -72,7 +79,7 @@ impl SourceMap {
     /// The number of node positions recorded (for tests and benchmarks).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.files.iter().map(|f| f.positions.entries.len()).sum()
+        self.files.iter().map(|f| f.positions.len()).sum()
     }
 
     /// Whether no position is recorded (nothing was loaded).
@@ -116,11 +123,8 @@ impl SourceMap {
     /// The location of the node at the *file-local* `pointer` of file `file`
     /// (`key` selects the naming key rather than the node).
     pub(crate) fn locate_local(&self, file: usize, pointer: &str, key: bool) -> Option<Location> {
-        let segments: Vec<Segment<'_>> = split_pointer(pointer)?
-            .into_iter()
-            .map(Segment::Text)
-            .collect();
-        let entry = self.files.get(file)?.positions.nearest(&segments)?;
+        let segments = segments_of(pointer, None)?;
+        let entry = self.files.get(file)?.positions.nearest(segments)?;
         Some(self.location(file, if key { entry.key } else { entry.node }))
     }
 
@@ -177,7 +181,7 @@ impl SourceMap {
     /// merged `pointer`, or above its item `item` when given.
     fn resolve(&self, pointer: &str, item: Option<usize>) -> Option<(usize, Entry)> {
         let root = || match self.root_file {
-            Some(file) => Some((file, self.files[file].positions.nearest(&[])?)),
+            Some(file) => Some((file, self.files[file].positions.nearest(std::iter::empty())?)),
             // Every file is empty: what is missing is missing from the first one.
             None if !self.files.is_empty() => {
                 let start = Position::new(1, 1);
@@ -190,21 +194,23 @@ impl SourceMap {
             }
             None => None,
         };
-        let Some(written) = split_pointer(pointer) else {
+        let Some(mut segments) = segments_of(pointer, item) else {
             return root();
         };
-        let mut segments: Vec<Segment<'_>> = written.into_iter().map(Segment::Text).collect();
-        segments.extend(item.map(Segment::Index));
-        let Some(section) = segments.first() else {
+        let Some(section) = segments.next() else {
             return root();
         };
+        // The item index of a list section, rewritten to the index in its file.
+        let mut local_item = None;
+        let mut depth = usize::MAX;
         let file = match self.sections.get(section.text().as_ref()) {
             None => return root(),
             Some(SectionOrigin::Whole(file)) => *file,
             Some(SectionOrigin::Pieces(pieces)) => {
                 let piece = segments
-                    .get(1)
-                    .and_then(Segment::index)
+                    .clone()
+                    .next()
+                    .and_then(|segment| segment.index())
                     .and_then(|index| {
                         pieces
                             .iter()
@@ -213,18 +219,23 @@ impl SourceMap {
                     });
                 match piece {
                     Some((piece, local)) => {
-                        segments[1] = Segment::Index(local);
+                        segments.next();
+                        local_item = Some(Segment::Index(local));
                         piece.file
                     }
                     None => {
                         // No such item: the nearest ancestor is the section itself.
-                        segments.truncate(1);
+                        depth = 1;
                         pieces[0].file
                     }
                 }
             }
         };
-        let entry = self.files[file].positions.nearest(&segments)?;
+        let path = std::iter::once(section)
+            .chain(local_item)
+            .chain(segments)
+            .take(depth);
+        let entry = self.files[file].positions.nearest(path)?;
         Some((file, entry))
     }
 }
@@ -302,144 +313,212 @@ pub(crate) struct Entry {
 
 /// Collects the entries of one file while it is parsed.
 ///
-/// Entries go into fixed-size chunks rather than one growing vector: a vector
-/// that doubles holds up to three times the entries at the moment it grows
-/// (the old buffer and a new one twice as large), and there are millions of
-/// entries. At the end the chunks are copied into one exact vector, one chunk
-/// at a time, so the peak is the entries plus one chunk.
+/// The entries of an item of a top-level list section are recorded between
+/// [`Self::start_item`] and [`Self::end_item`], which sorts them. They go into
+/// chunks of about [`Self::CHUNK`] entries rather than one growing vector (a
+/// vector that doubles holds up to three times the entries at the moment it
+/// grows, and there are millions); an item is never split between chunks.
 #[derive(Debug, Default)]
 pub(crate) struct EntryCollector {
-    full: Vec<Vec<Entry>>,
+    positions: FilePositions,
+    /// The chunk being filled.
     current: Vec<Entry>,
+    /// The item being recorded: its section and where its entries start in `current`.
+    open: Option<(&'static str, usize)>,
 }
 
 impl EntryCollector {
     /// Entries per chunk (1.5 MiB).
     const CHUNK: usize = 1 << 16;
 
-    /// Adds an entry.
+    /// Adds an entry (to the item being recorded, if any).
     pub(crate) fn push(&mut self, entry: Entry) {
-        if self.current.len() == self.current.capacity() {
-            let capacity = if self.current.capacity() == 0 {
-                // Small files stay small.
-                256
-            } else {
-                Self::CHUNK
-            };
-            let full = std::mem::replace(&mut self.current, Vec::with_capacity(capacity));
-            if !full.is_empty() {
-                self.full.push(full);
-            }
+        if self.open.is_some() {
+            self.current.push(entry);
+        } else {
+            self.positions.rest.push(entry);
         }
-        self.current.push(entry);
     }
 
-    /// The positions collected, indexed for lookups.
+    /// Starts recording the next item of list section `section` (whose items are
+    /// numbered in the order they are started).
+    pub(crate) fn start_item(&mut self, section: &'static str) {
+        if self.current.len() >= Self::CHUNK {
+            self.seal();
+        }
+        self.open = Some((section, self.current.len()));
+    }
+
+    /// Ends the item being recorded, sorting its entries for lookups.
+    pub(crate) fn end_item(&mut self) {
+        let Some((section, start)) = self.open.take() else {
+            return;
+        };
+        self.current[start..].sort_unstable_by_key(|e| (e.hash, e.key));
+        let group = Group {
+            chunk: self.positions.chunks.len(),
+            start,
+            end: self.current.len(),
+        };
+        let sections = &mut self.positions.sections;
+        match sections.iter_mut().find(|(name, _)| *name == section) {
+            Some((_, groups)) => groups.push(group),
+            None => sections.push((section, vec![group])),
+        }
+    }
+
+    /// Moves the chunk being filled to the full ones.
+    fn seal(&mut self) {
+        let mut full = std::mem::take(&mut self.current);
+        // A large item may have doubled the chunk's capacity.
+        full.shrink_to_fit();
+        self.positions.chunks.push(full);
+    }
+
+    /// The positions collected, ready for lookups.
     #[must_use]
-    pub(crate) fn finish(self) -> FilePositions {
-        let mut chunks = self.full;
-        chunks.push(self.current);
-        FilePositions::from_chunks(chunks)
+    pub(crate) fn finish(mut self) -> FilePositions {
+        self.end_item();
+        if !self.current.is_empty() {
+            self.seal();
+        }
+        let mut positions = self.positions;
+        positions.rest.sort_unstable_by_key(|e| (e.hash, e.key));
+        positions.rest.shrink_to_fit();
+        positions
     }
 }
 
 /// The positions of the nodes of one file, keyed by file-local pointer hash.
-///
-/// The entries are sorted by hash, and a directory indexed by the top bits of the
-/// hash says where each bucket of four to eight entries starts: a lookup reads one
-/// directory slot and a few adjacent entries, whatever the size of the file (the
-/// rules look up hundreds of thousands of positions when compiling provenance). The
-/// directory costs one to two bytes per entry, against 24 for the entry itself.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FilePositions {
-    /// Sorted by (hash, key position).
-    entries: Vec<Entry>,
-    /// Entries `directory[b]..directory[b + 1]` are those of bucket `b`.
-    directory: Vec<usize>,
-    /// The number of top hash bits that select a bucket.
-    bits: u32,
+    /// The entries of the items of list sections, each item's sorted by (hash, key).
+    chunks: Vec<Vec<Entry>>,
+    /// Where the entries of each item are, by list section and item index.
+    sections: Vec<(&'static str, Vec<Group>)>,
+    /// The other entries, sorted by (hash, key).
+    rest: Vec<Entry>,
+}
+
+/// Where the entries of one item are.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    chunk: usize,
+    start: usize,
+    end: usize,
 }
 
 impl FilePositions {
-    /// Entries per bucket the directory aims at (between half and all of this).
-    const BUCKET: usize = 8;
-
-    /// Positions from `entries`, in any order.
+    /// Positions from `entries`, in any order, as if none were in an item.
     #[cfg(test)]
     #[must_use]
-    pub(crate) fn from_entries(entries: Vec<Entry>) -> Self {
-        Self::from_chunks(vec![entries])
-    }
-
-    /// Positions from chunks of entries in any order: a bucket sort, each chunk
-    /// freed once scattered, so the peak is the entries plus one chunk.
-    fn from_chunks(chunks: Vec<Vec<Entry>>) -> Self {
-        let total: usize = chunks.iter().map(Vec::len).sum();
-        let bits = usize::BITS - (total / Self::BUCKET).leading_zeros();
-        let mut directory = vec![0usize; (1 << bits) + 1];
-        for entry in chunks.iter().flatten() {
-            directory[bucket(entry.hash, bits) + 1] += 1;
-        }
-        for b in 1..directory.len() {
-            directory[b] += directory[b - 1];
-        }
-        // Where the next entry of each bucket goes.
-        let mut next = directory.clone();
-        let mut entries = vec![Entry::default(); total];
-        for chunk in chunks {
-            for entry in chunk {
-                let slot = &mut next[bucket(entry.hash, bits)];
-                entries[*slot] = entry;
-                *slot += 1;
-            }
-        }
-        for window in directory.windows(2) {
-            entries[window[0]..window[1]].sort_unstable_by_key(|e| (e.hash, e.key));
-        }
+    pub(crate) fn from_entries(mut entries: Vec<Entry>) -> Self {
+        entries.sort_unstable_by_key(|e| (e.hash, e.key));
         Self {
-            entries,
-            directory,
-            bits,
+            rest: entries,
+            ..Self::default()
         }
     }
 
-    /// Every entry recorded for the node whose pointer hashes to `hash` (more
-    /// than one only when a mapping repeats a key).
-    #[must_use]
-    pub(crate) fn all(&self, hash: u64) -> &[Entry] {
-        let b = bucket(hash, self.bits);
-        let (Some(&start), Some(&end)) = (self.directory.get(b), self.directory.get(b + 1)) else {
+    /// The number of positions recorded.
+    fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum::<usize>() + self.rest.len()
+    }
+
+    /// The entries of the item the file-local pointer made of `segments` is in
+    /// (or is), if it is in an item of a list section.
+    fn item_entries<'p>(&self, mut segments: impl Iterator<Item = Segment<'p>>) -> &[Entry] {
+        let Some(section) = segments.next() else {
             return &[];
         };
-        let candidates = &self.entries[start..end];
-        let first = candidates.partition_point(|e| e.hash < hash);
-        let run = candidates[first..]
+        let section = section.text();
+        let group = self
+            .sections
             .iter()
-            .take_while(|e| e.hash == hash)
-            .count();
-        &candidates[first..first + run]
+            .find(|(name, _)| *name == section)
+            .zip(segments.next().and_then(|segment| segment.index()))
+            .and_then(|((_, groups), index)| groups.get(index));
+        match group {
+            Some(group) => &self.chunks[group.chunk][group.start..group.end],
+            None => &[],
+        }
     }
 
-    /// The entry of the node at `hash`, if any (the first declared one).
-    #[must_use]
-    pub(crate) fn get(&self, hash: u64) -> Option<Entry> {
-        self.all(hash).first().copied()
+    /// The first declared entry for the pointer hashing to `hash`, `depth`
+    /// segments deep, whose item's entries are `item` (depth 2 is an item itself).
+    fn first(&self, hash: u64, depth: usize, item: &[Entry]) -> Option<Entry> {
+        let in_item = if depth >= 2 { first_in(item, hash) } else { None };
+        // A repeated section's items are among the rest: the earlier key wins.
+        match (in_item, first_in(&self.rest, hash)) {
+            (Some(a), Some(b)) => Some(if b.key < a.key { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Every entry recorded for the node at the file-local `pointer` (more than
+    /// one only when a mapping repeats a key), in the order they are declared.
+    pub(crate) fn all_at(&self, pointer: &str) -> Vec<Entry> {
+        let Some(segments) = segments_of(pointer, None) else {
+            return Vec::new();
+        };
+        let hash = segments.clone().fold(ROOT_HASH, |parent, segment| segment.hash(parent));
+        let depth = segments.clone().count();
+        let item = if depth >= 2 {
+            self.item_entries(segments)
+        } else {
+            &[]
+        };
+        let mut found: Vec<Entry> = [item, &self.rest]
+            .into_iter()
+            .flat_map(|entries| all_in(entries, hash))
+            .copied()
+            .collect();
+        found.sort_unstable_by_key(|e| e.key);
+        found
     }
 
     /// The entry of the node at the file-local pointer made of `segments`, or of
-    /// its nearest recorded ancestor.
-    fn nearest(&self, segments: &[Segment<'_>]) -> Option<Entry> {
-        let mut hashes = Vec::with_capacity(segments.len() + 1);
-        hashes.push(ROOT_HASH);
-        for segment in segments {
-            let parent = *hashes.last().unwrap_or(&ROOT_HASH);
-            hashes.push(segment.hash(parent));
+    /// its nearest recorded ancestor (the first declared one, if several).
+    fn nearest<'p>(&self, segments: impl Iterator<Item = Segment<'p>> + Clone) -> Option<Entry> {
+        let item = self.item_entries(segments.clone());
+        // The node itself nearly always exists: looked up without allocating.
+        let (hash, depth) = segments
+            .clone()
+            .fold((ROOT_HASH, 0), |(parent, depth), segment| {
+                (segment.hash(parent), depth + 1)
+            });
+        if let Some(entry) = self.first(hash, depth, item) {
+            return Some(entry);
         }
-        hashes.iter().rev().find_map(|&hash| self.get(hash))
+        let ancestors: Vec<u64> = std::iter::once(ROOT_HASH)
+            .chain(segments.scan(ROOT_HASH, |parent, segment| {
+                *parent = segment.hash(*parent);
+                Some(*parent)
+            }))
+            .collect();
+        ancestors
+            .iter()
+            .enumerate()
+            .rev()
+            .skip(1)
+            .find_map(|(depth, &hash)| self.first(hash, depth, item))
     }
 }
 
+/// The entries of `sorted` (by hash) whose hash is `hash`.
+fn all_in(sorted: &[Entry], hash: u64) -> &[Entry] {
+    let start = sorted.partition_point(|e| e.hash < hash);
+    let run = sorted[start..].iter().take_while(|e| e.hash == hash).count();
+    &sorted[start..start + run]
+}
+
+/// The first declared of the entries of `sorted` (by hash, then key) whose hash is `hash`.
+fn first_in(sorted: &[Entry], hash: u64) -> Option<Entry> {
+    all_in(sorted, hash).first().copied()
+}
+
 /// One segment of a pointer being resolved.
+#[derive(Clone)]
 enum Segment<'p> {
     /// As the pointer writes it, unescaped.
     Text(Cow<'p, str>),
@@ -473,16 +552,6 @@ impl Segment<'_> {
     }
 }
 
-/// The directory bucket of `hash`: its top `bits` bits.
-fn bucket(hash: u64, bits: u32) -> usize {
-    // `checked_shr` covers `bits == 0` (one bucket); the result has at most
-    // `bits` (< 64) bits, so it fits a usize on every platform accord supports.
-    #[allow(clippy::cast_possible_truncation)]
-    {
-        hash.checked_shr(64 - bits).unwrap_or(0) as usize
-    }
-}
-
 /// The hash of the root pointer `""`.
 pub(crate) const ROOT_HASH: u64 = 0x243F_6A88_85A3_08D3;
 
@@ -507,11 +576,11 @@ pub(crate) fn child_hash(parent: u64, segment: &[u8]) -> u64 {
 
 /// The hash of list item `index` under `parent`.
 ///
-/// Runs of [`RUN`] consecutive items share the top bits of their hashes, which
-/// select the directory bucket of [`FilePositions`], so they are stored side by
-/// side: the rules walk lists in order, and each run of items then costs one
-/// cache and TLB miss instead of one per item. The lowest bits are the item's
-/// place in its run, so the items of a run never collide with each other.
+/// Runs of [`RUN`] consecutive items share the high bits of their hashes, so
+/// among entries sorted by hash they are side by side: the rules walk lists in
+/// order, and a run of items then costs a cache miss or two instead of one per
+/// item. The lowest bits are the item's place in its run, so the items of a run
+/// never collide with each other.
 #[must_use]
 pub(crate) fn index_hash(parent: u64, index: usize) -> u64 {
     const RUN_BITS: u32 = RUN.trailing_zeros();
@@ -522,11 +591,10 @@ pub(crate) fn index_hash(parent: u64, index: usize) -> u64 {
     (run & !ITEM_BITS) | (item & ITEM_BITS & !(RUN - 1)) | (index & (RUN - 1))
 }
 
-/// Consecutive list items whose hashes share a bucket (a power of two).
+/// Consecutive list items whose hashes share their high bits (a power of two).
 const RUN: u64 = 16;
 
-/// The low bits of an item hash that differ within a run; the rest (40 bits)
-/// select the bucket, far more than any directory uses.
+/// The low bits of an item hash that differ within a run; the other 40 are the run's.
 const ITEM_BITS: u64 = (1 << 24) - 1;
 
 /// splitmix64's finaliser: every input bit affects every output bit.
@@ -577,6 +645,27 @@ fn split_pointer(pointer: &str) -> Option<Vec<Cow<'_, str>>> {
     )
 }
 
+/// The segments of `pointer` followed by list index `item`, if given; `None` for
+/// a malformed pointer. Nothing is allocated unless a segment holds an escape.
+fn segments_of(
+    pointer: &str,
+    item: Option<usize>,
+) -> Option<impl Iterator<Item = Segment<'_>> + Clone> {
+    let written = if pointer.is_empty() {
+        None
+    } else {
+        Some(pointer.strip_prefix('/')?.split('/'))
+    };
+    let written = written.into_iter().flatten().map(|segment| {
+        Segment::Text(if segment.contains('~') {
+            Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(segment)
+        })
+    });
+    Some(written.chain(item.map(Segment::Index)))
+}
+
 /// A list index as JSON pointers write it (decimal, no leading zeros).
 fn parse_index(segment: &str) -> Option<usize> {
     if segment.len() > 1 && segment.starts_with('0') {
@@ -612,7 +701,7 @@ mod tests {
     }
 
     #[test]
-    fn runs_of_items_share_a_bucket_and_never_collide() {
+    fn runs_of_items_are_side_by_side_and_never_collide() {
         let parent = child_hash(ROOT_HASH, b"members");
         let hashes: Vec<u64> = (0..64).map(|i| index_hash(parent, i)).collect();
         for run in hashes.chunks(16) {

@@ -9,5 +9,6 @@ mod plan;
 mod roundtrip;
 mod rules;
 mod schema;
+mod service;
 mod store;
 mod streaming;

@@ -19,11 +19,12 @@ roles:
   - { name: Admin, default_access: [account_admin] }
   - { name: Architect }
 groups:
-  - { name: team, members: [bob@acme.example, carol@acme.example] }
+  - { name: team, members: [bob@acme.example, dana@acme.example] }
 members:
   - { email: alice@acme.example, company: ACME, role: Admin }
   - { email: bob@acme.example, company: ACME, role: Architect }
   - { email: carol@acme.example, company: ACME, role: Architect, status: inactive }
+  - { email: dana@acme.example, company: ACME, role: Architect }
 ";
 
 const WORK: &str = "\
@@ -51,6 +52,12 @@ fn reference(config: &TestConfig) -> Result<(config::ConfigFile, accord::desired
     let typed = schema::check(&loaded).map_err(sorted)?;
     let desired = rules::compile(&typed, &loaded.sources).map_err(sorted)?;
     Ok((typed, desired))
+}
+
+/// Asserts that `validate` and the plain pipeline agree on `config` and that it is valid.
+fn agree_valid(config: &TestConfig) {
+    let diagnostics = agree(config);
+    assert!(diagnostics.is_empty(), "{:#?}", texts(&diagnostics));
 }
 
 /// Asserts that `validate` and the plain pipeline agree on `config`; returns the
@@ -113,13 +120,13 @@ fn codes(diagnostics: &[Diagnostic]) -> Vec<String> {
 #[test]
 fn a_valid_configuration_in_one_file_or_three() {
     let one = TestConfig::with(&format!("{ACCOUNT}{PEOPLE}{WORK}"));
-    assert!(agree(&one).is_empty());
+    agree_valid(&one);
     let three = TestConfig::new()
         .file("a.yaml", ACCOUNT)
         .file("b.yaml", PEOPLE)
         .file("c.yaml", WORK)
         .file("d.yaml", "# only a comment\n");
-    assert!(agree(&three).is_empty());
+    agree_valid(&three);
 }
 
 #[test]
@@ -130,21 +137,22 @@ fn lists_split_across_files_merge_in_file_order() {
         .file("3.yaml", "members: [{ email: dan@acme.example }]\n");
     let diagnostics = agree(&config);
     assert_eq!(codes(&diagnostics), ["schema"]);
-    assert_eq!(diagnostics[0].pointer, "/members/4/frist_name");
+    assert_eq!(diagnostics[0].pointer, "/members/5/frist_name");
     let valid = TestConfig::new()
         .file("1.yaml", format!("{ACCOUNT}{PEOPLE}"))
         .file("2.yaml", "members:\n  - { email: dan@acme.example }\n")
         .file("3.yaml", WORK);
-    assert!(agree(&valid).is_empty());
+    agree_valid(&valid);
 }
 
 #[test]
 fn schema_errors_in_items_and_outside_them() {
+    let companies = TestConfig::with(&format!("{ACCOUNT}companies:\n  - {{ name: \"\" }}\n  - 7\n  - ~\n"));
+    assert_eq!(codes(&agree(&companies)), ["schema", "schema", "schema"]);
     let config = TestConfig::with(&format!(
         "{ACCOUNT}colour: blue\nsettings: {{ max_removals: -1 }}\n{PEOPLE}\
          projects:\n  - name: T\n    members:\n      - {{ email: a@acme.example, group: team }}\n      - {{ access: Admin }}\n      - group:team\n\
-         agreements:\n  - {{ number: 1100, name: AEC }}\n\
-         companies:\n  - {{ name: \"\" }}\n  - 7\n  - ~\n"
+         agreements:\n  - {{ number: 1100, name: AEC }}\n  - {{ number: \"1\", name: B, contract_manager: a@acme.example, products: [{{ name: X, seats: -2 }}] }}\n"
     ));
     let diagnostics = agree(&config);
     assert!(diagnostics.len() >= 8, "{:#?}", texts(&diagnostics));
@@ -176,8 +184,10 @@ fn loader_errors_stop_before_schema_errors() {
     let twice = TestConfig::new()
         .file("1.yaml", format!("{ACCOUNT}{PEOPLE}"))
         .file("2.yaml", format!("{ACCOUNT}settings: {{ prune: true }}\nsettings: {{ prune: false }}\n"));
+    // `account` again (a schema error of the merge) at line 1, `settings` twice in
+    // one mapping (a YAML error) at line 3.
     let diagnostics = agree(&twice);
-    assert_eq!(codes(&diagnostics), ["yaml", "schema"]);
+    assert_eq!(codes(&diagnostics), ["schema", "yaml"]);
 }
 
 #[test]
@@ -286,7 +296,7 @@ fn a_large_generated_configuration_agrees_in_one_file_and_in_many() {
         members.concat(),
         projects.concat()
     );
-    assert!(agree(&TestConfig::with(&whole)).is_empty());
+    agree_valid(&TestConfig::with(&whole));
     let mut split = TestConfig::new().file("00.yaml", format!("{ACCOUNT}{header}"));
     for (i, chunk) in members.chunks(57).enumerate() {
         split = split.file(&format!("1{i}.yaml"), format!("members:\n{}", chunk.concat()));
@@ -294,5 +304,5 @@ fn a_large_generated_configuration_agrees_in_one_file_and_in_many() {
     for (i, chunk) in projects.chunks(15).enumerate() {
         split = split.file(&format!("2{i}.yaml"), format!("projects:\n{}", chunk.concat()));
     }
-    assert!(agree(&split).is_empty());
+    agree_valid(&split);
 }

@@ -14,7 +14,7 @@ use super::codec;
 use crate::backend::BackendError;
 use crate::state::{
     AccountInfo, AgreementState, CompanyState, Email, MemberState, ProductState,
-    ProjectMemberState, ProjectState, RoleState, State,
+    ProjectMemberState, ProjectProduct, ProjectState, RoleState, State,
 };
 
 /// Reads the state and its revision inside `tx` (so both belong to the same moment).
@@ -318,38 +318,29 @@ impl Reader<'_, '_> {
             .keys()
             .map(|&id| (id, ProjectState::default()))
             .collect();
-        // One row per project member with its products folded in: both tables are
-        // clustered on (project_id, member_id), so this is a merge of two scans.
+        // Both tables are clustered on (project_id, member_id): two scans in key order,
+        // merged here. (A join in SQL is planned as one index search per project member
+        // plus a sort for the grouping: four times slower on 150,000 memberships.)
+        let mut products_stmt = self.tx.prepare(
+            "SELECT project_id, member_id, product FROM project_member_products
+             ORDER BY project_id, member_id",
+        )?;
+        let mut products = Products::new(products_stmt.query([])?)?;
         let mut stmt = self.tx.prepare(
-            "SELECT pm.project_id, pm.member_id, pm.access, group_concat(p.product)
-             FROM project_members pm
-             LEFT JOIN project_member_products p
-               ON p.project_id = pm.project_id AND p.member_id = pm.member_id
-             GROUP BY pm.project_id, pm.member_id",
+            "SELECT project_id, member_id, access FROM project_members
+             ORDER BY project_id, member_id",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let (project_id, member_id): (i64, i64) = (row.get(0)?, row.get(1)?);
+            let key: (i64, i64) = (row.get(0)?, row.get(1)?);
             let access: String = row.get(2)?;
-            let products: Option<String> = row.get(3)?;
-            let email = members.email(member_id)?.clone();
+            let email = members.email(key.1)?.clone();
             let access = codec::project_access_from_str(&access)
                 .ok_or_else(|| ReadError::Bad(format!("unknown project access `{access}`")))?;
-            let products = products
-                .as_deref()
-                .unwrap_or_default()
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    codec::product_from_str(p)
-                        .ok_or_else(|| ReadError::Bad(format!("unknown project product `{p}`")))
-                })
-                .collect::<Result<_>>()?;
+            let products = products.take(key)?;
             by_id
-                .get_mut(&project_id)
-                .ok_or_else(|| {
-                    ReadError::Bad(format!("a member of unknown project #{project_id}"))
-                })?
+                .get_mut(&key.0)
+                .ok_or_else(|| ReadError::Bad(format!("a member of unknown project #{}", key.0)))?
                 .members
                 .insert(email, ProjectMemberState { access, products });
         }
@@ -380,4 +371,46 @@ fn with_agreement(
                 "a row refers to agreement #{id}, which does not exist"
             ))
         })
+}
+
+/// The project members' products, read in (project, member) order alongside the
+/// project members themselves (see [`Reader::projects`]).
+struct Products<'s> {
+    rows: rusqlite::Rows<'s>,
+    /// The next row not taken yet: its (project, member) key and the product.
+    next: Option<((i64, i64), String)>,
+}
+
+impl<'s> Products<'s> {
+    fn new(rows: rusqlite::Rows<'s>) -> Result<Self> {
+        let mut products = Self { rows, next: None };
+        products.advance()?;
+        Ok(products)
+    }
+
+    fn advance(&mut self) -> Result<()> {
+        self.next = match self.rows.next()? {
+            Some(row) => Some(((row.get(0)?, row.get(1)?), row.get(2)?)),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// The products of the project member `key`. Rows before it belong to no project
+    /// member (the foreign key prevents them) and are passed over, as a join would.
+    fn take(&mut self, key: (i64, i64)) -> Result<BTreeSet<ProjectProduct>> {
+        let mut products = BTreeSet::new();
+        while let Some((row_key, product)) = &self.next {
+            if *row_key > key {
+                break;
+            }
+            if *row_key == key {
+                products.insert(codec::product_from_str(product).ok_or_else(|| {
+                    ReadError::Bad(format!("unknown project product `{product}`"))
+                })?);
+            }
+            self.advance()?;
+        }
+        Ok(products)
+    }
 }

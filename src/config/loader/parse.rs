@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use rustc_hash::FxHashMap;
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span, Tag};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Tag};
 use serde_json::map::Entry as MapEntry;
 use serde_json::{Map, Value};
 
@@ -73,7 +73,7 @@ pub(super) fn parse(text: &str, file: &Arc<str>, sink: Option<&mut dyn ItemSink>
     let mut builder = Builder::new(text, file, sink);
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
-        if !builder.feed(next) {
+        if !builder.feed(next.map(|(event, span)| (event, position_of(span.start)))) {
             break;
         }
     }
@@ -81,14 +81,15 @@ pub(super) fn parse(text: &str, file: &Arc<str>, sink: Option<&mut dyn ItemSink>
 }
 
 /// Events per batch sent from the parser thread: large enough that sending
-/// costs little per event, small enough that batches in flight stay small.
-const BATCH: usize = 1024;
+/// costs little per event (waking the builder up is a system call), small
+/// enough that batches in flight stay small (a few hundred KiB each).
+const BATCH: usize = 8192;
 
 /// Batches in flight between the parser thread and the builder.
-const BATCHES_IN_FLIGHT: usize = 8;
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// What the parser thread sends: a batch of events, or the error that ended the parse.
-type Sent<'t> = Result<EventBatch<'t>, ScanError>;
+type Sent = Result<EventBatch, ScanError>;
 
 /// Events parsed on the parser thread.
 ///
@@ -98,12 +99,81 @@ type Sent<'t> = Result<EventBatch<'t>, ScanError>;
 /// are slow to reuse with the system allocator, which made the parser thread spend
 /// more time in the allocator than in parsing.)
 #[derive(Default)]
-struct EventBatch<'t> {
-    /// Events with their spans and, for a scalar, the length of its text in
-    /// `texts` (its own text is left empty).
-    events: Vec<(Event<'t>, Span, usize)>,
+struct EventBatch {
+    events: Vec<SentEvent>,
     /// The text of the batch's scalars, one after the other.
     texts: String,
+}
+
+/// An event as the parser thread sends it: a quarter of the size of saphyr's
+/// event and span, which counts at millions of events crossing between cores.
+struct SentEvent {
+    kind: EventKind,
+    /// Where the event starts.
+    position: Position,
+    /// The anchor id of a scalar or collection (0: none), or an alias's id.
+    anchor: usize,
+    /// The length of a scalar's text in [`EventBatch::texts`].
+    len: usize,
+    /// A scalar's or collection's tag (rare, so boxed).
+    tag: Option<Box<Tag>>,
+}
+
+/// What a [`SentEvent`] is.
+#[derive(Clone, Copy)]
+enum EventKind {
+    Scalar(ScalarStyle),
+    SequenceStart,
+    SequenceEnd,
+    MappingStart,
+    MappingEnd,
+    Alias,
+    DocumentStart(bool),
+    Other,
+}
+
+impl SentEvent {
+    /// `event`, starting at `start`; a scalar's text is appended to `texts`.
+    fn new(event: Event<'_>, start: Marker, texts: &mut String) -> Self {
+        let owned = |tag: Option<Cow<'_, Tag>>| tag.map(|tag| Box::new(tag.into_owned()));
+        let (kind, anchor, len, tag) = match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                texts.push_str(&text);
+                (EventKind::Scalar(style), anchor, text.len(), owned(tag))
+            }
+            Event::SequenceStart(anchor, tag) => (EventKind::SequenceStart, anchor, 0, owned(tag)),
+            Event::MappingStart(anchor, tag) => (EventKind::MappingStart, anchor, 0, owned(tag)),
+            Event::SequenceEnd => (EventKind::SequenceEnd, 0, 0, None),
+            Event::MappingEnd => (EventKind::MappingEnd, 0, 0, None),
+            Event::Alias(id) => (EventKind::Alias, id, 0, None),
+            Event::DocumentStart(explicit) => (EventKind::DocumentStart(explicit), 0, 0, None),
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {
+                (EventKind::Other, 0, 0, None)
+            }
+        };
+        Self {
+            kind,
+            position: position_of(start),
+            anchor,
+            len,
+            tag,
+        }
+    }
+
+    /// The event again, a scalar's text being `text`.
+    fn event(self, text: &str) -> Event<'_> {
+        let tag = self.tag.map(|tag| Cow::Owned(*tag));
+        match self.kind {
+            EventKind::Scalar(style) => Event::Scalar(Cow::Borrowed(text), style, self.anchor, tag),
+            EventKind::SequenceStart => Event::SequenceStart(self.anchor, tag),
+            EventKind::SequenceEnd => Event::SequenceEnd,
+            EventKind::MappingStart => Event::MappingStart(self.anchor, tag),
+            EventKind::MappingEnd => Event::MappingEnd,
+            EventKind::Alias => Event::Alias(self.anchor),
+            EventKind::DocumentStart(explicit) => Event::DocumentStart(explicit),
+            EventKind::Other => Event::Nothing,
+        }
+    }
 }
 
 /// [`parse`] on two threads: saphyr-parser on a new thread, the builder (and the
@@ -116,7 +186,7 @@ pub(super) fn parse_pipelined(
     sink: Option<&mut dyn ItemSink>,
 ) -> ParsedFile {
     let mut builder = Builder::new(text, file, sink);
-    let (sender, batches) = mpsc::sync_channel::<Sent<'_>>(BATCHES_IN_FLIGHT);
+    let (sender, batches) = mpsc::sync_channel::<Sent>(BATCHES_IN_FLIGHT);
     // Emptied batches go back to the parser thread, which would otherwise
     // allocate (and this thread free) their buffers.
     let (recycle, recycled) = mpsc::sync_channel(BATCHES_IN_FLIGHT + 2);
@@ -144,19 +214,14 @@ pub(super) fn parse_pipelined(
 
 /// Feeds the events of `batch` to `builder`, leaving the batch empty; `false`
 /// when the parse stops.
-fn feed_batch(builder: &mut Builder<'_, '_>, batch: &mut EventBatch<'_>) -> bool {
+fn feed_batch(builder: &mut Builder<'_, '_>, batch: &mut EventBatch) -> bool {
     let mut fed = true;
     let mut offset = 0;
-    for (event, span, len) in batch.events.drain(..) {
-        let event = match event {
-            Event::Scalar(_, style, anchor, tag) => {
-                let text = batch.texts.get(offset..offset + len).unwrap_or_default();
-                offset += len;
-                Event::Scalar(Cow::Borrowed(text), style, anchor, tag)
-            }
-            event => event,
-        };
-        if !builder.feed(Ok((event, span))) {
+    for sent in batch.events.drain(..) {
+        let text = batch.texts.get(offset..offset + sent.len).unwrap_or_default();
+        offset += sent.len;
+        let position = sent.position;
+        if !builder.feed(Ok((sent.event(text), position))) {
             fed = false;
             break;
         }
@@ -168,11 +233,7 @@ fn feed_batch(builder: &mut Builder<'_, '_>, batch: &mut EventBatch<'_>) -> bool
 
 /// Runs saphyr-parser over `text`, sending its events in batches until the end,
 /// an error, or the builder hangs up; batch buffers are reused from `recycled`.
-fn produce_batches<'t>(
-    text: &'t str,
-    sender: &mpsc::SyncSender<Sent<'t>>,
-    recycled: &mpsc::Receiver<EventBatch<'t>>,
-) {
+fn produce_batches(text: &str, sender: &mpsc::SyncSender<Sent>, recycled: &mpsc::Receiver<EventBatch>) {
     let new_batch = || {
         recycled.try_recv().unwrap_or_else(|_| EventBatch {
             events: Vec::with_capacity(BATCH),
@@ -183,12 +244,10 @@ fn produce_batches<'t>(
     let mut batch = new_batch();
     while let Some(next) = parser.next_event() {
         match next {
-            Ok((Event::Scalar(text, style, anchor, tag), span)) => {
-                batch.texts.push_str(&text);
-                let empty = Event::Scalar(Cow::Borrowed(""), style, anchor, tag);
-                batch.events.push((empty, span, text.len()));
+            Ok((event, span)) => {
+                let sent = SentEvent::new(event, span.start, &mut batch.texts);
+                batch.events.push(sent);
             }
-            Ok((event, span)) => batch.events.push((event, span, 0)),
             Err(error) => {
                 if !batch.events.is_empty() && sender.send(Ok(batch)).is_err() {
                     return;
@@ -228,8 +287,11 @@ enum Body {
         items: Vec<Value>,
         /// Items read so far, kept or streamed: the index of the next one.
         len: usize,
-        /// The list section whose items go to the sink instead of `items`.
-        streamed: Option<&'static str>,
+        /// The list section this list is the value of, if it is one: its items'
+        /// positions are grouped (see [`EntryCollector`]).
+        section: Option<&'static str>,
+        /// Whether its items go to the sink instead of `items`.
+        streamed: bool,
     },
     Mapping {
         map: Map<String, Value>,
@@ -272,7 +334,6 @@ struct Anchored {
 
 /// A repeated key, located once every position of the file is known.
 struct DuplicateKey {
-    hash: u64,
     name: String,
     position: Position,
     pointer: String,
@@ -334,9 +395,9 @@ impl<'a, 's> Builder<'a, 's> {
 
     /// Handles what the parser produced next; `false` when the parse of this
     /// file stops (a syntax error or a problem found by [`Self::on_event`]).
-    fn feed(&mut self, next: Result<(Event<'_>, Span), ScanError>) -> bool {
+    fn feed(&mut self, next: Result<(Event<'_>, Position), ScanError>) -> bool {
         let outcome = match next {
-            Ok((event, span)) => self.on_event(event, span.start),
+            Ok((event, position)) => self.on_event(event, position),
             Err(error) => Err(Box::new(self.scan_error(&error))),
         };
         match outcome {
@@ -350,8 +411,7 @@ impl<'a, 's> Builder<'a, 's> {
     }
 
     /// Handles one event; `Err` is a problem that stops the parse of this file.
-    fn on_event(&mut self, event: Event<'_>, start: Marker) -> Step {
-        let position = position_of(start);
+    fn on_event(&mut self, event: Event<'_>, position: Position) -> Step {
         match event {
             Event::DocumentStart(_) => {
                 self.documents += 1;
@@ -368,10 +428,13 @@ impl<'a, 's> Builder<'a, 's> {
             Event::SequenceStart(anchor, tag) => {
                 self.check_indentation(position)?;
                 self.check_collection_tag(tag.as_deref(), "seq", position);
+                let section = self.list_section();
                 let body = Body::List {
                     items: Vec::new(),
                     len: 0,
-                    streamed: self.streamed_section(anchor),
+                    section,
+                    // An alias of an anchored list would need its items.
+                    streamed: section.is_some() && self.sink.is_some() && anchor == 0,
                 };
                 self.open(body, anchor, position);
                 Ok(())
@@ -498,12 +561,10 @@ impl<'a, 's> Builder<'a, 's> {
         });
     }
 
-    /// The list section a list starting here belongs to, when its items are to
-    /// be streamed: a sink is set, the list is the value of a list section of
-    /// the top-level mapping, that section is not a repeated key (whose value is
-    /// dropped), and the list has no anchor (an alias would need its items).
-    fn streamed_section(&self, anchor: usize) -> Option<&'static str> {
-        if self.sink.is_none() || anchor != 0 || self.stack.len() != 1 {
+    /// The list section a list starting here is the value of: a list section
+    /// of the top-level mapping, not a repeated key (whose value is dropped).
+    fn list_section(&self) -> Option<&'static str> {
+        if self.stack.len() != 1 {
             return None;
         }
         let Body::Mapping {
@@ -551,9 +612,10 @@ impl<'a, 's> Builder<'a, 's> {
             Body::List {
                 mut items,
                 len,
+                section,
                 streamed,
             } => {
-                if let Some(section) = streamed {
+                if let (Some(section), true) = (section, streamed) {
                     self.streamed.push((section, len));
                 }
                 // A list grown by pushes holds up to twice its items.
@@ -617,7 +679,13 @@ impl<'a, 's> Builder<'a, 's> {
         let (hash, key) = match self.stack.last() {
             None => (Some(ROOT_HASH), position),
             Some(frame) => match &frame.body {
-                Body::List { len, .. } => (frame.hash.map(|h| index_hash(h, *len)), position),
+                Body::List { len, section, .. } => {
+                    if let Some(section) = section {
+                        // An item starts: its positions are grouped until `place`.
+                        self.entries.start_item(section);
+                    }
+                    (frame.hash.map(|h| index_hash(h, *len)), position)
+                }
                 Body::Mapping {
                     key:
                         KeySlot::Key {
@@ -660,13 +728,17 @@ impl<'a, 's> Builder<'a, 's> {
             Body::List {
                 items,
                 len,
+                section,
                 streamed,
             } => {
                 let index = *len;
                 *len += 1;
-                match (*streamed, self.sink.as_deref_mut()) {
-                    (Some(section), Some(sink)) => sink.item(section, index, node.value),
+                match (*section, *streamed, self.sink.as_deref_mut()) {
+                    (Some(section), true, Some(sink)) => sink.item(section, index, node.value),
                     _ => items.push(node.value),
+                }
+                if section.is_some() {
+                    self.entries.end_item();
                 }
                 return;
             }
@@ -759,8 +831,7 @@ impl<'a, 's> Builder<'a, 's> {
         let mut pointer = self.pointer_of_innermost();
         push_segment(&mut pointer, &name);
         match parent {
-            Some(parent) => self.duplicates.push(DuplicateKey {
-                hash: child_hash(parent, name.as_bytes()),
+            Some(_) => self.duplicates.push(DuplicateKey {
                 name,
                 position,
                 pointer,
@@ -936,7 +1007,7 @@ impl<'a, 's> Builder<'a, 's> {
         duplicate: DuplicateKey,
     ) -> Diagnostic {
         let first = positions
-            .all(duplicate.hash)
+            .all_at(&duplicate.pointer)
             .iter()
             .map(|entry| entry.key)
             .filter(|key| *key < duplicate.position)

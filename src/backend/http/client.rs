@@ -1,0 +1,498 @@
+//! The HTTP plumbing of the `http` backend: one pooled reqwest client (rustls, no
+//! OpenSSL) with timeouts, the bearer token, pacing at the service's declared rate,
+//! bounded retries for calls that are safe to repeat, and the translation of every
+//! failure into a [`BackendError`] an account administrator can act on.
+//!
+//! The token is held only here, sent only in the `Authorization` header, and never
+//! appears in a message or in `Debug` output.
+
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::wire::{ErrorBody, IDEMPOTENCY_KEY};
+use crate::apply::pacing::TokenBucket;
+use crate::apply::retry::Jitter;
+use crate::backend::BackendError;
+
+/// How long to wait for a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one request may take, answer included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Attempts of a call that is safe to repeat (reads, keyed writes), the first included.
+pub const ATTEMPTS: u32 = 6;
+
+/// The longest `Retry-After` honoured inside one call; beyond it the error goes up.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Whether a failed call may be sent again by the client itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// A read, or a write carrying an idempotency key: retried on transient failures.
+    Safe,
+    /// Sent once; the caller (the apply executor) decides about retries.
+    Once,
+}
+
+/// One request.
+#[derive(Debug, Clone)]
+pub struct Call<'a> {
+    /// The method.
+    pub method: Method,
+    /// The path under the base URL (`/v1/members`).
+    pub path: &'a str,
+    /// Query parameters.
+    pub query: Vec<(&'static str, String)>,
+    /// A JSON body.
+    pub body: Option<Vec<u8>>,
+    /// An idempotency key.
+    pub key: Option<String>,
+    /// Other headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// Whether the client may repeat it.
+    pub repeat: Repeat,
+}
+
+impl<'a> Call<'a> {
+    /// A GET of `path` (safe to repeat).
+    #[must_use]
+    pub fn get(path: &'a str) -> Self {
+        Self {
+            method: Method::GET,
+            path,
+            query: Vec::new(),
+            body: None,
+            key: None,
+            headers: Vec::new(),
+            repeat: Repeat::Safe,
+        }
+    }
+
+    /// A write of `body` to `path`, sent once unless [`Self::keyed`].
+    #[must_use]
+    pub fn write(method: Method, path: &'a str, body: Vec<u8>) -> Self {
+        Self {
+            method,
+            path,
+            query: Vec::new(),
+            body: Some(body),
+            key: None,
+            headers: Vec::new(),
+            repeat: Repeat::Once,
+        }
+    }
+
+    /// Adds an idempotency key; `repeat` says whether this client retries it itself.
+    #[must_use]
+    pub fn keyed(mut self, key: String, repeat: Repeat) -> Self {
+        self.key = Some(key);
+        self.repeat = repeat;
+        self
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Adds a query parameter.
+    #[must_use]
+    pub fn param(mut self, name: &'static str, value: String) -> Self {
+        self.query.push((name, value));
+        self
+    }
+}
+
+/// A complete answer (any status).
+#[derive(Debug)]
+pub struct Answer {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// The connection to one service.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    shown: String,
+    bucket: Option<TokenBucket>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for the service at `base` (no trailing slash; `shown` is how messages
+    /// name it), sending `token`.
+    ///
+    /// # Errors
+    /// [`BackendError::Unauthorized`] for a token that cannot be sent in a header;
+    /// [`BackendError::Internal`] when the TLS stack cannot be set up.
+    pub fn new(base: &str, shown: &str, token: &str) -> Result<Self, BackendError> {
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
+            BackendError::Unauthorized {
+                detail: "ACCORD_TOKEN holds characters that cannot be sent in a header: check ACCORD_TOKEN".into(),
+            }
+        })?;
+        bearer.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, bearer);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("accord/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(32)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| BackendError::Internal {
+                detail: format!("cannot set up the HTTP client: {e}"),
+            })?;
+        Ok(Self {
+            http,
+            base: base.to_owned(),
+            shown: shown.to_owned(),
+            bucket: None,
+        })
+    }
+
+    /// Paces every request at `rate` per second (the service's declared limit).
+    pub fn pace(&mut self, rate: Option<f64>) {
+        self.bucket = rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .map(|r| TokenBucket::new(r, 1.0));
+    }
+
+    /// The service's URL as messages show it.
+    #[must_use]
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Sends `call`, repeating it on transient failures when it is safe to. Answers
+    /// any complete HTTP answer (the caller reads the status), or the transport's or
+    /// the last transient failure's error.
+    ///
+    /// # Errors
+    /// The service cannot be reached, did not answer, or kept failing.
+    pub async fn send(&self, call: &Call<'_>) -> Result<Answer, BackendError> {
+        let mut jitter = Jitter::from_entropy();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.send_once(call).await;
+            let error = match result {
+                Ok(answer) if !is_transient(answer.status) => return Ok(answer),
+                Ok(answer) => self.error(&answer),
+                Err(error) => error,
+            };
+            if call.repeat == Repeat::Once || attempt >= ATTEMPTS || !error.retryable() {
+                return Err(error);
+            }
+            let wait = match error.retry_after() {
+                Some(wait) if wait > MAX_RETRY_AFTER => return Err(error),
+                Some(wait) => wait,
+                None => {
+                    let ceiling = Duration::from_millis(100 * (1 << attempt.min(5)));
+                    ceiling / 2 + jitter.fraction_of(ceiling / 2)
+                }
+            };
+            tracing::debug!(attempt, error = %error, "retrying {} {}", call.method, call.path);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Sends `call` and reads a 2xx answer as JSON.
+    ///
+    /// # Errors
+    /// As [`Self::send`], and the service's error for any other status.
+    pub async fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, BackendError> {
+        let answer = self.send(call).await?;
+        if !answer.status.is_success() {
+            return Err(self.error(&answer));
+        }
+        self.decode(&answer)
+    }
+
+    /// Reads an answer's body as JSON.
+    ///
+    /// # Errors
+    /// [`BackendError::Rejected`] when the body is not what the API describes.
+    pub fn decode<T: DeserializeOwned>(&self, answer: &Answer) -> Result<T, BackendError> {
+        serde_json::from_slice(&answer.body).map_err(|e| BackendError::Rejected {
+            detail: format!(
+                "the service at {} answered something accord cannot read ({e}); is it an accord service of the same version?",
+                self.shown
+            ),
+        })
+    }
+
+    async fn send_once(&self, call: &Call<'_>) -> Result<Answer, BackendError> {
+        if let Some(bucket) = &self.bucket {
+            bucket.acquire().await;
+        }
+        let mut request = self
+            .http
+            .request(call.method.clone(), format!("{}{}", self.base, call.path));
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        if let Some(key) = &call.key {
+            request = request.header(IDEMPOTENCY_KEY, key);
+        }
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        let answer = Answer {
+            status,
+            headers,
+            body: body.to_vec(),
+        };
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            if let (Some(bucket), Some(wait)) = (&self.bucket, retry_after(&answer)) {
+                bucket.pause_for(wait);
+            }
+        }
+        Ok(answer)
+    }
+
+    /// A transport failure, phrased for the person who has to fix it.
+    fn transport(&self, error: &reqwest::Error) -> BackendError {
+        let url = self.shown.clone();
+        let cause = root_cause(error);
+        if error.is_connect() {
+            let detail = if cause.contains("refused") {
+                format!("connection refused: is `accord serve` running at {url}?")
+            } else {
+                format!(
+                    "cannot connect ({cause}): is `accord serve` running at {url}, and is the address right?"
+                )
+            };
+            return BackendError::Unreachable { url, detail };
+        }
+        if error.is_timeout() {
+            return BackendError::Timeout {
+                url,
+                detail: format!(
+                    "no answer within {} s; the call may or may not have been carried out",
+                    REQUEST_TIMEOUT.as_secs()
+                ),
+            };
+        }
+        BackendError::Timeout {
+            url,
+            detail: format!(
+                "the connection dropped before the answer arrived ({cause}); the call may or may not have been carried out"
+            ),
+        }
+    }
+
+    /// The error a non-2xx answer stands for.
+    #[must_use]
+    pub fn error(&self, answer: &Answer) -> BackendError {
+        let body: Option<ErrorBody> = serde_json::from_slice(&answer.body).ok();
+        let message = body.as_ref().map_or_else(
+            || {
+                String::from_utf8_lossy(&answer.body)
+                    .chars()
+                    .take(200)
+                    .collect()
+            },
+            |b| b.message.clone(),
+        );
+        let code = body.as_ref().map_or("", |b| b.code.as_str());
+        let details = body.as_ref().map(|b| &b.details);
+        let number = |name: &str| {
+            details
+                .and_then(|d| d.get(name))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or_default()
+        };
+        let text = |name: &str| {
+            details
+                .and_then(|d| d.get(name))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let status = answer.status;
+        match status {
+            StatusCode::UNAUTHORIZED => BackendError::Unauthorized {
+                detail: format!(
+                    "the service at {} did not accept the token: check ACCORD_TOKEN ({message})",
+                    self.shown
+                ),
+            },
+            StatusCode::FORBIDDEN => BackendError::Unauthorized {
+                detail: "this token can only read: set ACCORD_TOKEN to a `write` token to change the account".into(),
+            },
+            StatusCode::PRECONDITION_FAILED => BackendError::Stale {
+                expected: number("expected"),
+                found: number("found"),
+            },
+            StatusCode::TOO_MANY_REQUESTS => BackendError::RateLimited {
+                retry_after: retry_after(answer),
+            },
+            StatusCode::CONFLICT if code == "account_mismatch" => BackendError::AccountMismatch {
+                expected: text("expected"),
+                found: text("found"),
+            },
+            StatusCode::UNPROCESSABLE_ENTITY if code == "batch_too_large" => {
+                BackendError::BatchTooLarge {
+                    size: usize::try_from(number("size")).unwrap_or_default(),
+                    limit: usize::try_from(number("limit")).unwrap_or_default(),
+                }
+            }
+            s if s.is_server_error() => BackendError::Server {
+                status: s.as_u16(),
+                detail: message,
+            },
+            s => BackendError::Rejected {
+                detail: format!("{message} (HTTP {})", s.as_u16()),
+            },
+        }
+    }
+}
+
+/// Statuses worth trying again: 429, 5xx (and 408).
+fn is_transient(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+}
+
+/// How long the service asked to wait: the exact `details.retry_after_ms` when
+/// given, else `Retry-After` (whole seconds).
+fn retry_after(answer: &Answer) -> Option<Duration> {
+    let exact = serde_json::from_slice::<ErrorBody>(&answer.body)
+        .ok()
+        .and_then(|b| {
+            b.details
+                .get("retry_after_ms")
+                .and_then(serde_json::Value::as_u64)
+        })
+        .map(Duration::from_millis);
+    exact.or_else(|| {
+        answer
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    })
+}
+
+/// The innermost cause of an error (`Connection refused (os error 111)`).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::new("http://127.0.0.1:9", "http://127.0.0.1:9", "s3cret").unwrap()
+    }
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn statuses_become_errors_a_person_can_act_on() {
+        let c = client();
+        let e = c.error(&answer(
+            401,
+            r#"{"code":"unauthorized","message":"no","details":null}"#,
+        ));
+        assert!(e.to_string().contains("check ACCORD_TOKEN"), "{e}");
+        let e = c.error(&answer(
+            403,
+            r#"{"code":"forbidden","message":"no","details":null}"#,
+        ));
+        assert!(e.to_string().contains("this token can only read"), "{e}");
+        let e = c.error(&answer(
+            412,
+            r#"{"code":"stale","message":"m","details":{"expected":3,"found":5}}"#,
+        ));
+        assert!(matches!(
+            e,
+            BackendError::Stale {
+                expected: 3,
+                found: 5
+            }
+        ));
+        assert!(e.to_string().contains("the account changed since"), "{e}");
+        let e = c.error(&answer(
+            429,
+            r#"{"code":"rate_limited","message":"m","details":{"retry_after_ms":250}}"#,
+        ));
+        assert_eq!(e.retry_after(), Some(Duration::from_millis(250)));
+        let e = c.error(&answer(503, "upstream down"));
+        assert!(
+            e.retryable() && e.to_string().contains("upstream down"),
+            "{e}"
+        );
+        let e = c.error(&answer(
+            409,
+            r#"{"code":"account_mismatch","message":"m","details":{"expected":"a","found":"b"}}"#,
+        ));
+        assert!(matches!(e, BackendError::AccountMismatch { .. }));
+        assert!(!c.error(&answer(422, "{}")).retryable());
+    }
+
+    #[test]
+    fn the_token_is_never_shown() {
+        let c = client();
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_asks_whether_the_service_runs() {
+        // Port 9 (discard) on loopback: nothing listens there on a test machine.
+        let mut call = Call::get("/v1/health");
+        call.repeat = Repeat::Once;
+        let e = client().send(&call).await.unwrap_err();
+        assert!(matches!(e, BackendError::Unreachable { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("is `accord serve` running at http://127.0.0.1:9?"),
+            "{e}"
+        );
+    }
+}

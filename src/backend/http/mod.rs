@@ -1,0 +1,440 @@
+//! The `http` backend: `--backend http://HOST:PORT` (or `https://`), the account
+//! service `accord serve` (or a compatible one), with the token in `ACCORD_TOKEN`.
+//!
+//! - **Opening** checks the service answers (`/v1/health`: a refused connection asks
+//!   "is `accord serve` running at ...?") and reads its bulk and rate limits
+//!   (`/v1/capabilities`); every request is then paced at the declared rate.
+//! - **Reading** ([`fetch`]) pins one revision and reads every collection in pages,
+//!   concurrently.
+//! - **Writing**: each batch is one `POST /v1/operations`, sent once; the apply
+//!   executor retries it when the call failed in a retryable way. A write whose
+//!   connection dropped after the service committed it is not done twice, by two
+//!   guards: the batch carries an `Idempotency-Key` derived from this client's random
+//!   session id and the batch's content, so the executor's resend of the same batch
+//!   is answered by the service from its record of the first answer; and should that
+//!   record be missing (the service died between its commit and the record), every
+//!   operation but `member.resend_invite` is idempotent in the store and answers
+//!   `already_so`. The service's audit log shows each change once either way.
+//! - **Account and lock calls** carry a random idempotency key and are retried here
+//!   on transient failures (their answer is replayed if the first one was lost).
+//!
+//! Errors become messages an administrator can act on: 401 "check `ACCORD_TOKEN`",
+//! 403 "this token can only read", 412 "the account changed since the plan".
+
+pub mod client;
+pub mod fetch;
+pub mod wire;
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+
+use client::{Call, Client, Repeat};
+use fetch::FetchStats;
+use wire::{
+    AccountRequest, AuditEntry, BatchRequest, BatchResponse, ErrorBody, Health, LeaseRequest,
+    LockRequest, MAX_PAGE_SIZE, OutcomeResponse, Page, ServiceInfo,
+};
+
+use crate::apply::retry::Jitter;
+use crate::backend::{Backend, BackendError, Capabilities, Lease, LockError, Outcome, Snapshot};
+use crate::plan::Op;
+use crate::state::{AccountInfo, Email};
+
+/// The environment variable holding the service token.
+pub const TOKEN_VARIABLE: &str = "ACCORD_TOKEN";
+
+/// Page requests in flight at once while fetching: enough to hide a network's round
+/// trips, few enough for a small service.
+pub const DEFAULT_FETCH_CONCURRENCY: usize = 8;
+
+/// The account service over HTTP.
+#[derive(Debug)]
+pub struct HttpBackend {
+    client: Arc<Client>,
+    capabilities: Capabilities,
+    /// This client's random session id: batch keys are unique to it.
+    session: [u8; 16],
+    /// Counts keys for account and lock calls.
+    calls: AtomicU64,
+    concurrency: usize,
+}
+
+impl HttpBackend {
+    /// Opens the service at `url` with the token in `ACCORD_TOKEN`.
+    ///
+    /// # Errors
+    /// [`BackendError::Unauthorized`] when `ACCORD_TOKEN` is not set; otherwise as
+    /// [`Self::connect`].
+    pub async fn open(url: &str) -> Result<Self, BackendError> {
+        let token = std::env::var(TOKEN_VARIABLE)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| BackendError::Unauthorized {
+                detail: format!(
+                    "{TOKEN_VARIABLE} is not set: set it to a token from the tokens file of the service at {}",
+                    shown_url(url)
+                ),
+            })?;
+        Self::connect(url, &token).await
+    }
+
+    /// Opens the service at `url` with `token`.
+    ///
+    /// # Errors
+    /// [`BackendError::UnknownScheme`] for a URL that is not `http(s)://HOST[:PORT]`;
+    /// [`BackendError::Unreachable`] when nothing answers there; the service's errors
+    /// (401 for a token it does not know).
+    pub async fn connect(url: &str, token: &str) -> Result<Self, BackendError> {
+        let base = base_url(url)?;
+        let mut client = Client::new(&base, &shown_url(url), token)?;
+        let mut health = Call::get("/v1/health");
+        health.repeat = Repeat::Once;
+        let answer = client.send(&health).await?;
+        if answer.status != StatusCode::OK || client.decode::<Health>(&answer).is_err() {
+            return Err(BackendError::Rejected {
+                detail: format!(
+                    "{} does not answer like an accord service (GET /v1/health gave HTTP {}); check the URL",
+                    client.shown(),
+                    answer.status.as_u16()
+                ),
+            });
+        }
+        let info: ServiceInfo = client.json(&Call::get("/v1/capabilities")).await?;
+        client.pace(info.capabilities.rate_limit);
+        let mut session = [0_u8; 16];
+        let mut entropy = Jitter::from_entropy();
+        session[..8].copy_from_slice(&entropy.next_u64().to_le_bytes());
+        session[8..].copy_from_slice(&entropy.next_u64().to_le_bytes());
+        Ok(Self {
+            client: Arc::new(client),
+            capabilities: info.capabilities,
+            session,
+            calls: AtomicU64::new(0),
+            concurrency: DEFAULT_FETCH_CONCURRENCY,
+        })
+    }
+
+    /// Sets how many page requests a fetch keeps in flight (benchmarks).
+    pub fn set_concurrency(&mut self, concurrency: usize) {
+        self.concurrency = concurrency.max(1);
+    }
+
+    /// Fetches, and says how many pages it took (benchmarks).
+    ///
+    /// # Errors
+    /// As [`Backend::fetch`].
+    pub async fn fetch_with_stats(&self) -> Result<(Snapshot, FetchStats), BackendError> {
+        fetch::fetch(&self.client, self.concurrency).await
+    }
+
+    /// The key of a batch: this session's id and the batch's content. The executor
+    /// resends exactly the same batch after a failed call, so the resend carries the
+    /// same key and the service answers it from its record.
+    fn batch_key(&self, body: &[u8]) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.session);
+        hasher.update(body);
+        format!("batch-{}", &hex::encode(hasher.finalize())[..40])
+    }
+
+    /// A fresh key for one account or lock call.
+    fn call_key(&self, what: &str) -> String {
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        format!("{what}-{}-{n}", hex::encode(self.session))
+    }
+
+    /// Marks `email` as having accepted the invitation (tests, demos).
+    ///
+    /// # Errors
+    /// The service's errors; a refusal comes back as [`Outcome::Refused`].
+    pub async fn accept_invitation(&self, email: &Email) -> Result<Outcome, BackendError> {
+        let path = format!(
+            "/v1/members/{}/accept-invitation",
+            encode_segment(email.as_str())
+        );
+        let call = Call::write(Method::POST, &path, Vec::new())
+            .keyed(self.call_key("accept"), Repeat::Safe);
+        let answer = self.client.send(&call).await?;
+        if answer.status.is_success() {
+            return Ok(self.client.decode::<OutcomeResponse>(&answer)?.outcome);
+        }
+        if answer.status == StatusCode::CONFLICT {
+            if let Ok(body) = serde_json::from_slice::<ErrorBody>(&answer.body) {
+                return Ok(Outcome::Refused {
+                    rule: body
+                        .details
+                        .get("rule")
+                        .and_then(|r| r.as_str())
+                        .map(str::to_owned),
+                    reason: body.message,
+                });
+            }
+        }
+        Err(self.client.error(&answer))
+    }
+
+    /// The whole audit log, oldest first.
+    ///
+    /// # Errors
+    /// The service's errors.
+    pub async fn audit(&self) -> Result<Vec<AuditEntry>, BackendError> {
+        let mut entries = Vec::new();
+        loop {
+            let call = Call::get("/v1/audit")
+                .param("limit", MAX_PAGE_SIZE.to_string())
+                .param("offset", entries.len().to_string());
+            let page: Page<AuditEntry> = self.client.json(&call).await?;
+            let done = page.items.is_empty() || entries.len() + page.items.len() >= page.total;
+            entries.extend(page.items);
+            if done {
+                return Ok(entries);
+            }
+        }
+    }
+
+    /// Carries out `batch` only if the account is still at `revision` (`If-Match`):
+    /// [`BackendError::Stale`] otherwise, with nothing done.
+    ///
+    /// # Errors
+    /// As [`Backend::execute`], and [`BackendError::Stale`].
+    pub async fn execute_at(
+        &self,
+        batch: &[Op],
+        revision: u64,
+    ) -> Result<Vec<Outcome>, BackendError> {
+        self.send_batch(batch, Some(revision)).await
+    }
+
+    async fn send_batch(
+        &self,
+        batch: &[Op],
+        revision: Option<u64>,
+    ) -> Result<Vec<Outcome>, BackendError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = self.capabilities.batch_limit(batch);
+        if batch.len() > limit {
+            return Err(BackendError::BatchTooLarge {
+                size: batch.len(),
+                limit,
+            });
+        }
+        let body = serde_json::to_vec(&BatchRequest {
+            operations: batch.to_vec(),
+        })
+        .map_err(|e| BackendError::Internal {
+            detail: format!("cannot write the batch as JSON: {e}"),
+        })?;
+        let key = self.batch_key(&body);
+        let mut call = Call::write(Method::POST, "/v1/operations", body).keyed(key, Repeat::Once);
+        if let Some(revision) = revision {
+            call = call.header("if-match", format!("\"{revision}\""));
+        }
+        let response: BatchResponse = self.client.json(&call).await?;
+        check_count(response, batch.len())
+    }
+}
+
+fn check_count(response: BatchResponse, expected: usize) -> Result<Vec<Outcome>, BackendError> {
+    if response.outcomes.len() == expected {
+        Ok(response.outcomes)
+    } else {
+        Err(BackendError::Rejected {
+            detail: format!(
+                "the service answered {} outcomes for {expected} operations",
+                response.outcomes.len()
+            ),
+        })
+    }
+}
+
+#[async_trait]
+impl Backend for HttpBackend {
+    fn url(&self) -> String {
+        self.client.shown().to_owned()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities.clone()
+    }
+
+    async fn fetch(&self) -> Result<Snapshot, BackendError> {
+        Ok(self.fetch_with_stats().await?.0)
+    }
+
+    async fn execute(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError> {
+        self.send_batch(batch, None).await
+    }
+
+    async fn ensure_account(&self, account: &AccountInfo) -> Result<Outcome, BackendError> {
+        let body = json_body(&AccountRequest {
+            id: account.id.clone(),
+            name: account.name.clone(),
+        })?;
+        let call = Call::write(Method::PUT, "/v1/account", body)
+            .keyed(self.call_key("account"), Repeat::Safe);
+        let response: OutcomeResponse = self.client.json(&call).await?;
+        Ok(response.outcome)
+    }
+
+    async fn acquire_lock(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
+        let body = json_body(&LockRequest {
+            holder: holder.to_owned(),
+            ttl_secs: ttl.as_secs().max(1),
+        })?;
+        let call =
+            Call::write(Method::POST, "/v1/lock", body).keyed(self.call_key("lock"), Repeat::Safe);
+        self.lease_call(&call).await
+    }
+
+    async fn renew_lock(&self, lease: &Lease) -> Result<Lease, LockError> {
+        let body = json_body(&LeaseRequest {
+            lease: lease.clone(),
+        })?;
+        let call = Call::write(Method::POST, "/v1/lock/renew", body)
+            .keyed(self.call_key("renew"), Repeat::Safe);
+        self.lease_call(&call).await
+    }
+
+    async fn release_lock(&self, lease: Lease) -> Result<(), LockError> {
+        let body = json_body(&LeaseRequest { lease })?;
+        let call = Call::write(Method::POST, "/v1/lock/release", body)
+            .keyed(self.call_key("release"), Repeat::Safe);
+        let answer = self.client.send(&call).await?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(self.client.error(&answer).into())
+        }
+    }
+}
+
+impl HttpBackend {
+    /// A lock call's answer: the lease, or who holds the lock, or that it was lost.
+    async fn lease_call(&self, call: &Call<'_>) -> Result<Lease, LockError> {
+        let answer = self.client.send(call).await?;
+        if answer.status.is_success() {
+            return Ok(self.client.decode(&answer)?);
+        }
+        if answer.status == StatusCode::CONFLICT {
+            if let Ok(body) = serde_json::from_slice::<ErrorBody>(&answer.body) {
+                let text = |name: &str| {
+                    body.details
+                        .get(name)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let number = |name: &str| {
+                    body.details
+                        .get(name)
+                        .and_then(serde_json::Value::as_i64)
+                        .unwrap_or_default()
+                };
+                match body.code.as_str() {
+                    "lock_held" => {
+                        return Err(LockError::Held {
+                            holder: text("holder"),
+                            since: number("since"),
+                            expires: number("expires"),
+                        });
+                    }
+                    "lock_lost" => {
+                        return Err(LockError::Lost {
+                            holder: text("holder"),
+                            reason: text("reason"),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Err(self.client.error(&answer).into())
+    }
+}
+
+fn json_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, BackendError> {
+    serde_json::to_vec(value).map_err(|e| BackendError::Internal {
+        detail: format!("cannot write the request as JSON: {e}"),
+    })
+}
+
+/// The base URL requests are made under: scheme, host, port and any path prefix,
+/// without a trailing slash.
+///
+/// # Errors
+/// [`BackendError::UnknownScheme`] when `url` is not an `http(s)://` URL with a host.
+pub fn base_url(url: &str) -> Result<String, BackendError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| BackendError::UnknownScheme {
+        url: shown_url(url),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(BackendError::UnknownScheme {
+            url: shown_url(url),
+        });
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// `url` as messages show it: without any `user:password@`.
+#[must_use]
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.as_str().trim_end_matches('/').to_owned()
+        }
+        _ => url.trim_end_matches('/').to_owned(),
+    }
+}
+
+/// Percent-encodes one path segment (an email, a project name).
+#[must_use]
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~@+".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_shown_without_credentials() {
+        assert_eq!(
+            base_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            base_url("https://accord.example/api").unwrap(),
+            "https://accord.example/api"
+        );
+        assert!(base_url("ftp://x").is_err());
+        assert!(base_url("http://").is_err());
+        assert_eq!(
+            shown_url("https://u:p@accord.example/"),
+            "https://accord.example"
+        );
+    }
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode_segment("a.b+c@x.example"), "a.b+c@x.example");
+        assert_eq!(encode_segment("Tower A/B"), "Tower%20A%2FB");
+    }
+}

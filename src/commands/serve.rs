@@ -1,0 +1,105 @@
+//! `accord serve`: runs the account service ([`crate::service`]) until SIGTERM or
+//! Ctrl-C, then stops accepting, finishes the requests and writes in progress, and
+//! exits 0.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use crate::backend::SystemClock;
+use crate::cli::ServeArgs;
+use crate::error::{Error, Result, exit};
+use crate::service::{Service, ServiceOptions, Tokens};
+
+/// Serves; see the module docs.
+///
+/// # Errors
+/// The tokens file is unusable, the store cannot be opened, or the address cannot be
+/// bound.
+pub fn run(args: &ServeArgs) -> Result<u8> {
+    start_logging();
+    let tokens = Tokens::load(&args.tokens).map_err(|e| Error::Other(e.to_string()))?;
+    let token_count = tokens.len();
+    let mut options = ServiceOptions::new(&args.db, tokens);
+    options.rate_limit = args.rate_limit;
+    options.faults = args
+        .inject_faults
+        .map(|fraction| (fraction, args.fault_seed));
+    options.max_body = usize::try_from(args.max_body).unwrap_or(usize::MAX);
+    options.request_timeout = args.request_timeout;
+    let service = Service::open(options, Arc::new(SystemClock))
+        .map_err(|e| Error::Other(format!("cannot open the store: {e}")))?;
+    let runtime = super::runtime()?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind(&args.listen).await.map_err(|e| {
+            Error::Other(format!(
+                "cannot listen on {}: {e}; choose another address with --listen",
+                args.listen
+            ))
+        })?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| Error::Other(format!("cannot read the bound address: {e}")))?;
+        // Scripts and tests wait for exactly this line.
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "listening on http://{address}");
+        let _ = stdout.flush();
+        drop(stdout);
+        if let Some(fraction) = args.inject_faults {
+            tracing::warn!(
+                fraction,
+                seed = args.fault_seed,
+                "FAULT INJECTION IS ON (--inject-faults): requests will fail on purpose; for tests only"
+            );
+        }
+        tracing::info!(
+            %address,
+            db = %args.db.display(),
+            tokens = token_count,
+            rate_limit = args.rate_limit,
+            "accord serve started"
+        );
+        service
+            .run(listener, terminated())
+            .await
+            .map_err(|e| Error::Other(format!("the service failed: {e}")))?;
+        tracing::info!("accord serve stopped: every request and write in progress finished");
+        Ok(exit::OK)
+    })
+}
+
+/// Logs to standard error; `RUST_LOG` sets the level (default `info`).
+fn start_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Completes on SIGTERM or Ctrl-C (SIGINT).
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM: stopping; finishing the requests in progress"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping; finishing the requests in progress"),
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("interrupted: stopping; finishing the requests in progress");
+    }
+}

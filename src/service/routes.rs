@@ -1,0 +1,157 @@
+//! The route table and the middleware stack around it.
+//!
+//! Routes are added through [`Table`], which records each method and path as it adds
+//! it to the router: [`routes`] is therefore exactly what the router serves, and the
+//! test that compares it with `schemas/openapi.yaml` checks the real thing.
+//!
+//! A request passes, outermost first: the request log (one line per request, with
+//! status and duration), the request timeout, the body limit; then, on the
+//! authenticated routes (all but `/v1/health`): the bearer check, the rate limit, the
+//! fault switch, and the write handling of [`super::writes`].
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post, put};
+
+use super::auth::RequestLabel;
+use super::error::ApiError;
+use super::{App, auth, faults, handlers, limits, writes};
+
+/// The health endpoint, the one route without a token.
+pub const HEALTH: &str = "/v1/health";
+
+/// A route the service serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RouteInfo {
+    /// `GET`, `POST`, `PUT`.
+    pub method: &'static str,
+    /// The path template (`/v1/members/{email}`), as `OpenAPI` writes it.
+    pub path: &'static str,
+}
+
+/// A router and the list of what it serves, kept together.
+struct Table {
+    router: Router<App>,
+    routes: Vec<RouteInfo>,
+}
+
+impl Table {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    fn add(mut self, method: &'static str, path: &'static str, route: MethodRouter<App>) -> Self {
+        self.router = self.router.route(path, route);
+        self.routes.push(RouteInfo { method, path });
+        self
+    }
+}
+
+/// The authenticated API.
+fn api() -> Table {
+    Table::new()
+        .add("GET", "/v1/capabilities", get(handlers::capabilities))
+        .add("GET", "/v1/account", get(handlers::account))
+        .add("PUT", "/v1/account", put(handlers::put_account))
+        .add("GET", "/v1/companies", get(handlers::companies))
+        .add("GET", "/v1/roles", get(handlers::roles))
+        .add("GET", "/v1/members", get(handlers::members))
+        .add("GET", "/v1/members/{email}", get(handlers::member))
+        .add(
+            "POST",
+            "/v1/members/{email}/accept-invitation",
+            post(handlers::accept_invitation),
+        )
+        .add("GET", "/v1/agreements", get(handlers::agreements))
+        .add("GET", "/v1/seats", get(handlers::seats))
+        .add("GET", "/v1/cloud-services", get(handlers::cloud_services))
+        .add("GET", "/v1/support", get(handlers::support))
+        .add("GET", "/v1/projects", get(handlers::projects))
+        .add("GET", "/v1/project-members", get(handlers::project_members))
+        .add("POST", "/v1/operations", post(handlers::operations))
+        .add("POST", "/v1/lock", post(handlers::lock_acquire))
+        .add("POST", "/v1/lock/renew", post(handlers::lock_renew))
+        .add("POST", "/v1/lock/release", post(handlers::lock_release))
+        .add("GET", "/v1/audit", get(handlers::audit))
+}
+
+/// Every route the service serves, health included, sorted.
+#[must_use]
+pub fn routes() -> Vec<RouteInfo> {
+    let mut routes = api().routes;
+    routes.push(RouteInfo {
+        method: "GET",
+        path: HEALTH,
+    });
+    routes.sort();
+    routes
+}
+
+/// The whole service, ready to serve.
+pub fn router(app: App) -> Router {
+    let api = api()
+        .router
+        .layer(from_fn_with_state(app.clone(), writes::writes))
+        .layer(from_fn_with_state(app.clone(), faults::inject))
+        .layer(from_fn_with_state(app.clone(), limits::limit))
+        .layer(from_fn_with_state(app.clone(), auth::authenticate));
+    Router::new()
+        .route(HEALTH, get(handlers::health))
+        .merge(api)
+        .fallback(handlers::no_route)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(DefaultBodyLimit::max(app.limits.max_body))
+        .layer(from_fn_with_state(app.clone(), timeout))
+        .layer(from_fn(log_request))
+        .with_state(app)
+}
+
+/// Answers 503 when a request runs longer than the limit. A write goes on to the end
+/// anyway (see [`super::writes`]): its answer can be had again with the same key.
+async fn timeout(State(app): State<App>, request: Request, next: Next) -> Response {
+    let limit = app.limits.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!(
+                "the request took longer than {} s; a write still completes: send it again with the same Idempotency-Key to get its answer",
+                limit.as_secs_f64()
+            ),
+        )
+        .with_retry_after(std::time::Duration::from_secs(1))
+        .into_response(),
+    }
+}
+
+/// One log line per request: method, route, status, duration, caller. Never a token,
+/// never a body.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let label = response.extensions().get::<RequestLabel>();
+    let route = label.map_or(path.as_str(), |l| l.route.as_str());
+    let who = label.map_or("-", |l| l.who.as_str());
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: "accord::service",
+        %method,
+        route,
+        status = response.status().as_u16(),
+        ms = format_args!("{millis:.1}"),
+        who,
+        "request"
+    );
+    response
+}
