@@ -155,3 +155,49 @@ async fn log_request(request: Request, next: Next) -> Response {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::routing::get;
+
+    use super::*;
+    use crate::backend::SystemClock;
+    use crate::service::{Service, ServiceOptions, Tokens};
+
+    /// A slow request is answered 503 `timeout` when the limit runs out.
+    #[tokio::test]
+    async fn a_request_over_the_timeout_is_answered_503() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::parse("read r n\n", "tokens").unwrap();
+        let mut options = ServiceOptions::new(dir.path().join("state.db"), tokens);
+        options.request_timeout = Duration::from_millis(50);
+        let service = Service::open(options, Arc::new(SystemClock)).unwrap();
+        let router = Router::new()
+            .route("/fast", get(|| async { "fast" }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "slow"
+                }),
+            )
+            .layer(from_fn_with_state(service.app.clone(), timeout))
+            .with_state(service.app.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let client = reqwest::Client::new();
+        let fast = client.get(format!("{url}/fast")).send().await.unwrap();
+        assert_eq!(fast.status(), 200);
+        let started = std::time::Instant::now();
+        let slow = client.get(format!("{url}/slow")).send().await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(slow.status(), 503);
+        assert_eq!(slow.headers()["retry-after"], "1");
+        let body: serde_json::Value = slow.json().await.unwrap();
+        assert_eq!(body["code"], "timeout");
+    }
+}

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use accord::backend::http::HttpBackend;
 use accord::backend::http::wire::AuditEntry;
-use accord::backend::{Backend, BackendError};
+use accord::backend::{Backend, BackendError, Outcome};
 use accord::plan::Op;
+use accord::state::Email;
 use saphyr::{LoadableYamlNode, Yaml};
 use serde_json::{Value, json};
 
@@ -360,6 +361,36 @@ fn over_http_validate_plan_apply_then_plan_finds_nothing_and_sigterm_stops_clean
         "{entries:?}"
     );
     assert_eq!(entries[0].op, "account.create");
+
+    // Alice accepts her invitation through the service: recorded, with who did it.
+    let answers = runtime().block_on(async {
+        let backend = HttpBackend::connect(&server.url, &place.write)
+            .await
+            .unwrap();
+        let mut answers = Vec::new();
+        for email in [
+            "alice@acme.example",
+            "alice@acme.example",
+            "nobody@acme.example",
+        ] {
+            answers.push(backend.accept_invitation(&Email::new(email)).await.unwrap());
+        }
+        answers
+    });
+    assert_eq!(answers[..2], [Outcome::Done, Outcome::AlreadySo]);
+    assert!(
+        matches!(&answers[2], Outcome::Refused { reason, .. } if reason.contains("not a member")),
+        "{answers:?}"
+    );
+    let last = audit(&server.url, &place.read).pop().unwrap();
+    assert_eq!(
+        (
+            last.op.as_str(),
+            last.target.as_str(),
+            last.actor.as_deref()
+        ),
+        ("member.accept_invitation", "alice@acme.example", Some("ci"))
+    );
 
     // Export over HTTP gives a configuration that plans to no change.
     let export = place.run(&server.url, &place.read, &["export"]);
