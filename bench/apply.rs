@@ -25,6 +25,9 @@
 //!    burst of 2, answering 429 with `Retry-After` when a call comes too early) and
 //!    declares R: the achieved rate of calls / R, the 429s and the longest run of them.
 
+#[path = "tool.rs"]
+mod tool;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -78,13 +81,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("runtime");
-    match runtime.block_on(run(&rates, keep)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    tool::finish(runtime.block_on(run(&rates, keep)))
 }
 
 async fn run(rates: &[f64], keep: Option<PathBuf>) -> Result<(), String> {

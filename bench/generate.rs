@@ -24,6 +24,9 @@
 //! The configuration is built as accord's own typed model (so it cannot drift
 //! from the schema) and written as YAML text directly, which is fast.
 
+#[path = "tool.rs"]
+mod tool;
+
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -33,6 +36,7 @@ use accord::config::model::{
     AccessLevel, Account, Agreement, CloudService, Company, ConfigFile, DesiredStatus, Group,
     Member, Product, Project, ProjectAccess, ProjectMember, ProjectProduct, Role, Settings,
 };
+use tool::Rng;
 
 const USAGE: &str = "usage: generate --members N --files K --out DIR [--seed S] [--json]";
 
@@ -44,19 +48,9 @@ const MEMBERS_PER_GROUP_BLOCK: usize = 100;
 const GROUP_SIZE: usize = 8;
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("error: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
+    match Args::parse(std::env::args().skip(1)) {
+        Ok(args) => tool::finish(run(&args)),
+        Err(message) => tool::usage_error(&message, USAGE),
     }
 }
 
@@ -181,34 +175,6 @@ fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
     value
         .parse()
         .map_err(|_| format!("{flag} expects a number, got `{value}`"))
-}
-
-/// A small deterministic generator (`SplitMix64`): no dependency, same output everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (n > 0).
-    #[allow(clippy::cast_possible_truncation)] // the result is below n, a usize
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// True with probability `percent`/100.
-    fn percent(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 const FIRST_NAMES: &[&str] = &[
@@ -376,7 +342,7 @@ impl Firm {
             emails: Vec::new(),
             inactive: Vec::new(),
             groups: Vec::new(),
-            rng: Rng(seed),
+            rng: Rng::new(seed),
         };
         firm.account_and_settings();
         firm.companies(members.div_ceil(MEMBERS_PER_COMPANY));

@@ -25,6 +25,9 @@
 //!
 //! The output is deterministic for a given configuration, percentage and seed.
 
+#[path = "tool.rs"]
+mod tool;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +41,7 @@ use accord::state::{
     AccessLevel, Email, MemberState, MemberStatus, ProjectAccess, ProjectMemberState,
     ProjectProduct, State,
 };
+use tool::Rng;
 
 const USAGE: &str = "usage: plan_setup CONFIG_DIR STORE_PATH [--change-percent P] [--seed S]";
 
@@ -49,19 +53,9 @@ const SEAT_SHARE: usize = 25;
 const PROJECT_SHARE: usize = 25;
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("error: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
+    match Args::parse(std::env::args().skip(1)) {
+        Ok(args) => tool::finish(run(&args)),
+        Err(message) => tool::usage_error(&message, USAGE),
     }
 }
 
@@ -176,33 +170,6 @@ fn remove_store(path: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-/// A small deterministic generator (SplitMix64): the same seed, the same store.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number below `n` (which must not be 0).
-    fn below(&mut self, n: usize) -> usize {
-        // The modulo bias is irrelevant for a benchmark's choices.
-        usize::try_from(self.next() % n as u64).expect("below n")
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        (!items.is_empty()).then(|| &items[self.below(items.len())])
-    }
-}
-
 #[derive(Default)]
 struct Counts {
     records: usize,
@@ -294,12 +261,12 @@ impl Changer<'_> {
         let companies: Vec<String> = self.state.companies.keys().cloned().collect();
         let roles: Vec<String> = self.state.roles.keys().cloned().collect();
         for _ in 0..count {
-            let Some(email) = self.rng.pick(&emails).cloned() else {
+            let Some(email) = self.rng.pick_any(&emails).cloned() else {
                 return;
             };
             let kind = self.rng.below(4);
-            let company = self.rng.pick(&companies).cloned();
-            let role = self.rng.pick(&roles).cloned();
+            let company = self.rng.pick_any(&companies).cloned();
+            let role = self.rng.pick_any(&roles).cloned();
             let member = self.state.members.get_mut(&email).expect("declared");
             match kind {
                 0 => member.company = company,
@@ -329,10 +296,10 @@ impl Changer<'_> {
             })
             .collect();
         for _ in 0..count {
-            let Some((number, name)) = self.rng.pick(&products).cloned() else {
+            let Some((number, name)) = self.rng.pick_any(&products).cloned() else {
                 return;
             };
-            let Some(newcomer) = self.rng.pick(&eligible).cloned() else {
+            let Some(newcomer) = self.rng.pick_any(&eligible).cloned() else {
                 return;
             };
             let product = self
@@ -357,11 +324,11 @@ impl Changer<'_> {
         let eligible = self.eligible();
         let names: Vec<String> = self.state.projects.keys().cloned().collect();
         for _ in 0..count {
-            let Some(name) = self.rng.pick(&names).cloned() else {
+            let Some(name) = self.rng.pick_any(&names).cloned() else {
                 return;
             };
             let kind = self.rng.below(3);
-            let newcomer = self.rng.pick(&eligible).cloned();
+            let newcomer = self.rng.pick_any(&eligible).cloned();
             let project = self.state.projects.get_mut(&name).expect("listed");
             let members: Vec<Email> = project.members.keys().cloned().collect();
             let someone =
@@ -400,8 +367,8 @@ impl Changer<'_> {
         for i in 0..count {
             let member = MemberState {
                 first_name: Some(format!("Extra{i}")),
-                company: self.rng.pick(&companies).cloned(),
-                role: self.rng.pick(&roles).cloned(),
+                company: self.rng.pick_any(&companies).cloned(),
+                role: self.rng.pick_any(&roles).cloned(),
                 access: [AccessLevel::Executive].into(),
                 ..MemberState::default()
             };

@@ -20,6 +20,8 @@
 
 #[path = "service_common.rs"]
 mod common;
+#[path = "tool.rs"]
+mod tool;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -65,13 +67,7 @@ fn parse() -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
-    match parse().and_then(|args| run(&args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    tool::finish(parse().and_then(|args| run(&args)))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

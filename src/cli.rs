@@ -156,6 +156,12 @@ pub struct PlanArgs {
     /// Allow at most N member removals (overrides `settings.max_removals`, R13).
     #[arg(long, value_name = "N")]
     pub max_removals: Option<u32>,
+
+    /// Plan even when the configuration would change parts the backend does not
+    /// manage (agreements, roles, access levels against `acc://`): they are listed as
+    /// warnings and left as they are, instead of failing the plan.
+    #[arg(long)]
+    pub skip_unsupported: bool,
 }
 
 /// `accord apply`.
@@ -182,6 +188,12 @@ pub struct ApplyArgs {
     /// Allow at most N member removals (overrides `settings.max_removals`, R13).
     #[arg(long, value_name = "N")]
     pub max_removals: Option<u32>,
+
+    /// Apply even when the configuration would change parts the backend does not
+    /// manage (agreements, roles, access levels against `acc://`): they are left as
+    /// they are and listed as warnings, instead of refusing the apply.
+    #[arg(long)]
+    pub skip_unsupported: bool,
 
     /// The most backend calls in flight at once.
     #[arg(long, value_name = "N", default_value_t = crate::apply::DEFAULT_PARALLELISM,

@@ -79,9 +79,19 @@ pub enum Declared {
 }
 
 /// Where each declaration of a configuration is.
+///
+/// One map per kind of declaration: a large configuration records hundreds of
+/// thousands, and parts compiled apart (each recording its own kinds) are then
+/// joined without copying ([`Self::merge`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Provenance {
-    entries: BTreeMap<(Declared, String), Location>,
+    /// By kind (`Declared as usize`), then target.
+    by_kind: [BTreeMap<String, Location>; Declared::COUNT],
+}
+
+impl Declared {
+    /// The number of kinds.
+    const COUNT: usize = Declared::ProjectMember as usize + 1;
 }
 
 impl Provenance {
@@ -93,37 +103,43 @@ impl Provenance {
         location: Option<Location>,
     ) {
         if let Some(location) = location {
-            self.entries
-                .entry((kind, target.into()))
+            self.by_kind[kind as usize]
+                .entry(target.into())
                 .or_insert(location);
         }
     }
 
     /// Adds the declarations `other` records; where both record the same one, the
     /// location recorded here stays (as with [`Self::record`], the first wins).
-    /// Lets parts of a configuration be compiled apart and their provenance joined.
-    pub fn merge(&mut self, mut other: Provenance) {
-        // `append` keeps the appended map's value for a key both hold.
-        other.entries.append(&mut self.entries);
-        self.entries = other.entries;
+    /// Lets parts of a configuration be compiled apart and their provenance joined;
+    /// a kind only one of them records is moved, not copied.
+    pub fn merge(&mut self, other: Provenance) {
+        for (mine, mut theirs) in self.by_kind.iter_mut().zip(other.by_kind) {
+            if theirs.is_empty() {
+                continue;
+            }
+            // `append` keeps the appended map's value for a key both hold.
+            theirs.append(mine);
+            *mine = theirs;
+        }
     }
 
     /// Where `kind` `target` is declared, if it is.
     #[must_use]
     pub fn get(&self, kind: Declared, target: &str) -> Option<&Location> {
-        self.entries.get(&(kind, target.to_owned()))
+        self.by_kind[kind as usize].get(target)
     }
 
     /// Number of recorded declarations.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.by_kind.iter().map(BTreeMap::len).sum()
     }
 
     /// Whether nothing is recorded.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.by_kind.iter().all(BTreeMap::is_empty)
     }
 }
 

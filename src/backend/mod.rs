@@ -2,8 +2,8 @@
 //!
 //! A [`Backend`] is whatever holds the account: the embedded `SQLite` store
 //! ([`sqlite`], `sqlite:PATH`), the account service over HTTP ([`http`],
-//! `http://HOST:PORT`, served by `accord serve`) or the vendor's own API (`acc://`, a
-//! later issue). The rest of accord sees
+//! `http://HOST:PORT`, served by `accord serve`) or the vendor's own API ([`acc`],
+//! `acc://ACCOUNT_ID?region=REGION`). The rest of accord sees
 //! only this trait, so `plan`, `apply` and `export` work the same against each:
 //!
 //! - [`Backend::capabilities`] says what the backend can manage and how it wants to
@@ -23,6 +23,7 @@
 //! failing (unreachable, corrupt store, batch too large). Every `BackendError` says
 //! whether retrying can help ([`BackendError::retryable`]).
 
+pub mod acc;
 pub mod http;
 pub mod sqlite;
 
@@ -134,8 +135,9 @@ impl Section {
 ///   `Companies`, `Members` (status and company), `Projects`, `ProjectMembers`;
 ///   operations `company.create/update`, `member.invite/update/activate/deactivate`,
 ///   `project.create`, `project_member.add/update/remove`; `bulk_limit` 50 with
-///   per-operation limits in `bulk_limits` (`project_member.add`: 200); the
-///   client-side `rate_limit`; `manages_agreements: false`.
+///   per-operation limits in `bulk_limits` (`project_member.add`: 200); no
+///   `rate_limit` here, because the vendor limits each endpoint family separately and
+///   the backend paces each family itself (see [`acc::client`]); `manages_agreements: false`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Capabilities {
     /// The sections the backend manages; anything else is "not managed by this backend".
@@ -613,9 +615,10 @@ pub trait Backend: Send + Sync {
 /// Opens the backend `url` names, with the system clock.
 ///
 /// # Errors
-/// [`BackendError::UnknownScheme`] for an unknown scheme, [`BackendError::NotAvailable`]
-/// for `acc` (a later issue), the store's errors for `sqlite:`, and for `http(s)://`
-/// the service's ([`http::HttpBackend::open`]: the token comes from `ACCORD_TOKEN`).
+/// [`BackendError::UnknownScheme`] for an unknown scheme, the store's errors for
+/// `sqlite:`, for `http(s)://` the service's ([`http::HttpBackend::open`]: the token
+/// comes from `ACCORD_TOKEN`), and for `acc://` missing credentials or region
+/// ([`acc::AccBackend::open`]).
 pub async fn open(url: &str) -> Result<Box<dyn Backend>, BackendError> {
     open_with_clock(url, Arc::new(SystemClock)).await
 }
@@ -631,10 +634,7 @@ pub async fn open_with_clock(
     match parse_url(url)? {
         BackendUrl::Sqlite(path) => Ok(Box::new(SqliteBackend::open(path, clock).await?)),
         BackendUrl::Http => Ok(Box::new(http::HttpBackend::open(url).await?)),
-        BackendUrl::Acc => Err(BackendError::NotAvailable {
-            kind: "acc",
-            url: url.to_owned(),
-        }),
+        BackendUrl::Acc => Ok(Box::new(acc::AccBackend::open(url)?)),
     }
 }
 

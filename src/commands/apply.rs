@@ -171,13 +171,23 @@ impl Session<'_> {
             ApplyFormat::Text => PlanFormat::Text,
             ApplyFormat::Json => PlanFormat::Json,
         };
-        let fresh_plan = super::plan::checked_diff(
+        // The same restriction as `plan`: parts the backend does not manage are left
+        // out of the diff (and out of the verification), and refuse the apply when
+        // the configuration would change them, unless --skip-unsupported.
+        let (managed, notes, unsupported) = super::plan::managed_part(
             &snapshot,
             &self.validated.desired,
-            &options,
-            format,
-            self.color,
-        )?;
+            &self.backend.capabilities(),
+            self.args.skip_unsupported,
+        );
+        let mut fresh_plan =
+            super::plan::checked_diff(&snapshot, &managed, &options, format, self.color)?;
+        fresh_plan.notes.extend(notes);
+        if let Some(error) = super::plan::unsupported_error(unsupported, self.args.skip_unsupported)
+        {
+            self.show(&fresh_plan);
+            return Err(error);
+        }
         let plan = match saved {
             Some(saved) => check_fingerprint(saved, &fresh_plan)?,
             None => fresh_plan,
@@ -192,7 +202,7 @@ impl Session<'_> {
             plan,
             revision: snapshot.revision,
             fresh,
-            desired: &self.validated.desired,
+            desired: &managed,
             diff_options: options,
             holder: self.holder.clone(),
             runs_dir: self.args.runs_dir.clone(),

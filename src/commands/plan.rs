@@ -1,8 +1,10 @@
 //! `accord plan PATH`: validate, fetch the live account, diff, print the minimal plan.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
 
+use crate::backend::acc::unmanaged::split;
 use crate::backend::{Backend, Capabilities, Snapshot};
 use crate::cli::{ConfigArgs, PlanArgs, PlanFormat};
 use crate::config::SourceMap;
@@ -40,7 +42,7 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<u8> {
         .transpose()?;
     drop(sources);
     let runtime = super::runtime()?;
-    let (plan, revision) = runtime.block_on(make_plan(args, &desired, color))?;
+    let (plan, revision, unsupported) = runtime.block_on(make_plan(args, &desired, color))?;
     let format = match args.format {
         PlanFormat::Text => Format::Text,
         PlanFormat::Json => Format::Json,
@@ -50,6 +52,10 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<u8> {
         .lock()
         .write_all(render::render(&plan, format, color).as_bytes());
     let changes = !plan.is_empty();
+    if let Some(error) = unsupported_error(unsupported, args.skip_unsupported) {
+        std::mem::forget((plan, desired));
+        return Err(error);
+    }
     match (&args.out, digest) {
         (Some(out), Some(digest)) => save(out, plan, revision, digest)?,
         _ => std::mem::forget(plan),
@@ -85,16 +91,60 @@ pub(super) fn load(config: &ConfigArgs, json: bool) -> Result<Validated> {
 }
 
 /// Fetches the current state and diffs; a rule refusal is printed here (the plan it
-/// refuses is worth seeing) and returned as [`Error::Refused`].
-async fn make_plan(args: &PlanArgs, desired: &Desired, colour: bool) -> Result<(Plan, u64)> {
+/// refuses is worth seeing) and returned as [`Error::Refused`]. The parts of the
+/// configuration the backend does not manage are left out of the diff and listed in
+/// the plan's notes (issue 6); the count answered is how many of them the
+/// configuration would change.
+async fn make_plan(args: &PlanArgs, desired: &Desired, colour: bool) -> Result<(Plan, u64, usize)> {
     let backend = super::open_backend(&args.backend.backend).await?;
     let snapshot = fetch(backend.as_ref()).await?;
-    let options = diff_options(&backend.capabilities(), snapshot.now, args.max_removals);
-    let plan = checked_diff(&snapshot, desired, &options, args.format, colour)?;
+    let capabilities = backend.capabilities();
+    let options = diff_options(&capabilities, snapshot.now, args.max_removals);
+    let (managed, notes, unsupported) =
+        managed_part(&snapshot, desired, &capabilities, args.skip_unsupported);
+    let mut plan = checked_diff(&snapshot, &managed, &options, args.format, colour)?;
+    plan.notes.extend(notes);
     let revision = snapshot.revision;
     // Not freed one by one: see the end of `run`.
-    std::mem::forget(snapshot);
-    Ok((plan, revision))
+    std::mem::forget((snapshot, managed));
+    Ok((plan, revision, unsupported))
+}
+
+/// The configuration restricted to what a backend with `capabilities` manages
+/// (shared by `plan` and, to keep them consistent, meant for `apply` too): the parts
+/// it does not manage take the account's values, so the diff plans nothing for them.
+/// Answers that configuration, one plan note per part left out ("not managed by this
+/// backend"; a warning with `skip_unsupported`), and how many of those parts the
+/// configuration would change.
+pub(super) fn managed_part<'a>(
+    snapshot: &Snapshot,
+    desired: &'a Desired,
+    capabilities: &Capabilities,
+    skip_unsupported: bool,
+) -> (Cow<'a, Desired>, Vec<String>, usize) {
+    let (managed, unmanaged) = split(&snapshot.state, desired, capabilities);
+    let unsupported = unmanaged.iter().filter(|part| part.changes).count();
+    let notes = unmanaged
+        .iter()
+        .map(|part| part.note(skip_unsupported))
+        .collect();
+    (managed, notes, unsupported)
+}
+
+/// The error when the configuration would change `unsupported` parts the backend does
+/// not manage and `--skip-unsupported` was not given.
+pub(super) fn unsupported_error(unsupported: usize, skip_unsupported: bool) -> Option<Error> {
+    if unsupported == 0 || skip_unsupported {
+        return None;
+    }
+    let (s, them) = if unsupported == 1 {
+        ("", "it")
+    } else {
+        ("s", "them")
+    };
+    Some(Error::Other(format!(
+        "the configuration would change {unsupported} part{s} this backend does not manage (listed in the plan's notes): change {them} in the vendor's web console or leave {them} out of the configuration, or pass --skip-unsupported to plan without {them}"
+    )))
 }
 
 /// Reads the whole account (shared by `plan` and `apply`).

@@ -134,7 +134,13 @@ pub fn load_and_check(path: &Path, options: &LoadOptions) -> Result<Checked, Vec
     let merged_defects = checkers.iter().enumerate().flat_map(|(file, checker)| {
         checker.defects.iter().filter_map(move |defect| {
             let pointer = sources.merged_pointer(file, &defect.pointer)?;
-            Some(to_diagnostic(&Defect { pointer, ..defect.clone() }, sources))
+            Some(to_diagnostic(
+                &Defect {
+                    pointer,
+                    ..defect.clone()
+                },
+                sources,
+            ))
         })
     });
     let mut diagnostics: Vec<Diagnostic> = merged_defects.collect();
@@ -161,15 +167,21 @@ pub fn load_and_check(path: &Path, options: &LoadOptions) -> Result<Checked, Vec
 /// and `settings`), refusing the configuration when it or a streamed item does not
 /// fit the model although the schema holds: numbers such as `10.0` where a whole
 /// number belongs (each located), else the first misfit, as [`check`] reports it.
-fn type_whole_value(loaded: &Loaded, checkers: &[ItemChecker]) -> Result<ConfigFile, Vec<Diagnostic>> {
+fn type_whole_value(
+    loaded: &Loaded,
+    checkers: &[ItemChecker],
+) -> Result<ConfigFile, Vec<Diagnostic>> {
     let sources = &loaded.sources;
     let item_misfits = || {
-        checkers.iter().enumerate().flat_map(move |(file, checker)| {
-            checker.misfits.iter().filter_map(move |misfit| {
-                let pointer = sources.merged_pointer(file, &misfit.pointer)?;
-                Some((pointer, misfit))
+        checkers
+            .iter()
+            .enumerate()
+            .flat_map(move |(file, checker)| {
+                checker.misfits.iter().filter_map(move |misfit| {
+                    let pointer = sources.merged_pointer(file, &misfit.pointer)?;
+                    Some((pointer, misfit))
+                })
             })
-        })
     };
     let whole_misfit = match ConfigFile::deserialize(&loaded.value) {
         Ok(config) if item_misfits().next().is_none() => return Ok(config),
@@ -189,7 +201,10 @@ fn type_whole_value(loaded: &Loaded, checkers: &[ItemChecker]) -> Result<ConfigF
         }
     }
     if !fractions.is_empty() {
-        return Err(fractions.iter().map(|d| to_diagnostic(d, sources)).collect());
+        return Err(fractions
+            .iter()
+            .map(|d| to_diagnostic(d, sources))
+            .collect());
     }
     // serde stops at the first misfit, reading sections in the merged value's
     // (alphabetical) key order.
@@ -593,10 +608,12 @@ fn explain_all(errors: &[ValidationError<'_>], prefix: &str) -> Vec<Defect> {
                 && seen.insert((defect.pointer.as_str(), defect.message.as_str()))
         })
         .collect();
+    // The sets above borrow from `defects`; the kept ones are moved out after.
     defects
-        .iter()
+        .into_iter()
         .zip(keep)
-        .filter_map(|(defect, keep)| keep.then(|| defect.clone()))
+        .filter(|(_, keep)| *keep)
+        .map(|(defect, _)| defect)
         .collect()
 }
 

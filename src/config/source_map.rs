@@ -181,7 +181,10 @@ impl SourceMap {
     /// merged `pointer`, or above its item `item` when given.
     fn resolve(&self, pointer: &str, item: Option<usize>) -> Option<(usize, Entry)> {
         let root = || match self.root_file {
-            Some(file) => Some((file, self.files[file].positions.nearest(std::iter::empty())?)),
+            Some(file) => Some((
+                file,
+                self.files[file].positions.nearest(std::iter::empty())?,
+            )),
             // Every file is empty: what is missing is missing from the first one.
             None if !self.files.is_empty() => {
                 let start = Position::new(1, 1);
@@ -447,7 +450,11 @@ impl FilePositions {
     /// The first declared entry for the pointer hashing to `hash`, `depth`
     /// segments deep, whose item's entries are `item` (depth 2 is an item itself).
     fn first(&self, hash: u64, depth: usize, item: &[Entry]) -> Option<Entry> {
-        let in_item = if depth >= 2 { first_in(item, hash) } else { None };
+        let in_item = if depth >= 2 {
+            first_in(item, hash)
+        } else {
+            None
+        };
         // A repeated section's items are among the rest: the earlier key wins.
         match (in_item, first_in(&self.rest, hash)) {
             (Some(a), Some(b)) => Some(if b.key < a.key { b } else { a }),
@@ -461,7 +468,9 @@ impl FilePositions {
         let Some(segments) = segments_of(pointer, None) else {
             return Vec::new();
         };
-        let hash = segments.clone().fold(ROOT_HASH, |parent, segment| segment.hash(parent));
+        let hash = segments
+            .clone()
+            .fold(ROOT_HASH, |parent, segment| segment.hash(parent));
         let depth = segments.clone().count();
         let item = if depth >= 2 {
             self.item_entries(segments)
@@ -508,7 +517,10 @@ impl FilePositions {
 /// The entries of `sorted` (by hash) whose hash is `hash`.
 fn all_in(sorted: &[Entry], hash: u64) -> &[Entry] {
     let start = sorted.partition_point(|e| e.hash < hash);
-    let run = sorted[start..].iter().take_while(|e| e.hash == hash).count();
+    let run = sorted[start..]
+        .iter()
+        .take_while(|e| e.hash == hash)
+        .count();
     &sorted[start..start + run]
 }
 
@@ -609,9 +621,11 @@ fn mix(mut x: u64) -> u64 {
 fn decimal_index(segment: &[u8]) -> Option<usize> {
     match segment {
         [b'0'] => Some(0),
-        [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit) => {
-            Some(segment.iter().fold(0, |n, digit| n * 10 + usize::from(digit - b'0')))
-        }
+        [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit) => Some(
+            segment
+                .iter()
+                .fold(0, |n, digit| n * 10 + usize::from(digit - b'0')),
+        ),
         _ => None,
     }
 }
@@ -726,6 +740,55 @@ mod tests {
         let mut pointer = String::new();
         push_segment(&mut pointer, "a/b~c");
         assert_eq!(pointer, "/a~1b~0c");
+    }
+
+    #[test]
+    fn items_are_looked_up_among_their_own_entries() {
+        let entry = |segments: &[&str], line| Entry {
+            hash: hash_of(segments),
+            node: Position::new(line, 5),
+            key: Position::new(line, 3),
+        };
+        let mut collector = EntryCollector::default();
+        collector.push(entry(&[], 1));
+        collector.push(entry(&["members"], 1));
+        for (index, line) in [(0, 2), (1, 4)] {
+            let i = index.to_string();
+            collector.start_item("members");
+            collector.push(entry(&["members", &i], line));
+            collector.push(entry(&["members", &i, "email"], line));
+            collector.push(entry(&["members", &i, "role"], line + 1));
+            collector.end_item();
+        }
+        // A repeated `members` key: its items are recorded outside any item.
+        collector.push(entry(&["members"], 6));
+        collector.push(entry(&["members", "0"], 7));
+        collector.push(entry(&["members", "0", "company"], 7));
+        let positions = collector.finish();
+        assert_eq!(positions.len(), 11);
+        let mut map = SourceMap::default();
+        let file = map.push_file("a.yaml".into(), positions);
+        map.set_root_file(file);
+        map.add_list_piece("members", file, 0, 2);
+
+        let line = |pointer| map.locate(pointer).map(|l| l.line);
+        assert_eq!(line("/members/1/role"), Some(5));
+        assert_eq!(line("/members/1"), Some(4));
+        // Missing: the item, then the section.
+        assert_eq!(line("/members/1/company"), Some(4));
+        assert_eq!(line("/members/5/email"), Some(1));
+        // The first declaration wins; what only the repeat holds is found there.
+        assert_eq!(line("/members/0/email"), Some(2));
+        assert_eq!(line("/members/0/company"), Some(7));
+        assert_eq!(map.locate_item("/members", 1).map(|l| l.line), Some(4));
+        let file_positions = &map.files[file].positions;
+        let repeats: Vec<u32> = file_positions
+            .all_at("/members")
+            .iter()
+            .map(|e| e.node.unpack().0)
+            .collect();
+        assert_eq!(repeats, [1, 6]);
+        assert_eq!(file_positions.all_at("/members/0").len(), 2);
     }
 
     #[test]

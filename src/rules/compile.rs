@@ -23,8 +23,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rustc_hash::FxHashSet;
-
 use super::context::{Context, Entry, is_inactive};
 use crate::config::model::{self, AccessLevel, ProjectProduct};
 use crate::desired::{Declared, Desired, LimitSource, MaxRemovals, Provenance};
@@ -359,8 +357,10 @@ impl<'c, 'a> Compiler<'c, 'a> {
         p: usize,
         project: &'a model::Project,
     ) -> BTreeMap<Email, ProjectMemberState> {
+        // Direct entries; the people groups add are kept apart until the end, so
+        // that a person is known to be named directly by being in `members`.
         let mut members: BTreeMap<Email, ProjectMemberState> = BTreeMap::new();
-        let mut direct: FxHashSet<Email> = FxHashSet::default();
+        let mut through_groups: BTreeMap<Email, ProjectMemberState> = BTreeMap::new();
         let list = format!("/projects/{p}/members");
         for (m, entry) in project.members.iter().enumerate() {
             let Some(raw) = &entry.email else { continue };
@@ -371,7 +371,6 @@ impl<'c, 'a> Compiler<'c, 'a> {
                 &list,
                 m,
             );
-            direct.insert(email.clone());
             members.insert(email, project_member(entry));
         }
         for (m, entry) in project.members.iter().enumerate() {
@@ -382,7 +381,7 @@ impl<'c, 'a> Compiler<'c, 'a> {
             let location = self.ctx.sources.locate_item(&list, m);
             for email in self.ctx.group_members(group.trim()).unwrap_or_default() {
                 let email = Email::new(email);
-                if direct.contains(&email) {
+                if members.contains_key(&email) {
                     continue;
                 }
                 self.record_at(
@@ -390,7 +389,7 @@ impl<'c, 'a> Compiler<'c, 'a> {
                     joined(&project.name, "/", &email),
                     location.as_ref(),
                 );
-                members
+                through_groups
                     .entry(email)
                     .and_modify(|held| {
                         held.access = held.access.max(granted.access);
@@ -399,6 +398,7 @@ impl<'c, 'a> Compiler<'c, 'a> {
                     .or_insert_with(|| granted.clone());
             }
         }
+        members.append(&mut through_groups);
         members
     }
 

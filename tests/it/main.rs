@@ -1,11 +1,13 @@
 //! accord's integration tests: one binary, a module per area.
 
+mod acc;
 mod apply;
 mod cli;
 mod commands;
 mod common;
 mod loader;
 mod plan;
+mod process;
 mod roundtrip;
 mod rules;
 mod schema;

@@ -2,7 +2,6 @@
 //! 127.0.0.1:0, and `validate`, `plan`, `apply` as separate processes talking to it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -18,6 +17,10 @@ use saphyr::{LoadableYamlNode, Yaml};
 use serde_json::{Value, json};
 
 use crate::common::{TestConfig, accord};
+use crate::process::{
+    accord_child, assert_one_waited_then_found_nothing, onboarding, planned_operations, text,
+    wait_both,
+};
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -107,16 +110,11 @@ impl Place {
 
     /// The same as a child process, to run two at once.
     fn spawn(&self, url: &str, args: &[&str]) -> Child {
-        Command::new(assert_cmd::cargo::cargo_bin("accord"))
-            .env("NO_COLOR", "1")
-            .env_remove("ACCORD_BACKEND")
+        accord_child()
             .env("ACCORD_TOKEN", &self.write)
             .args(args)
             .args(["--backend", url, "--runs-dir"])
             .arg(self.path("runs"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn accord")
     }
@@ -168,49 +166,8 @@ impl Drop for Server {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn both_outputs(output: &Output) -> String {
     format!("{}\n{}", text(&output.stdout), text(&output.stderr))
-}
-
-/// alice (admin) and `members` architects, each with an AutoCAD seat and on one of
-/// four projects: `9 + 3 * members` operations on a fresh account.
-fn onboarding(members: usize) -> TestConfig {
-    let emails: Vec<String> = (0..members)
-        .map(|n| format!("m{n:03}@acme.example"))
-        .collect();
-    let mut yaml = String::from(
-        "account: { id: acme, name: ACME }\n\
-         companies:\n  - { name: ACME }\n\
-         roles:\n  - { name: BIM Manager, default_access: [account_admin] }\n  - { name: Architect }\n\
-         members:\n  - { email: alice@acme.example, company: ACME, role: BIM Manager }\n",
-    );
-    for email in &emails {
-        let _ = writeln!(
-            yaml,
-            "  - {{ email: {email}, company: ACME, role: Architect }}"
-        );
-    }
-    let _ = write!(
-        yaml,
-        "agreements:\n  - number: \"1100\"\n    name: AEC\n    contract_manager: alice@acme.example\n    products:\n      - name: AutoCAD\n        seats: {members}\n        assigned: [{}]\nprojects:\n",
-        emails.join(", ")
-    );
-    for p in 0..4 {
-        let on_project: Vec<&String> = emails.iter().skip(p).step_by(4).collect();
-        let empty = if on_project.is_empty() { " []" } else { "" };
-        let _ = writeln!(yaml, "  - name: P{p}\n    members:{empty}");
-        for email in on_project {
-            let _ = writeln!(
-                yaml,
-                "      - {{ email: {email}, access: member, products: [docs] }}"
-            );
-        }
-    }
-    TestConfig::with(&yaml)
 }
 
 /// `op target` of each operation `accord plan --format json` lists.
@@ -221,19 +178,7 @@ fn planned(place: &Place, url: &str, config: &Path) -> Vec<String> {
         &["plan", config.to_str().unwrap(), "--format", "json"],
     );
     assert_eq!(output.status.code(), Some(0), "{}", both_outputs(&output));
-    let plan: Value = serde_json::from_slice(&output.stdout).expect("plan JSON");
-    plan["operations"]
-        .as_array()
-        .expect("operations")
-        .iter()
-        .map(|o| {
-            format!(
-                "{} {}",
-                o["op"].as_str().unwrap(),
-                o["target"].as_str().unwrap()
-            )
-        })
-        .collect()
+    planned_operations(&output.stdout)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -761,25 +706,11 @@ fn two_applies_from_two_processes_at_once_one_waits_and_nothing_is_done_twice() 
     ];
     let first = place.spawn(&server.url, &args);
     let second = place.spawn(&server.url, &args);
-    let first = std::thread::spawn(move || first.wait_with_output().expect("wait"));
-    let outputs = [
-        first.join().expect("first"),
-        second.wait_with_output().expect("wait"),
-    ];
+    let outputs = wait_both(first, second);
     for output in &outputs {
         assert_eq!(output.status.code(), Some(0), "{}", both_outputs(output));
     }
-    let waited: Vec<bool> = outputs
-        .iter()
-        .map(|o| text(&o.stderr).contains("waiting for the apply lock held by"))
-        .collect();
-    assert_eq!(waited.iter().filter(|w| **w).count(), 1, "{waited:?}");
-    let late = &outputs[usize::from(waited[1])];
-    assert!(
-        text(&late.stdout).contains("No changes."),
-        "{}",
-        text(&late.stdout)
-    );
+    assert_one_waited_then_found_nothing(&outputs);
     assert_each_once(&ops, &audit(&server.url, &place.read));
 }
 

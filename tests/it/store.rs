@@ -234,18 +234,9 @@ async fn a_fresh_store_is_created_with_its_directory_and_holds_no_account() {
 }
 
 #[tokio::test]
-async fn the_acc_backend_is_not_available_yet() {
-    // (`http://` is the account service now: tests/it/service.rs.)
-    let err = backend::open("acc://abc?region=EMEA")
-        .await
-        .err()
-        .expect("refused");
-    assert!(
-        matches!(&err, BackendError::NotAvailable { kind: "acc", .. }),
-        "{err}"
-    );
-    assert!(err.to_string().contains("not available"), "{err}");
-    assert!(!err.retryable());
+async fn unknown_schemes_are_refused() {
+    // (`http://` is the account service: tests/it/service.rs; `acc://` the vendor's
+    // API: tests/it/acc.rs.)
     let err = backend::open("postgres://db").await.err().expect("refused");
     assert!(matches!(err, BackendError::UnknownScheme { .. }), "{err}");
 }

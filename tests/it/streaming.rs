@@ -43,7 +43,9 @@ projects:
 ";
 
 /// The outcome of the plain pipeline, diagnostics sorted as `validate` sorts them.
-fn reference(config: &TestConfig) -> Result<(config::ConfigFile, accord::desired::Desired), Vec<Diagnostic>> {
+fn reference(
+    config: &TestConfig,
+) -> Result<(config::ConfigFile, accord::desired::Desired), Vec<Diagnostic>> {
     let sorted = |mut diagnostics: Vec<Diagnostic>| {
         diagnostic::sort(&mut diagnostics);
         diagnostics
@@ -147,7 +149,9 @@ fn lists_split_across_files_merge_in_file_order() {
 
 #[test]
 fn schema_errors_in_items_and_outside_them() {
-    let companies = TestConfig::with(&format!("{ACCOUNT}companies:\n  - {{ name: \"\" }}\n  - 7\n  - ~\n"));
+    let companies = TestConfig::with(&format!(
+        "{ACCOUNT}companies:\n  - {{ name: \"\" }}\n  - 7\n  - ~\n"
+    ));
     assert_eq!(codes(&agree(&companies)), ["schema", "schema", "schema"]);
     let config = TestConfig::with(&format!(
         "{ACCOUNT}colour: blue\nsettings: {{ max_removals: -1 }}\n{PEOPLE}\
@@ -164,13 +168,22 @@ fn a_section_of_the_wrong_type_first_hides_later_lists() {
     // The first `members` is a mapping: the schema says so, and the later list
     // (and the problems in it) are not part of the configuration.
     let config = TestConfig::new()
-        .file("1.yaml", format!("{ACCOUNT}members: {{ email: a@acme.example }}\n"))
-        .file("2.yaml", "members:\n  - { email: b@acme.example, frist_name: B }\n");
+        .file(
+            "1.yaml",
+            format!("{ACCOUNT}members: {{ email: a@acme.example }}\n"),
+        )
+        .file(
+            "2.yaml",
+            "members:\n  - { email: b@acme.example, frist_name: B }\n",
+        );
     let diagnostics = agree(&config);
     assert_eq!(diagnostics.len(), 1, "{:#?}", texts(&diagnostics));
     // A later section of the wrong type is the loader's error, before any schema error.
     let config = TestConfig::new()
-        .file("1.yaml", format!("{ACCOUNT}members:\n  - {{ email: a@acme.example, x: 1 }}\n"))
+        .file(
+            "1.yaml",
+            format!("{ACCOUNT}members:\n  - {{ email: a@acme.example, x: 1 }}\n"),
+        )
         .file("2.yaml", "members: { email: b@acme.example }\n");
     assert_eq!(codes(&agree(&config)), ["schema"]);
 }
@@ -178,12 +191,18 @@ fn a_section_of_the_wrong_type_first_hides_later_lists() {
 #[test]
 fn loader_errors_stop_before_schema_errors() {
     let config = TestConfig::new()
-        .file("1.yaml", format!("{ACCOUNT}members:\n  - {{ email: a@acme.example, x: 1 }}\n"))
+        .file(
+            "1.yaml",
+            format!("{ACCOUNT}members:\n  - {{ email: a@acme.example, x: 1 }}\n"),
+        )
         .file("2.yaml", "projects:\n  - name: [unclosed\n");
     assert_eq!(codes(&agree(&config)), ["yaml"]);
     let twice = TestConfig::new()
         .file("1.yaml", format!("{ACCOUNT}{PEOPLE}"))
-        .file("2.yaml", format!("{ACCOUNT}settings: {{ prune: true }}\nsettings: {{ prune: false }}\n"));
+        .file(
+            "2.yaml",
+            format!("{ACCOUNT}settings: {{ prune: true }}\nsettings: {{ prune: false }}\n"),
+        );
     // `account` again (a schema error of the merge) at line 1, `settings` twice in
     // one mapping (a YAML error) at line 3.
     let diagnostics = agree(&twice);
@@ -228,7 +247,10 @@ fn whole_numbers_written_as_fractions_are_located_in_items_and_settings() {
     ));
     let diagnostics = agree(&config);
     assert_eq!(
-        diagnostics.iter().map(|d| d.pointer.as_str()).collect::<Vec<_>>(),
+        diagnostics
+            .iter()
+            .map(|d| d.pointer.as_str())
+            .collect::<Vec<_>>(),
         ["/settings/max_removals", "/agreements/0/products/0/seats"]
     );
 }
@@ -236,7 +258,9 @@ fn whole_numbers_written_as_fractions_are_located_in_items_and_settings() {
 #[test]
 fn a_configuration_without_account_and_empty_files() {
     assert_eq!(codes(&agree(&TestConfig::with(PEOPLE))), ["schema"]);
-    let empty = TestConfig::new().file("a.yaml", "").file("b.yaml", "# nothing\n");
+    let empty = TestConfig::new()
+        .file("a.yaml", "")
+        .file("b.yaml", "# nothing\n");
     assert_eq!(codes(&agree(&empty)), ["schema"]);
 }
 
@@ -248,7 +272,8 @@ fn rule_errors_are_the_same() {
             "2.yaml",
             format!(
                 "{}members:\n  - {{ email: Alice@acme.example }}\n",
-                WORK.replace("[docs]", "[build]").replace("seats: 3", "seats: 1")
+                WORK.replace("[docs]", "[build]")
+                    .replace("seats: 3", "seats: 1")
             ),
         );
     let diagnostics = agree(&config);
@@ -267,7 +292,11 @@ fn the_invalid_examples_agree() {
         let mut config = TestConfig::new();
         for file in std::fs::read_dir(&path).expect("example") {
             let file = file.expect("file").path();
-            let name = file.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("name")
+                .to_owned();
             config = config.file(&name, std::fs::read(&file).expect("read"));
         }
         assert!(!agree(&config).is_empty(), "{}", path.display());
@@ -278,7 +307,8 @@ fn the_invalid_examples_agree() {
 
 #[test]
 fn a_large_generated_configuration_agrees_in_one_file_and_in_many() {
-    let header = "companies: [{ name: ACME }]\nroles: [{ name: Admin, default_access: [account_admin] }]\n";
+    let header =
+        "companies: [{ name: ACME }]\nroles: [{ name: Admin, default_access: [account_admin] }]\n";
     let members: Vec<String> = (0..400)
         .map(|i| format!("  - {{ email: m{i}@acme.example, company: ACME, role: Admin }}\n"))
         .collect();
@@ -286,7 +316,10 @@ fn a_large_generated_configuration_agrees_in_one_file_and_in_many() {
         .map(|p| {
             let mut project = format!("  - name: P{p}\n    members:\n");
             for m in 0..10 {
-                project.push_str(&format!("      - {{ email: m{}@acme.example }}\n", p * 10 + m));
+                project.push_str(&format!(
+                    "      - {{ email: m{}@acme.example }}\n",
+                    p * 10 + m
+                ));
             }
             project
         })
@@ -299,10 +332,16 @@ fn a_large_generated_configuration_agrees_in_one_file_and_in_many() {
     agree_valid(&TestConfig::with(&whole));
     let mut split = TestConfig::new().file("00.yaml", format!("{ACCOUNT}{header}"));
     for (i, chunk) in members.chunks(57).enumerate() {
-        split = split.file(&format!("1{i}.yaml"), format!("members:\n{}", chunk.concat()));
+        split = split.file(
+            &format!("1{i}.yaml"),
+            format!("members:\n{}", chunk.concat()),
+        );
     }
     for (i, chunk) in projects.chunks(15).enumerate() {
-        split = split.file(&format!("2{i}.yaml"), format!("projects:\n{}", chunk.concat()));
+        split = split.file(
+            &format!("2{i}.yaml"),
+            format!("projects:\n{}", chunk.concat()),
+        );
     }
     agree_valid(&split);
 }

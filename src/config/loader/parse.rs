@@ -218,7 +218,10 @@ fn feed_batch(builder: &mut Builder<'_, '_>, batch: &mut EventBatch) -> bool {
     let mut fed = true;
     let mut offset = 0;
     for sent in batch.events.drain(..) {
-        let text = batch.texts.get(offset..offset + sent.len).unwrap_or_default();
+        let text = batch
+            .texts
+            .get(offset..offset + sent.len)
+            .unwrap_or_default();
         offset += sent.len;
         let position = sent.position;
         if !builder.feed(Ok((sent.event(text), position))) {
@@ -233,7 +236,11 @@ fn feed_batch(builder: &mut Builder<'_, '_>, batch: &mut EventBatch) -> bool {
 
 /// Runs saphyr-parser over `text`, sending its events in batches until the end,
 /// an error, or the builder hangs up; batch buffers are reused from `recycled`.
-fn produce_batches(text: &str, sender: &mpsc::SyncSender<Sent>, recycled: &mpsc::Receiver<EventBatch>) {
+fn produce_batches(
+    text: &str,
+    sender: &mpsc::SyncSender<Sent>,
+    recycled: &mpsc::Receiver<EventBatch>,
+) {
     let new_batch = || {
         recycled.try_recv().unwrap_or_else(|_| EventBatch {
             events: Vec::with_capacity(BATCH),

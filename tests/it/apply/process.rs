@@ -2,7 +2,6 @@
 //! directories.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -12,43 +11,10 @@ use accord::backend::{Backend, SqliteBackend, SystemClock};
 
 use super::fixtures::history_counts;
 use crate::common::{TestConfig, accord};
-
-/// A configuration of alice (admin) and `members` architects, all holding an AutoCAD
-/// seat and each on one of four projects: `9 + 3 * members` operations on a fresh store.
-fn onboarding(members: usize) -> TestConfig {
-    let emails: Vec<String> = (0..members)
-        .map(|n| format!("m{n:03}@acme.example"))
-        .collect();
-    let mut yaml = String::from(
-        "account: { id: acme, name: ACME }\n\
-         companies:\n  - { name: ACME }\n\
-         roles:\n  - { name: BIM Manager, default_access: [account_admin] }\n  - { name: Architect }\n\
-         members:\n  - { email: alice@acme.example, company: ACME, role: BIM Manager }\n",
-    );
-    for email in &emails {
-        let _ = writeln!(
-            yaml,
-            "  - {{ email: {email}, company: ACME, role: Architect }}"
-        );
-    }
-    let _ = write!(
-        yaml,
-        "agreements:\n  - number: \"1100\"\n    name: AEC\n    contract_manager: alice@acme.example\n    products:\n      - name: AutoCAD\n        seats: {members}\n        assigned: [{}]\nprojects:\n",
-        emails.join(", ")
-    );
-    for p in 0..4 {
-        let on_project: Vec<&String> = emails.iter().skip(p).step_by(4).collect();
-        let empty = if on_project.is_empty() { " []" } else { "" };
-        let _ = writeln!(yaml, "  - name: P{p}\n    members:{empty}");
-        for email in on_project {
-            let _ = writeln!(
-                yaml,
-                "      - {{ email: {email}, access: member, products: [docs] }}"
-            );
-        }
-    }
-    TestConfig::with(&yaml)
-}
+use crate::process::{
+    accord_child, assert_one_waited_then_found_nothing, onboarding, planned_operations, text,
+    wait_both,
+};
 
 /// A place for a store and run journals.
 struct Place {
@@ -100,18 +66,13 @@ impl Place {
     /// Its output is captured: read it with `wait_with_output`, or the child blocks
     /// once the pipe is full.
     fn spawn_apply(&self, config: &Path, extra: &[&str]) -> std::process::Child {
-        Command::new(assert_cmd::cargo::cargo_bin("accord"))
-            .env("NO_COLOR", "1")
-            .env_remove("ACCORD_BACKEND")
+        accord_child()
             .arg("apply")
             .arg(config)
             .args(["--backend", &self.backend(), "--auto-approve"])
             .arg("--runs-dir")
             .arg(self.runs())
             .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn accord")
     }
@@ -156,34 +117,10 @@ impl Place {
     }
 }
 
-/// Waits for two children at once, reading their output as they write it (one of them
-/// may hold the lock while the other waits for it: neither may block on a full pipe).
-fn both(first: std::process::Child, second: std::process::Child) -> [std::process::Output; 2] {
-    let first = std::thread::spawn(move || first.wait_with_output().expect("wait"));
-    let second = second.wait_with_output().expect("wait");
-    [first.join().expect("first child"), second]
-}
-
 /// `op target` of each operation `accord plan --format json` lists.
 fn planned(place: &Place, config: &Path) -> Vec<String> {
     let output = place.plan(config, &["--format", "json"]).output().unwrap();
-    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).expect("plan JSON");
-    plan["operations"]
-        .as_array()
-        .expect("operations")
-        .iter()
-        .map(|o| {
-            format!(
-                "{} {}",
-                o["op"].as_str().unwrap(),
-                o["target"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    planned_operations(&output.stdout)
 }
 
 #[test]
@@ -378,22 +315,11 @@ fn two_applies_at_once_one_waits_for_the_other_and_nothing_runs_twice() {
     let slow = ["--max-rate", "10", "--lock-timeout", "60s"];
     let first = place.spawn_apply(config.path(), &slow);
     let second = place.spawn_apply(config.path(), &slow);
-    let outputs = both(first, second);
+    let outputs = wait_both(first, second);
     for output in &outputs {
         assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     }
-    let waited: Vec<bool> = outputs
-        .iter()
-        .map(|o| text(&o.stderr).contains("waiting for the apply lock held by"))
-        .collect();
-    assert_eq!(waited.iter().filter(|w| **w).count(), 1, "{waited:?}");
-    // The one that waited planned afresh and found nothing left to do.
-    let late = &outputs[usize::from(waited[1])];
-    assert!(
-        text(&late.stdout).contains("No changes."),
-        "{}",
-        text(&late.stdout)
-    );
+    assert_one_waited_then_found_nothing(&outputs);
     let history = place.history();
     assert_eq!(history.len(), ops.len());
     assert!(ops.iter().all(|op| history.get(op) == Some(&1)));
@@ -410,7 +336,7 @@ fn with_no_lock_timeout_the_second_apply_refuses_naming_holder_and_since() {
     let slow = ["--max-rate", "10", "--lock-timeout", "0"];
     let first = place.spawn_apply(config.path(), &slow);
     let second = place.spawn_apply(config.path(), &slow);
-    let outputs = both(first, second);
+    let outputs = wait_both(first, second);
     let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
     assert!(
         codes.contains(&Some(0)) && codes.contains(&Some(1)),

@@ -11,6 +11,17 @@ use accord::state::{
 
 use super::fixtures::*;
 
+/// The product `name` of the `AEC` agreement in `state`, to change in place.
+fn aec_product<'s>(state: &'s mut State, name: &str) -> &'s mut ProductState {
+    state
+        .agreements
+        .get_mut(AEC)
+        .unwrap()
+        .products
+        .get_mut(name)
+        .unwrap()
+}
+
 // ----- "No operation for a value that is already right" -----
 
 #[test]
@@ -188,14 +199,7 @@ fn a_deactivation_frees_everything_as_consequences_and_keeps_the_member() {
         .get_mut(&email("bob@acme.example"))
         .unwrap()
         .status = MemberStatus::Inactive;
-    wanted
-        .agreements
-        .get_mut(AEC)
-        .unwrap()
-        .products
-        .get_mut("AutoCAD")
-        .unwrap()
-        .assigned = emails(&["alice@acme.example"]);
+    aec_product(&mut wanted, "AutoCAD").assigned = emails(&["alice@acme.example"]);
     wanted
         .projects
         .get_mut("Tower A")
@@ -270,15 +274,7 @@ fn every_step() -> (State, Desired) {
         .get_mut(&email("carol@acme.example"))
         .unwrap()
         .status = MemberStatus::Inactive;
-    current
-        .agreements
-        .get_mut(AEC)
-        .unwrap()
-        .products
-        .get_mut("Revit")
-        .unwrap()
-        .assigned
-        .clear();
+    aec_product(&mut current, "Revit").assigned.clear();
 
     let mut wanted = account();
     wanted
@@ -557,14 +553,7 @@ fn the_coordinator_follows_the_contract_manager() {
 fn a_backend_that_does_not_manage_agreements_keeps_their_counts() {
     let current = account();
     let mut wanted = current.clone();
-    wanted
-        .agreements
-        .get_mut(AEC)
-        .unwrap()
-        .products
-        .get_mut("AutoCAD")
-        .unwrap()
-        .seats = Some(5);
+    aec_product(&mut wanted, "AutoCAD").seats = Some(5);
     let mut vendor = options();
     vendor.manages_agreements = false;
     let plan = plan_with(&current, &desired(&wanted), &vendor);
@@ -707,14 +696,8 @@ fn an_expired_invitation_is_resent_once_the_clock_passes_seven_days() {
 fn a_seat_swap_when_every_seat_is_taken_frees_before_it_assigns() {
     let current = account(); // AutoCAD 2/2: alice, bob
     let mut wanted = current.clone();
-    wanted
-        .agreements
-        .get_mut(AEC)
-        .unwrap()
-        .products
-        .get_mut("AutoCAD")
-        .unwrap()
-        .assigned = emails(&["alice@acme.example", "carol@acme.example"]);
+    aec_product(&mut wanted, "AutoCAD").assigned =
+        emails(&["alice@acme.example", "carol@acme.example"]);
     let desired = desired(&wanted);
     let plan = plan(&current, &desired);
     assert_eq!(
@@ -797,13 +780,7 @@ fn a_cloud_service_or_support_swap_at_capacity_frees_before_it_assigns() {
 #[test]
 fn the_seat_picture_shows_before_and_after() {
     let mut current = account();
-    let autocad = current
-        .agreements
-        .get_mut(AEC)
-        .unwrap()
-        .products
-        .get_mut("AutoCAD")
-        .unwrap();
+    let autocad = aec_product(&mut current, "AutoCAD");
     autocad.seats = Some(10);
     autocad.assigned = (0..9)
         .map(|n| email(&format!("m{n}@acme.example")))
@@ -812,13 +789,7 @@ fn the_seat_picture_shows_before_and_after() {
         current.members.insert(e, architect());
     }
     let mut wanted = current.clone();
-    wanted
-        .agreements
-        .get_mut(AEC)
-        .unwrap()
-        .products
-        .get_mut("AutoCAD")
-        .unwrap()
+    aec_product(&mut wanted, "AutoCAD")
         .assigned
         .insert(email("bob@acme.example"));
     let text = accord::plan::render::text(&plan(&current, &desired(&wanted)), false);
@@ -830,13 +801,7 @@ fn the_seat_picture_shows_before_and_after() {
 fn seats_short_on_the_backends_count_are_refused_as_r04() {
     let current = account();
     let mut wanted = current.clone();
-    let autocad = wanted
-        .agreements
-        .get_mut(AEC)
-        .unwrap()
-        .products
-        .get_mut("AutoCAD")
-        .unwrap();
+    let autocad = aec_product(&mut wanted, "AutoCAD");
     autocad.seats = None; // not declared: the backend's 2 stay
     autocad.assigned.insert(email("carol@acme.example"));
     let desired = desired(&wanted);
@@ -935,13 +900,7 @@ fn deactivating_the_holder_of_an_undeclared_agreement_cites_the_member() {
         .get_mut(&email("bob@acme.example"))
         .unwrap()
         .status = MemberStatus::Inactive;
-    wanted
-        .agreements
-        .get_mut(AEC)
-        .unwrap()
-        .products
-        .get_mut("AutoCAD")
-        .unwrap()
+    aec_product(&mut wanted, "AutoCAD")
         .assigned
         .remove(&email("bob@acme.example"));
     wanted

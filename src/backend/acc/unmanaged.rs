@@ -1,0 +1,220 @@
+//! The parts of a configuration a backend does not manage, found before the diff so
+//! that `plan` can list them ("not managed by this backend") instead of dropping them
+//! silently, and so that the diff plans only what the backend can carry out.
+//!
+//! [`split`] answers the configuration restricted to what the backend manages (each
+//! unmanaged part takes the account's current value, so the diff plans nothing for
+//! it) and the list of unmanaged parts, each saying whether the configuration would
+//! change it. By section: roles (and members' roles), account access levels,
+//! agreements with their seats, cloud services and support. A backend that cannot
+//! write access levels (the vendor's public API) cannot write the names of members
+//! already in the account, nor external subscriptions, either: those count too.
+//! The embedded store and the account service manage everything: nothing is split.
+
+use std::borrow::Cow;
+
+use crate::backend::{Capabilities, Section};
+use crate::desired::{Declared, Desired};
+use crate::state::{MemberState, State};
+
+/// One part of the configuration the backend does not manage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmanaged {
+    /// What it is (`agreement 110001234567 (AEC Collection)`).
+    pub what: String,
+    /// Where it is declared (`agreements.yaml:8`), when known.
+    pub location: Option<String>,
+    /// Whether the configuration asks for something else than the account holds.
+    pub changes: bool,
+}
+
+impl Unmanaged {
+    /// The plan note for it; `skipped` when `--skip-unsupported` was given.
+    #[must_use]
+    pub fn note(&self, skipped: bool) -> String {
+        let place = self
+            .location
+            .as_ref()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        let effect = match (self.changes, skipped) {
+            (false, _) => "matches the account",
+            (true, false) => "the configuration would change it",
+            (true, true) => "the change is skipped (--skip-unsupported)",
+        };
+        let lead = if self.changes && skipped {
+            "warning: not managed by this backend"
+        } else {
+            "not managed by this backend"
+        };
+        format!("{lead}: {}{place}: {effect}", self.what)
+    }
+}
+
+/// Whether `capabilities` leave anything of a configuration unmanaged.
+#[must_use]
+pub fn leaves_out(capabilities: &Capabilities) -> bool {
+    !capabilities.manages_agreements || Section::ALL.iter().any(|s| !capabilities.manages(*s))
+}
+
+/// The configuration restricted to what `capabilities` manage, and the parts left out.
+#[must_use]
+pub fn split<'a>(
+    current: &State,
+    desired: &'a Desired,
+    capabilities: &Capabilities,
+) -> (Cow<'a, Desired>, Vec<Unmanaged>) {
+    if !leaves_out(capabilities) {
+        return (Cow::Borrowed(desired), Vec::new());
+    }
+    let mut managed = desired.clone();
+    let mut parts = Vec::new();
+    let here = |kind: Declared, target: &str| {
+        desired
+            .provenance
+            .get(kind, target)
+            .map(crate::diagnostic::Location::file_line)
+    };
+    let agreements_managed = capabilities.manages_agreements
+        && [
+            Section::Agreements,
+            Section::Seats,
+            Section::CloudServices,
+            Section::Support,
+        ]
+        .iter()
+        .all(|s| capabilities.manages(*s));
+    if !agreements_managed {
+        for (number, agreement) in &desired.state.agreements {
+            parts.push(Unmanaged {
+                what: format!(
+                    "agreement {number} ({}): contract manager, software coordinator, seats, cloud services and support",
+                    agreement.name
+                ),
+                location: here(Declared::Agreement, number),
+                changes: current.agreements.get(number) != Some(agreement),
+            });
+        }
+        managed.state.agreements.clone_from(&current.agreements);
+    }
+    let roles = capabilities.manages(Section::Roles);
+    if !roles {
+        for (name, role) in &desired.state.roles {
+            parts.push(Unmanaged {
+                what: format!("role {name}"),
+                location: here(Declared::Role, name),
+                changes: current.roles.get(name) != Some(role),
+            });
+        }
+        managed.state.roles.clone_from(&current.roles);
+    }
+    let access = capabilities.manages(Section::MemberAccess);
+    for (email, member) in &mut managed.state.members {
+        let now = current.members.get(email);
+        let fallback = MemberState::default();
+        let now_or_new = now.unwrap_or(&fallback);
+        let mut fields = Vec::new();
+        if !roles && member.role.is_some() {
+            fields.push(("role", member.role != now_or_new.role));
+            member.role.clone_from(&now_or_new.role);
+        }
+        if !access {
+            if !member.access.is_empty() || !now_or_new.access.is_empty() {
+                fields.push(("account access levels", member.access != now_or_new.access));
+            }
+            member.access.clone_from(&now_or_new.access);
+            if !member.external_subscriptions.is_empty() {
+                fields.push((
+                    "external subscriptions",
+                    member.external_subscriptions != now_or_new.external_subscriptions,
+                ));
+            }
+            member
+                .external_subscriptions
+                .clone_from(&now_or_new.external_subscriptions);
+            if let Some(now) = now {
+                let names = (member.first_name.is_some() && member.first_name != now.first_name)
+                    || (member.last_name.is_some() && member.last_name != now.last_name);
+                if names {
+                    fields.push(("names (set only on invitation)", true));
+                    member.first_name.clone_from(&now.first_name);
+                    member.last_name.clone_from(&now.last_name);
+                }
+            }
+        }
+        for (field, changes) in fields {
+            parts.push(Unmanaged {
+                what: format!("{field} of {email}"),
+                location: here(Declared::Member, email.as_str()),
+                changes,
+            });
+        }
+    }
+    (Cow::Owned(managed), parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{AccessLevel, Email, RoleState};
+
+    fn acc_like() -> Capabilities {
+        let mut caps = Capabilities::full(50, None);
+        caps.sections = [
+            Section::Companies,
+            Section::Members,
+            Section::Projects,
+            Section::ProjectMembers,
+        ]
+        .into();
+        caps.manages_agreements = false;
+        caps
+    }
+
+    #[test]
+    fn full_backends_split_nothing() {
+        let desired = Desired::default();
+        let (managed, parts) = split(&State::default(), &desired, &Capabilities::full(100, None));
+        assert!(matches!(managed, Cow::Borrowed(_)));
+        assert!(parts.is_empty());
+    }
+
+    #[test]
+    fn roles_and_access_take_the_accounts_values_and_are_listed() {
+        let mut desired = Desired::default();
+        desired.state.roles.insert(
+            "BIM Manager".into(),
+            RoleState {
+                default_access: [AccessLevel::AccountAdmin].into(),
+            },
+        );
+        let email = Email::new("a@x.example");
+        desired.state.members.insert(
+            email.clone(),
+            MemberState {
+                role: Some("BIM Manager".into()),
+                access: [AccessLevel::AccountAdmin].into(),
+                ..MemberState::default()
+            },
+        );
+        let (managed, parts) = split(&State::default(), &desired, &acc_like());
+        assert!(managed.state.roles.is_empty());
+        let member = &managed.state.members[&email];
+        assert!(member.access.is_empty() && member.role.is_none());
+        let whats: Vec<&str> = parts.iter().map(|p| p.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            [
+                "role BIM Manager",
+                "role of a@x.example",
+                "account access levels of a@x.example"
+            ]
+        );
+        assert!(parts.iter().all(|p| p.changes));
+        assert!(
+            parts[0]
+                .note(true)
+                .starts_with("warning: not managed by this backend: role BIM Manager")
+        );
+    }
+}

@@ -1,0 +1,524 @@
+//! The `acc` backend against a stateful fake of the vendor's API (`acc/fake.rs`):
+//! plan -> apply -> plan converges through the binary, unmanaged parts of a
+//! configuration are reported in every format, and the client survives an expired
+//! token, 429s and partial import failures while making the fewest calls the bulk
+//! limits allow.
+
+#[path = "acc/fake.rs"]
+mod fake;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use accord::backend::acc::client::{Credentials, RateLimits};
+use accord::backend::acc::{AccBackend, AccSettings};
+use accord::backend::{Backend, Outcome};
+use accord::plan::{MemberRecord, Op};
+use accord::state::{Email, ProjectAccess, ProjectProduct};
+use serde_json::Value;
+
+use crate::common::{TestConfig, accord};
+use fake::{ACCOUNT, ADMIN_EMAIL, ADMIN_ID, CLIENT_ID, CLIENT_SECRET, Fake, REGION};
+
+fn backend_url() -> String {
+    format!("acc://{ACCOUNT}?region={REGION}")
+}
+
+/// `accord ARGS` against the fake, run in `dir` (for `.accord/runs`).
+fn run(fake: &Fake, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    accord()
+        .current_dir(dir)
+        .env("APS_CLIENT_ID", CLIENT_ID)
+        .env("APS_CLIENT_SECRET", CLIENT_SECRET)
+        .env("ACCORD_ACC_USER_ID", ADMIN_ID)
+        .env("ACCORD_ACC_BASE_URL", &fake.url)
+        .args(args)
+        .output()
+        .expect("accord runs")
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A configuration the vendor's API can carry out whole: companies, 120 members
+/// (three user imports: 50 + 50 + 20; two pages of the bare-array user list), a
+/// project with an admin and members.
+fn managed_config() -> String {
+    let mut yaml = format!(
+        "account: {{ id: {ACCOUNT}, name: ACME }}\ncompanies:\n  - {{ name: ACME Architects, trade: Architecture }}\n  - {{ name: Nordbau, trade: General Contracting }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, access: [account_admin] }}\n"
+    );
+    for i in 0..120 {
+        let company = if i % 2 == 0 {
+            "ACME Architects"
+        } else {
+            "Nordbau"
+        };
+        let _ = writeln!(
+            yaml,
+            "  - {{ email: m{i:02}@acme.example, first_name: M{i}, company: {company} }}"
+        );
+    }
+    yaml.push_str("projects:\n  - name: Tower A\n    members:\n");
+    yaml.push_str("      - { email: m00@acme.example, access: admin, products: [docs, build] }\n");
+    for i in 1..5 {
+        let _ = writeln!(
+            yaml,
+            "      - {{ email: m{i:02}@acme.example, access: member, products: [docs, design_collaboration] }}"
+        );
+    }
+    yaml
+}
+
+#[test]
+fn plan_apply_plan_converges_with_the_fewest_calls() {
+    let fake = Fake::start();
+    let config = TestConfig::with(&managed_config());
+    let dir = config.path().to_str().unwrap().to_owned();
+    let url = backend_url();
+    let first = run(&fake, config.path(), &["plan", &dir, "--backend", &url]);
+    let text = stdout(&first);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(text.contains("+ member.invite m00@acme.example"), "{text}");
+    assert!(
+        text.contains("+ project_member.add Tower A/m01@acme.example"),
+        "{text}"
+    );
+    assert!(!text.contains("would change"), "{text}");
+
+    // Mid-apply: one 429 and, a few calls later, every token revoked.
+    {
+        let mut s = fake.state();
+        s.throttle = 1;
+        s.expire_tokens_at_call = Some(s.api_calls + 6);
+        s.calls.clear();
+        s.turned_away.clear();
+    }
+    let tokens_before = fake.state().token_requests;
+    let applied = run(
+        &fake,
+        config.path(),
+        &["apply", &dir, "--backend", &url, "--auto-approve"],
+    );
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&applied),
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    {
+        let s = fake.state();
+        // One token at the start, one after the revocation; the 401 and the 429 were
+        // each answered once and the calls went through after.
+        assert_eq!(s.token_requests - tokens_before, 2);
+        assert_eq!(
+            s.turned_away.values().sum::<u64>(),
+            2,
+            "{:?}",
+            s.turned_away
+        );
+        // The fewest writes the bulk limits allow.
+        assert_eq!(s.count("POST companies/import"), 1, "{:?}", s.calls);
+        assert_eq!(s.count("POST users/import"), 3, "{:?}", s.calls);
+        assert_eq!(s.count("POST projects"), 1, "{:?}", s.calls);
+        assert_eq!(
+            s.count("POST projects/{id}/users:import"),
+            1,
+            "{:?}",
+            s.calls
+        );
+        assert_eq!(s.count("PATCH users/{id}"), 0, "{:?}", s.calls);
+        assert_eq!(s.users.len(), 121);
+        let m01 = s
+            .project_users
+            .iter()
+            .find(|(u, _)| u["email"] == "m01@acme.example")
+            .unwrap();
+        let keys: BTreeSet<String> = m01.0["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}={}",
+                    p["key"].as_str().unwrap(),
+                    p["access"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "designCollaboration=member",
+                "docs=member",
+                "projectAdministration=none"
+            ]
+            .map(str::to_owned)
+            .into()
+        );
+        // The secret never reaches output.
+        assert!(!stdout(&applied).contains(CLIENT_SECRET));
+        assert!(!String::from_utf8_lossy(&applied.stderr).contains(CLIENT_SECRET));
+    }
+    fake.state().calls.clear();
+    let again = run(&fake, config.path(), &["plan", &dir, "--backend", &url]);
+    {
+        // Both list shapes read whole: 121 users are two bare-array pages of 100.
+        let s = fake.state();
+        assert_eq!(s.count("GET users"), 2, "{:?}", s.calls);
+        assert_eq!(s.count("GET projects"), 1, "{:?}", s.calls);
+        assert_eq!(s.count("GET projects/{id}/users"), 1, "{:?}", s.calls);
+    }
+    // Empty: only the note that the admin's access level is read, not managed.
+    let text = stdout(&again);
+    assert!(text.ends_with("\n\nNo changes.\n"), "{text}");
+    assert!(
+        text.starts_with("Notes:\n  - not managed by this backend: account access levels of it-admin@acme.example ("),
+        "{text}"
+    );
+    assert!(
+        text.contains("accord.yaml:6): matches the account\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert_eq!(again.status.code(), Some(0));
+}
+
+const UNMANAGED: &str = "\
+roles:
+  - { name: BIM Manager, default_access: [account_admin] }
+agreements:
+  - number: \"110001234567\"
+    name: AEC Collection
+    contract_manager: it-admin@acme.example
+    products:
+      - { name: Revit, seats: 2, assigned: [it-admin@acme.example] }
+";
+
+#[test]
+fn unmanaged_parts_are_listed_in_every_format_and_fail_the_plan_unless_skipped() {
+    let fake = Fake::start();
+    let yaml = format!(
+        "account: {{ id: {ACCOUNT}, name: ACME }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, role: BIM Manager }}\n{UNMANAGED}"
+    );
+    let config = TestConfig::with(&yaml);
+    let dir = config.path().to_str().unwrap().to_owned();
+    let url = backend_url();
+    for format in ["text", "json", "markdown"] {
+        let output = run(
+            &fake,
+            config.path(),
+            &["plan", &dir, "--backend", &url, "--format", format],
+        );
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(1), "{format}: {text}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--skip-unsupported"), "{stderr}");
+        assert!(
+            text.contains("not managed by this backend: agreement 110001234567 (AEC Collection)"),
+            "{format}: {text}"
+        );
+        assert!(
+            text.contains("accord.yaml:7): the configuration would change it"),
+            "{format}: {text}"
+        );
+        assert!(
+            text.contains("not managed by this backend: role BIM Manager"),
+            "{format}: {text}"
+        );
+        if format == "json" {
+            let plan: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(plan["notes"].as_array().unwrap().len(), 4, "{text}");
+        }
+        let skipped = run(
+            &fake,
+            config.path(),
+            &[
+                "plan",
+                &dir,
+                "--backend",
+                &url,
+                "--format",
+                format,
+                "--skip-unsupported",
+            ],
+        );
+        let text = stdout(&skipped);
+        assert_eq!(skipped.status.code(), Some(0), "{format}: {text}");
+        assert!(
+            text.contains("warning: not managed by this backend: agreement 110001234567"),
+            "{format}: {text}"
+        );
+        assert!(
+            text.contains("the change is skipped (--skip-unsupported)"),
+            "{format}: {text}"
+        );
+    }
+}
+
+fn settings(fake: &Fake) -> AccSettings {
+    AccSettings {
+        account_id: ACCOUNT.into(),
+        region: REGION.into(),
+        base_url: fake.url.clone(),
+        credentials: Credentials {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            user_id: Some(ADMIN_ID.into()),
+        },
+        limits: RateLimits {
+            hq_per_minute: 6000.0,
+            admin_reads_per_minute: 6000.0,
+            admin_writes_per_minute: 6000.0,
+        },
+        poll_interval: Duration::from_millis(100),
+        poll_attempts: 20,
+    }
+}
+
+fn invite(email: &str) -> Op {
+    Op::MemberInvite {
+        email: Email::new(email),
+        record: MemberRecord::default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_report_partial_failures_and_survive_expired_tokens_and_429s() {
+    let fake = Fake::start();
+    fake.state().reject_emails.insert("bad@acme.example".into());
+    let backend = AccBackend::connect(settings(&fake)).unwrap();
+    backend.fetch().await.unwrap();
+    {
+        let mut s = fake.state();
+        s.tokens.clear();
+        s.throttle = 1;
+    }
+    let outcomes = backend
+        .execute(&[
+            invite("a@acme.example"),
+            invite("bad@acme.example"),
+            invite(ADMIN_EMAIL),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0], Outcome::Done);
+    assert!(
+        matches!(&outcomes[1], Outcome::Failed { reason, retryable: false } if reason.contains("cannot be imported")),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[2], Outcome::AlreadySo);
+    let s = fake.state();
+    assert_eq!(s.token_requests, 2, "one refresh after the revocation");
+    // The import went through once, after a 401 (refresh) and a 429 (Retry-After).
+    assert_eq!(s.count("POST users/import"), 1, "{:?}", s.calls);
+    assert_eq!(
+        s.turned_away.get("POST users/import"),
+        Some(&2),
+        "{:?}",
+        s.turned_away
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_imports_wait_until_the_users_show_and_updates_send_product_keys() {
+    let fake = Fake::start();
+    let backend = AccBackend::connect(settings(&fake)).unwrap();
+    backend.fetch().await.unwrap();
+    let create = backend
+        .execute(&[Op::ProjectCreate {
+            name: "Tower A".into(),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(create, [Outcome::Done]);
+    let adds: Vec<Op> = (0..250)
+        .map(|i| Op::ProjectMemberAdd {
+            project: "Tower A".into(),
+            email: Email::new(&format!("p{i}@acme.example")),
+            access: ProjectAccess::Member,
+            products: [ProjectProduct::Docs].into(),
+        })
+        .collect();
+    assert!(
+        backend.execute(&adds).await.is_err(),
+        "250 is over the bulk limit of 200"
+    );
+    for chunk in adds.chunks(200) {
+        let outcomes = backend.execute(chunk).await.unwrap();
+        assert!(outcomes.iter().all(|o| *o == Outcome::Done), "{outcomes:?}");
+    }
+    assert_eq!(fake.state().count("POST projects/{id}/users:import"), 2);
+    let products: BTreeSet<ProjectProduct> =
+        [ProjectProduct::Docs, ProjectProduct::ModelCoordination].into();
+    let update = Op::ProjectMemberUpdate {
+        project: "Tower A".into(),
+        email: Email::new("p0@acme.example"),
+        access: ProjectAccess::Admin,
+        products: products.clone(),
+    };
+    assert_eq!(backend.execute(&[update]).await.unwrap(), [Outcome::Done]);
+    let remove = Op::ProjectMemberRemove {
+        project: "Tower A".into(),
+        email: Email::new("p1@acme.example"),
+    };
+    assert_eq!(
+        backend
+            .execute(std::slice::from_ref(&remove))
+            .await
+            .unwrap(),
+        [Outcome::Done]
+    );
+    let state = backend.fetch().await.unwrap().state;
+    let tower = &state.projects["Tower A"];
+    assert_eq!(tower.members.len(), 249, "the removed user is hidden");
+    let p0 = &tower.members[&Email::new("p0@acme.example")];
+    assert_eq!((p0.access, &p0.products), (ProjectAccess::Admin, &products));
+    assert_eq!(
+        backend.execute(&[remove]).await.unwrap(),
+        [Outcome::AlreadySo]
+    );
+}
+
+#[tokio::test]
+async fn missing_credentials_and_regions_are_named() {
+    // The test process has no vendor credentials (and must not read any).
+    if std::env::var_os("APS_CLIENT_ID").is_none() {
+        let err = accord::backend::open("acc://abc?region=EMEA")
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string().contains("APS_CLIENT_ID is not set"),
+            "{err}"
+        );
+        assert!(!err.retryable());
+    }
+    let err = accord::backend::open("acc://abc")
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("acc://abc?region=REGION"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_reused_until_shortly_before_they_expire() {
+    let fake = Fake::start();
+    // 61 s: the client replaces a token a minute before it expires, so after 1 s.
+    fake.state().token_lifetime = 61;
+    let backend = AccBackend::connect(settings(&fake)).unwrap();
+    backend.fetch().await.unwrap();
+    backend.fetch().await.unwrap();
+    assert_eq!(fake.state().token_requests, 1, "cached across calls");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    backend.fetch().await.unwrap();
+    let s = fake.state();
+    assert_eq!(s.token_requests, 2, "replaced before expiry");
+    assert!(
+        s.turned_away.is_empty(),
+        "no call was sent with a stale token: {:?}",
+        s.turned_away
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_writes_without_an_admin_user_id_are_refused_before_sending() {
+    let fake = Fake::start();
+    let mut settings = settings(&fake);
+    settings.credentials.user_id = None;
+    let backend = AccBackend::connect(settings).unwrap();
+    let err = backend
+        .execute(&[Op::ProjectCreate {
+            name: "Tower A".into(),
+        }])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ACCORD_ACC_USER_ID"), "{err}");
+    assert_eq!(fake.state().count("POST projects"), 0);
+    // Account-level writes need no User-Id.
+    let outcomes = backend.execute(&[invite("a@acme.example")]).await.unwrap();
+    assert_eq!(outcomes, [Outcome::Done]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_lost_after_the_vendor_made_it_is_not_made_twice() {
+    let fake = Fake::start();
+    fake.state()
+        .fail_after_commit
+        .insert("POST users/import".into());
+    let backend = AccBackend::connect(settings(&fake)).unwrap();
+    backend.fetch().await.unwrap();
+    let batch = [invite("a@acme.example")];
+    // A 502 after the import: a retryable error, the import not resent by the client.
+    let err = backend.execute(&batch).await.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    // The executor's resend: the account is read again and the member is there.
+    assert_eq!(backend.execute(&batch).await.unwrap(), [Outcome::AlreadySo]);
+    let s = fake.state();
+    assert_eq!(s.count("POST users/import"), 1, "{:?}", s.calls);
+    assert_eq!(s.count("GET users"), 2, "{:?}", s.calls);
+}
+
+/// Regression: `apply` diffed the whole configuration against `acc://`, so a declared
+/// agreement or role (which the vendor's API cannot manage) failed mid-apply. It now
+/// refuses before any write, like `plan`, and with --skip-unsupported applies the
+/// managed part and converges.
+#[test]
+fn apply_refuses_unmanaged_changes_before_writing_and_converges_when_skipped() {
+    let fake = Fake::start();
+    let yaml = format!(
+        "account: {{ id: {ACCOUNT}, name: ACME }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, role: BIM Manager }}\n{UNMANAGED}"
+    );
+    let config = TestConfig::with(&yaml);
+    let dir = config.path().to_str().unwrap().to_owned();
+    let url = backend_url();
+    let refused = run(
+        &fake,
+        config.path(),
+        &["apply", &dir, "--backend", &url, "--auto-approve"],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--skip-unsupported"), "{stderr}");
+    let applied = run(
+        &fake,
+        config.path(),
+        &[
+            "apply",
+            &dir,
+            "--backend",
+            &url,
+            "--auto-approve",
+            "--skip-unsupported",
+        ],
+    );
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&applied),
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let again = run(
+        &fake,
+        config.path(),
+        &[
+            "plan",
+            &dir,
+            "--backend",
+            &url,
+            "--skip-unsupported",
+            "--format",
+            "json",
+        ],
+    );
+    let plan: Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(plan["operations"].as_array().unwrap().len(), 0, "{plan}");
+}
