@@ -79,6 +79,31 @@ pub enum Command {
         after_help = "Examples:\n  accord serve --db /var/lib/accord/state.db --listen 0.0.0.0:8080 --tokens /etc/accord/tokens\n  accord serve --listen 127.0.0.1:0 --tokens tokens.txt   # any free port (tests)\n\nThe tokens file has one token a line, `SCOPE TOKEN [NAME]`, SCOPE being `read` or\n`write`; `#` starts a comment. NAME is what the audit log (GET /v1/audit) records.\nThe API is described in schemas/openapi.yaml."
     )]
     Serve(ServeArgs),
+
+    /// Print a shell completion script for bash, zsh or fish.
+    #[command(
+        after_help = "Examples:\n  accord completions bash > /etc/bash_completion.d/accord\n  accord completions zsh > \"${fpath[1]}/_accord\"\n  accord completions fish > ~/.config/fish/completions/accord.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+/// `accord completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// The shells `accord completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// Bash (bash-completion).
+    Bash,
+    /// Zsh (compsys).
+    Zsh,
+    /// Fish.
+    Fish,
 }
 
 /// Where the configuration is and how to read it.

@@ -4,12 +4,14 @@
 //!
 //! The data flows one way:
 //! files -> [`config::loader`] -> [`config::schema`] check -> typed
-//! [`config::ConfigFile`] -> [`rules`] -> [`desired::Desired`] state.
+//! [`config::ConfigFile`] -> [`rules`] -> [`desired::Desired`] state, and
+//! [`backend`] -> current [`state::State`]; then [`plan::diff`] -> [`plan::Plan`]
+//! -> rendered, or carried out by [`apply`] -> verified.
 
-pub mod cli;
-pub mod commands;
 pub mod apply;
 pub mod backend;
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod desired;
 pub mod diagnostic;

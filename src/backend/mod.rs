@@ -610,6 +610,19 @@ pub trait Backend: Send + Sync {
     /// Gives the lock up. Releasing a lease that was already lost or released is not an
     /// error (there is nothing left to give up).
     async fn release_lock(&self, lease: Lease) -> Result<(), LockError>;
+
+    /// The last recorded change to each of `targets` (operation target strings), for
+    /// the drift report's who and when. Backends without an audit log answer none.
+    ///
+    /// # Errors
+    /// The backend's audit log cannot be read.
+    async fn last_changes(
+        &self,
+        targets: &[String],
+    ) -> Result<BTreeMap<String, crate::plan::drift::LastChange>, BackendError> {
+        let _ = targets;
+        Ok(BTreeMap::new())
+    }
 }
 
 /// Opens the backend `url` names, with the system clock.

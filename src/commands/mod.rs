@@ -2,6 +2,7 @@
 //! returns the exit code; [`run`] dispatches.
 
 mod apply;
+pub mod completions;
 mod export;
 mod plan;
 mod schema;
@@ -24,6 +25,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Export(args) => export::run(args),
         Command::Schema => schema::run(),
         Command::Serve(args) => serve::run(args),
+        Command::Completions(args) => completions::run(args.shell),
     }
 }
 

@@ -104,10 +104,35 @@ async fn make_plan(args: &PlanArgs, desired: &Desired, colour: bool) -> Result<(
         managed_part(&snapshot, desired, &capabilities, args.skip_unsupported);
     let mut plan = checked_diff(&snapshot, &managed, &options, args.format, colour)?;
     plan.notes.extend(notes);
+    plan.drift = drift_report(backend.as_ref(), &plan, &snapshot, &managed).await;
     let revision = snapshot.revision;
     // Not freed one by one: see the end of `run`.
     std::mem::forget((snapshot, managed));
     Ok((plan, revision, unsupported))
+}
+
+/// The drift report of `plan`, with who and when from the backend's audit log when
+/// it keeps one. An audit log that cannot be read costs only the who and when (a
+/// note on standard error), never the plan.
+async fn drift_report(
+    backend: &dyn Backend,
+    plan: &Plan,
+    snapshot: &Snapshot,
+    desired: &Desired,
+) -> crate::plan::drift::Drift {
+    let mut drift = crate::plan::drift::classify(plan, &snapshot.state, desired);
+    let targets = drift.targets();
+    if targets.is_empty() {
+        return drift;
+    }
+    match backend.last_changes(&targets).await {
+        Ok(changes) => drift.attach(&changes),
+        Err(e) => eprintln!(
+            "note: cannot read {}'s audit log for the drift report: {e}",
+            backend.url()
+        ),
+    }
+    drift
 }
 
 /// The configuration restricted to what a backend with `capabilities` manages

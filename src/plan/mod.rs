@@ -9,6 +9,7 @@
 //! - [`render`] prints it as text, JSON or markdown.
 
 pub mod diff;
+pub mod drift;
 pub mod model;
 pub mod operation;
 pub mod order;

@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::drift::Drift;
 use super::operation::{Action, Operation};
 use crate::diagnostic::Diagnostic;
 use crate::state::AccountInfo;
@@ -109,6 +110,11 @@ pub struct Plan {
     /// A refused plan is shown, never applied or saved.
     #[serde(default, skip_serializing_if = "Vec::is_empty", skip_deserializing)]
     pub refusals: Vec<Diagnostic>,
+    /// How the live account differs from the configuration, by class (changed,
+    /// unmanaged, missing, invitations expired); absent when it does not. Filled in by
+    /// `accord plan` (it needs the live state and, for who and when, the backend).
+    #[serde(default, skip_serializing_if = "Drift::is_empty")]
+    pub drift: Drift,
     /// `sha256:` digest of the operations' canonical JSON: two plans with the same
     /// fingerprint do the same thing.
     pub fingerprint: String,

@@ -2,6 +2,7 @@
 
 mod acc;
 mod apply;
+mod ci;
 mod cli;
 mod commands;
 mod common;

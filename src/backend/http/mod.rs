@@ -257,6 +257,26 @@ fn check_count(response: BatchResponse, expected: usize) -> Result<Vec<Outcome>,
 
 #[async_trait]
 impl Backend for HttpBackend {
+    /// Reads the whole audit log (`GET /v1/audit`) and keeps the newest entry per target.
+    async fn last_changes(
+        &self,
+        targets: &[String],
+    ) -> Result<std::collections::BTreeMap<String, crate::plan::drift::LastChange>, BackendError>
+    {
+        if targets.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        let entries = self.audit().await?.into_iter().map(|entry| {
+            let change = crate::plan::drift::LastChange {
+                op: entry.op,
+                at: entry.at,
+                actor: entry.actor,
+            };
+            (entry.target, change)
+        });
+        Ok(crate::plan::drift::latest_per_target(entries, targets))
+    }
+
     fn url(&self) -> String {
         self.client.shown().to_owned()
     }

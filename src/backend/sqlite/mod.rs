@@ -607,6 +607,28 @@ fn join_error(e: &tokio::task::JoinError) -> BackendError {
 
 #[async_trait]
 impl Backend for SqliteBackend {
+    /// The newest entry per target of the store's history (who: the actor the
+    /// account service recorded, when the write came through it).
+    async fn last_changes(
+        &self,
+        targets: &[String],
+    ) -> Result<std::collections::BTreeMap<String, crate::plan::drift::LastChange>, BackendError>
+    {
+        if targets.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        let history = self.run(|s| s.history()).await?;
+        let entries = history.into_iter().map(|entry| {
+            let change = crate::plan::drift::LastChange {
+                op: entry.op,
+                at: entry.at,
+                actor: entry.actor,
+            };
+            (entry.target, change)
+        });
+        Ok(crate::plan::drift::latest_per_target(entries, targets))
+    }
+
     fn url(&self) -> String {
         self.url.clone()
     }

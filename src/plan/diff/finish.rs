@@ -39,6 +39,7 @@ impl<'a> Builder<'a> {
             seats,
             notes: self.notes,
             refusals: self.refusals,
+            drift: crate::plan::drift::Drift::default(),
         };
         if plan.is_refused() {
             Err(Refusal::Rules(Box::new(plan)))

@@ -1,8 +1,8 @@
 //! Steps 1, 2, 4 and 8 of a plan: companies and roles; member invitations, updates
 //! and activations; removals (prune) and deactivations; re-sent invitations.
 
-use super::values::{change, kept_or_changed, record_of, updated_record};
 use super::Builder;
+use super::values::{change, kept_or_changed, record_of, updated_record};
 use crate::desired::Declared;
 use crate::plan::operation::{FieldChange, Op, Provenance, words as list};
 use crate::plan::order::Slot;

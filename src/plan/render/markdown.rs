@@ -33,6 +33,7 @@ pub fn markdown(plan: &Plan) -> String {
         seat_table(&mut out, plan);
     }
     notes(&mut out, plan);
+    out.push_str(&crate::plan::drift::markdown(&plan.drift));
     sections(&mut out, plan);
     out
 }

@@ -72,6 +72,7 @@ pub fn text(plan: &Plan, colour: bool) -> String {
         seat_lines(&mut out, plan, style);
     }
     list_lines(&mut out, "Notes:", &plan.notes, style);
+    out.push_str(&crate::plan::drift::text(&plan.drift));
     refusal_lines(&mut out, plan, style);
     let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary)));
     out

@@ -7,11 +7,11 @@ use super::{
     Checked, MemberRow, RecordRefs, Sql, Writer, parse_access, unknown_company, unknown_member,
     unknown_role,
 };
-use crate::backend::sqlite::codec;
 use crate::backend::Outcome;
-use crate::state::invitation_expired;
+use crate::backend::sqlite::codec;
 use crate::diagnostic::Code;
 use crate::plan::operation::MemberRecord;
+use crate::state::invitation_expired;
 use crate::state::{AccessLevel, Email, MemberStatus};
 
 impl Writer<'_, '_> {
