@@ -42,7 +42,7 @@ use accord::backend::{
     SystemClock,
 };
 use accord::desired::Desired;
-use accord::plan::{DiffOptions, Op, Plan, diff};
+use accord::plan::{Op, Plan, diff};
 use accord::state::{
     AccessLevel, AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus,
     ProductState, ProjectAccess, ProjectMemberState, ProjectProduct, ProjectState, RoleState,
@@ -92,7 +92,7 @@ async fn run(rates: &[f64], keep: Option<PathBuf>) -> Result<(), String> {
     let plan = diff(
         &current,
         &desired,
-        &options(&Capabilities::full(100, None), 0),
+        &Capabilities::full(100, None).diff_options(0, None),
     )
     .map_err(|e| format!("the workload does not plan: {e}"))?;
     let kinds = count_kinds(&plan);
@@ -279,17 +279,6 @@ fn desired() -> Desired {
     }
 }
 
-fn options(capabilities: &Capabilities, now: i64) -> DiffOptions {
-    DiffOptions {
-        bulk_limit: capabilities.bulk_limit,
-        bulk_limits: capabilities.bulk_limits.clone(),
-        now,
-        max_removals: None,
-        manages_agreements: capabilities.manages_agreements,
-        operations: Some(capabilities.operations.clone()),
-    }
-}
-
 async fn seed(path: &Path, state: &State) -> Result<SqliteBackend, String> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -388,7 +377,7 @@ async fn rate_limited(
         limited.capabilities().rate_limit,
     ));
     let snapshot = paced.fetch().await.map_err(|e| e.to_string())?;
-    let diff_options = options(&paced.capabilities(), snapshot.now);
+    let diff_options = paced.capabilities().diff_options(snapshot.now, None);
     let plan = diff(&snapshot.state, desired, &diff_options).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let run = Run {

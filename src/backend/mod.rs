@@ -191,6 +191,21 @@ impl Capabilities {
         self.bulk_limits.get(op).copied().unwrap_or(self.bulk_limit)
     }
 
+    /// The diff options for planning against a backend with these capabilities at the
+    /// backend's `now`, with the `--max-removals` override: one place, so `plan`,
+    /// `apply`, the benchmarks and the tests batch and restrict plans alike.
+    #[must_use]
+    pub fn diff_options(&self, now: i64, max_removals: Option<u32>) -> crate::plan::DiffOptions {
+        crate::plan::DiffOptions {
+            bulk_limit: self.bulk_limit,
+            bulk_limits: self.bulk_limits.clone(),
+            now,
+            max_removals,
+            manages_agreements: self.manages_agreements,
+            operations: Some(self.operations.clone()),
+        }
+    }
+
     /// The most operations a batch holding `ops` may have (the smallest limit among them).
     #[must_use]
     pub fn batch_limit(&self, ops: &[Op]) -> usize {

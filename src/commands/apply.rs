@@ -162,11 +162,10 @@ impl Session<'_> {
         if let Some(saved) = &saved {
             check_revision(saved, &snapshot)?;
         }
-        let options = super::plan::diff_options(
-            &self.backend.capabilities(),
-            snapshot.now,
-            self.args.max_removals,
-        );
+        let options = self
+            .backend
+            .capabilities()
+            .diff_options(snapshot.now, self.args.max_removals);
         let format = match self.args.format {
             ApplyFormat::Text => PlanFormat::Text,
             ApplyFormat::Json => PlanFormat::Json,

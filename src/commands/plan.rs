@@ -99,7 +99,7 @@ async fn make_plan(args: &PlanArgs, desired: &Desired, colour: bool) -> Result<(
     let backend = super::open_backend(&args.backend.backend).await?;
     let snapshot = fetch(backend.as_ref()).await?;
     let capabilities = backend.capabilities();
-    let options = diff_options(&capabilities, snapshot.now, args.max_removals);
+    let options = capabilities.diff_options(snapshot.now, args.max_removals);
     let (managed, notes, unsupported) =
         managed_part(&snapshot, desired, &capabilities, args.skip_unsupported);
     let mut plan = checked_diff(&snapshot, &managed, &options, args.format, colour)?;
@@ -183,22 +183,6 @@ pub(super) async fn fetch(backend: &dyn Backend) -> Result<Snapshot> {
             backend.url()
         ))
     })
-}
-
-/// The diff options for a backend with `capabilities`, at the backend's `now`.
-pub(super) fn diff_options(
-    capabilities: &Capabilities,
-    now: i64,
-    max_removals: Option<u32>,
-) -> DiffOptions {
-    DiffOptions {
-        bulk_limit: capabilities.bulk_limit,
-        bulk_limits: capabilities.bulk_limits.clone(),
-        now,
-        max_removals,
-        manages_agreements: capabilities.manages_agreements,
-        operations: Some(capabilities.operations.clone()),
-    }
 }
 
 /// Diffs the account with the configuration (shared by `plan` and `apply`, so both

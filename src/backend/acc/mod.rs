@@ -437,20 +437,7 @@ impl AccBackend {
         if items.is_empty() {
             return Ok(());
         }
-        let answer = self
-            .client
-            .send(
-                Method::POST,
-                &self.account_path("companies/import"),
-                &[],
-                Some(&Value::Array(items)),
-                false,
-            )
-            .await?;
-        if !answer.status.is_success() {
-            return Err(self.client.error(&answer));
-        }
-        let import: Import<Company> = self.client.decode(&answer)?;
+        let import: Import<Company> = self.import("companies/import", items).await?;
         let mut ids = self.ids.lock().await;
         for company in import.success_items {
             if let Some(&i) = sent.get(&company.name) {
@@ -468,6 +455,30 @@ impl AccBackend {
             }
         }
         Ok(())
+    }
+
+    /// Sends one `hq/v1` bulk import (`companies/import`, `users/import`) and reads
+    /// its answer: partial success arrives inside a 2xx, so only a failed call as a
+    /// whole is an error here.
+    async fn import<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        items: Vec<Value>,
+    ) -> Result<Import<T>, BackendError> {
+        let answer = self
+            .client
+            .send(
+                Method::POST,
+                &self.account_path(what),
+                &[],
+                Some(&Value::Array(items)),
+                false,
+            )
+            .await?;
+        if !answer.status.is_success() {
+            return Err(self.client.error(&answer));
+        }
+        self.client.decode(&answer)
     }
 
     /// Carries out the batch's invitations as one import.
@@ -516,20 +527,7 @@ impl AccBackend {
         if items.is_empty() {
             return Ok(());
         }
-        let answer = self
-            .client
-            .send(
-                Method::POST,
-                &self.account_path("users/import"),
-                &[],
-                Some(&Value::Array(items)),
-                false,
-            )
-            .await?;
-        if !answer.status.is_success() {
-            return Err(self.client.error(&answer));
-        }
-        let import: Import<User> = self.client.decode(&answer)?;
+        let import: Import<User> = self.import("users/import", items).await?;
         let mut ids = self.ids.lock().await;
         for user in import.success_items {
             let email = Email::new(&user.email);

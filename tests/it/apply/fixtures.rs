@@ -16,7 +16,7 @@ use accord::backend::{
     Backend, BackendError, Capabilities, Clock, Lease, LockError, Outcome, Snapshot, SqliteBackend,
 };
 use accord::desired::Desired;
-use accord::plan::{DiffOptions, Op, Plan, diff};
+use accord::plan::{Op, Plan, diff};
 use accord::state::{
     AccessLevel, AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus,
     ProductState, ProjectAccess, ProjectMemberState, ProjectProduct, ProjectState, RoleState,
@@ -192,22 +192,10 @@ pub async fn seeded_store(dir: &Path, limit: usize) -> SqliteBackend {
     store
 }
 
-/// The diff options for `backend` now.
-pub fn options(capabilities: &Capabilities, now: i64) -> DiffOptions {
-    DiffOptions {
-        bulk_limit: capabilities.bulk_limit,
-        bulk_limits: capabilities.bulk_limits.clone(),
-        now,
-        max_removals: None,
-        manages_agreements: capabilities.manages_agreements,
-        operations: Some(capabilities.operations.clone()),
-    }
-}
-
 /// Plans `desired` against what `backend` holds now.
 pub async fn plan(backend: &dyn Backend, desired: &Desired) -> (Plan, u64) {
     let snapshot = backend.fetch().await.expect("fetch");
-    let options = options(&backend.capabilities(), snapshot.now);
+    let options = backend.capabilities().diff_options(snapshot.now, None);
     let plan = diff(&snapshot.state, desired, &options).expect("a plan");
     (plan, snapshot.revision)
 }
@@ -236,7 +224,7 @@ pub async fn apply(
     ));
     let counts: Arc<CallCounts> = paced.counts();
     let snapshot = paced.fetch().await.expect("fetch");
-    let diff_options = options(&paced.capabilities(), snapshot.now);
+    let diff_options = paced.capabilities().diff_options(snapshot.now, None);
     let plan = diff(&snapshot.state, desired, &diff_options).expect("a plan");
     let run = Run {
         backend: paced.clone(),

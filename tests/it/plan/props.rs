@@ -912,14 +912,7 @@ proptest! {
         prop_assert_eq!(&snapshot.state, &state, "the store gives back what it was given");
         let (_config_dir, validated) = export_and_validate(&snapshot.state)?;
         let capabilities = store.capabilities();
-        let options = DiffOptions {
-            bulk_limit: capabilities.bulk_limit,
-            bulk_limits: capabilities.bulk_limits.clone(),
-            now: snapshot.now,
-            max_removals: None,
-            manages_agreements: capabilities.manages_agreements,
-            operations: Some(capabilities.operations.clone()),
-        };
+        let options = capabilities.diff_options(snapshot.now, None);
         let plan = match diff(&snapshot.state, &validated.desired, &options) {
             Ok(plan) => plan,
             Err(refusal) => {
