@@ -36,12 +36,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::apply::progress::Silent;
-use accord::apply::{ExecuteOptions, PacedBackend, RetryPolicy, Run, Stop, carry_out};
+use accord::apply::{ExecuteOptions, Run, Stop, carry_out};
 use accord::backend::{
-    Backend, BackendError, Capabilities, Lease, LockError, Outcome, Snapshot, SqliteBackend,
-    SystemClock,
+    Backend, BackendError, Capabilities, Lock, Outcome, Snapshot, SqliteBackend, SystemClock,
 };
+use accord::call::{Budget, CallOptions, Caller, Repeat, Request};
 use accord::desired::Desired;
+use accord::plan::DiffOptions;
 use accord::plan::{Op, Plan, diff};
 use accord::state::{
     AccessLevel, AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus,
@@ -92,7 +93,7 @@ async fn run(rates: &[f64], keep: Option<PathBuf>) -> Result<(), String> {
     let plan = diff(
         &current,
         &desired,
-        &Capabilities::full(100, None).diff_options(0, None),
+        &DiffOptions::for_backend(&Capabilities::full(100), 0, None),
     )
     .map_err(|e| format!("the workload does not plan: {e}"))?;
     let kinds = count_kinds(&plan);
@@ -372,16 +373,12 @@ async fn rate_limited(
 ) -> Result<Paced, String> {
     let store = seed(&dir.join("paced.db"), current).await?;
     let limited = Arc::new(Limited::new(store, rate));
-    let paced = Arc::new(PacedBackend::new(
-        limited.clone(),
-        limited.capabilities().rate_limit,
-    ));
-    let snapshot = paced.fetch().await.map_err(|e| e.to_string())?;
-    let diff_options = paced.capabilities().diff_options(snapshot.now, None);
+    let snapshot = limited.fetch().await.map_err(|e| e.to_string())?;
+    let diff_options = DiffOptions::for_backend(&limited.capabilities(), snapshot.now, None);
     let plan = diff(&snapshot.state, desired, &diff_options).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let run = Run {
-        backend: paced.clone(),
+        backend: limited.clone(),
         plan,
         revision: snapshot.revision,
         fresh: false,
@@ -391,12 +388,9 @@ async fn rate_limited(
         runs_dir: dir.join("runs"),
         execute: ExecuteOptions {
             parallelism: accord::apply::DEFAULT_PARALLELISM,
-            retry: RetryPolicy::default(),
-            seed: Some(1),
         },
         progress: Arc::new(Silent),
         stop: Stop::default(),
-        counts: Some(paced.counts()),
         started,
     };
     let summary = carry_out(run).await.map_err(|e| e.to_string())?;
@@ -424,11 +418,16 @@ async fn rate_limited(
     })
 }
 
+/// The family the limited store's writes are paced under.
+const FAMILY: &str = "limited";
+
 /// The store behind a server-side rate limiter: a token bucket of `rate` per second
 /// with a burst of 2; a write that comes too early is answered 429 with the wait.
+/// It declares `rate` as its budget, so the call policy paces the client to it.
 struct Limited {
     inner: SqliteBackend,
     rate: f64,
+    caller: Caller,
     bucket: Mutex<(f64, Instant)>,
     /// (admitted, answered) of every write that went through.
     calls: Mutex<Vec<(Instant, Instant)>>,
@@ -442,6 +441,13 @@ impl Limited {
         Self {
             inner,
             rate,
+            caller: Caller::new(
+                &[Budget::per_second(FAMILY, rate)],
+                CallOptions {
+                    seed: Some(1),
+                    ..CallOptions::default()
+                },
+            ),
             bucket: Mutex::new((2.0, Instant::now())),
             calls: Mutex::new(Vec::new()),
             rejected: AtomicU64::new(0),
@@ -476,8 +482,12 @@ impl Backend for Limited {
 
     fn capabilities(&self) -> Capabilities {
         let mut capabilities = self.inner.capabilities();
-        capabilities.rate_limit = Some(self.rate);
+        capabilities.budgets = vec![Budget::per_second(FAMILY, self.rate)];
         capabilities
+    }
+
+    fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     async fn fetch(&self) -> Result<Snapshot, BackendError> {
@@ -485,36 +495,32 @@ impl Backend for Limited {
     }
 
     async fn execute(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError> {
-        if let Err(wait) = self.admit() {
-            self.rejected.fetch_add(1, Ordering::Relaxed);
-            let run = self.run.fetch_add(1, Ordering::Relaxed) + 1;
-            self.longest_run.fetch_max(run, Ordering::Relaxed);
-            return Err(BackendError::RateLimited {
-                retry_after: Some(wait),
-            });
-        }
-        self.run.store(0, Ordering::Relaxed);
-        let start = Instant::now();
-        let result = self.inner.execute(batch).await;
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push((start, Instant::now()));
-        }
-        result
+        self.caller
+            .call(&Request::write(FAMILY, Repeat::Safe), |_| async {
+                if let Err(wait) = self.admit() {
+                    self.rejected.fetch_add(1, Ordering::Relaxed);
+                    let run = self.run.fetch_add(1, Ordering::Relaxed) + 1;
+                    self.longest_run.fetch_max(run, Ordering::Relaxed);
+                    return Err(BackendError::RateLimited {
+                        retry_after: Some(wait),
+                    });
+                }
+                self.run.store(0, Ordering::Relaxed);
+                let start = Instant::now();
+                let result = self.inner.execute(batch).await;
+                if let Ok(mut calls) = self.calls.lock() {
+                    calls.push((start, Instant::now()));
+                }
+                result
+            })
+            .await
     }
 
     async fn ensure_account(&self, account: &AccountInfo) -> Result<Outcome, BackendError> {
         self.inner.ensure_account(account).await
     }
 
-    async fn acquire_lock(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
-        self.inner.acquire_lock(holder, ttl).await
-    }
-
-    async fn renew_lock(&self, lease: &Lease) -> Result<Lease, LockError> {
-        self.inner.renew_lock(lease).await
-    }
-
-    async fn release_lock(&self, lease: Lease) -> Result<(), LockError> {
-        self.inner.release_lock(lease).await
+    fn lock(&self) -> Option<Arc<dyn Lock>> {
+        self.inner.lock()
     }
 }

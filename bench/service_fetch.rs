@@ -30,7 +30,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use accord::backend::http::HttpBackend;
-use accord::backend::http::wire::MAX_PAGE_SIZE;
+use accord::wire::MAX_PAGE_SIZE;
 
 use common::{Shape, TOKEN};
 

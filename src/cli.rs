@@ -367,60 +367,31 @@ impl ColorChoice {
     }
 }
 
-/// Parses `64MiB`, `512KiB`, `1GiB`, `1000` (bytes).
+/// Parses `64MiB`, `512KiB`, `1GiB`, `1000` (bytes), with `bytesize`'s units (KiB is
+/// 1024 bytes, KB 1000).
 ///
 /// # Errors
 /// A message for clap when the size is not a number with an optional unit.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size such as 64MiB or 1048576"))?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}`; use B, KiB, MiB or GiB"
-            ));
-        }
-    };
-    number
-        .checked_mul(factor)
-        .ok_or_else(|| format!("`{text}` is too large"))
+    text.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|_| format!("`{text}` is not a size such as 64MiB or 1048576"))
 }
 
-/// Parses `30s`, `5m`, `1h`, `250ms`, `0` (a plain number is seconds).
+/// Parses `30s`, `5m`, `1h`, `250ms`, `1m 30s` (`humantime`'s forms); a plain number
+/// is seconds (`0`, `2.5`).
 ///
 /// # Errors
-/// A message for clap when the text is not a number with an optional unit.
+/// A message for clap when the text is not a duration.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 30s, 5m or 250ms"))?;
-    let seconds = match unit.trim() {
-        "" | "s" | "sec" | "secs" => number,
-        "ms" => number / 1000.0,
-        "m" | "min" => number * 60.0,
-        "h" => number * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}`; use ms, s, m or h"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds)
+            .map_err(|_| format!("`{text}` is out of range"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration such as 30s, 5m or 250ms ({e})"))
 }
 
 /// Parses `--parallelism`: 1 to 64 calls in flight.

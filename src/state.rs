@@ -12,7 +12,67 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::config::model::{AccessLevel, ProjectAccess, ProjectProduct};
+use schemars::JsonSchema;
+
+/// An account access level.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessLevel {
+    /// Full administration of the account.
+    AccountAdmin,
+    /// Account dashboards only.
+    Executive,
+    /// Library and templates tools only.
+    StandardsAdmin,
+}
+
+/// A project access level.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectAccess {
+    /// A project member (the default).
+    #[default]
+    Member,
+    /// A project administrator.
+    Admin,
+}
+
+/// A product used on a project.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectProduct {
+    /// Document management; every project member has it.
+    Docs,
+    /// Build.
+    Build,
+    /// Cost management.
+    Cost,
+    /// Insight.
+    Insight,
+    /// Design collaboration.
+    DesignCollaboration,
+    /// Model coordination.
+    ModelCoordination,
+    /// Takeoff.
+    Takeoff,
+}
 
 /// An email address, trimmed and lower-cased: members are compared on this.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

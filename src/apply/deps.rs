@@ -248,8 +248,8 @@ impl Failures {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::MemberRecord;
     use crate::plan::Provenance;
-    use crate::plan::operation::MemberRecord;
 
     fn operation(op: Op) -> Operation {
         Operation::new(op, Provenance("test".into()))

@@ -1,16 +1,17 @@
 //! Carrying out a plan's operations: calls wave after wave, the calls of a wave
-//! concurrently (at most `parallelism` at once), each retried as [`RetryPolicy`]
-//! says, failures isolated (see [`super::deps`]), every outcome journaled as it
-//! comes.
+//! concurrently (at most `parallelism` at once), each checked against the backend's
+//! batch limits before it is sent, failures isolated (see [`super::deps`]), every
+//! outcome journaled as it comes.
 //!
-//! What is retried: a whole call that failed with a retryable error (the same
-//! operations are sent again: each is idempotent, so a call that was carried out
-//! before its answer was lost now answers `already_so`), and the operations of an
-//! answer marked `Failed { retryable: true }` (only they are sent again). What
-//! stops the apply: the lock lost, a whole call refused for a reason that will not
-//! go away (bad credentials, a damaged store), or a call whose retries ran out on
-//! whole-call failures (the backend is down: sending more would only wait more).
-//! Calls already sent finish; the rest is reported as skipped.
+//! What is retried, and where: a whole call is retried by the call policy inside the
+//! backend ([`crate::call::Caller`]), never here again, so no write is sent more
+//! often than the policy allows. Here only the operations of an answer marked
+//! `Failed { retryable: true }` are sent again (only they), with the same policy's
+//! backoff. What stops the apply: the lock lost, or a whole call that failed (a
+//! refusal that will not go away, or a backend that kept failing after the
+//! policy's retries: sending more would only fail or wait more). A batch over the
+//! backend's limit fails alone. Calls already sent finish; the rest is reported as
+//! skipped.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,9 +26,8 @@ use super::journal::{Journal, OpRef};
 use super::lock::{Stop, format_duration};
 use super::outcome::{OpOutcome, Tally};
 use super::progress::{CallDone, Progress};
-use super::retry::{Jitter, RetryPolicy};
 use super::schedule::{Call, Schedule};
-use crate::backend::{Backend, BackendError};
+use crate::contract::{Backend, BackendError, Limits};
 use crate::plan::{Op, Operation};
 
 /// How calls are carried out.
@@ -35,18 +35,12 @@ use crate::plan::{Op, Operation};
 pub struct ExecuteOptions {
     /// The most calls in flight at once.
     pub parallelism: usize,
-    /// How failed calls are retried.
-    pub retry: RetryPolicy,
-    /// The jitter's seed (`None`: from the process), so tests can replay a run.
-    pub seed: Option<u64>,
 }
 
 impl Default for ExecuteOptions {
     fn default() -> Self {
         Self {
             parallelism: DEFAULT_PARALLELISM,
-            retry: RetryPolicy::default(),
-            seed: None,
         }
     }
 }
@@ -99,7 +93,7 @@ struct Shared {
     journal: Option<Arc<Journal>>,
     progress: Arc<dyn Progress>,
     stop: Stop,
-    retry: RetryPolicy,
+    limits: Limits,
     retries: AtomicU64,
 }
 
@@ -139,16 +133,12 @@ impl Executor {
             journal: self.journal.clone(),
             progress: Arc::clone(&self.progress),
             stop: self.stop.clone(),
-            retry: self.options.retry,
+            limits: self.backend.capabilities().limits,
             retries: AtomicU64::new(0),
         });
         let mut outcomes: Vec<Option<OpOutcome>> = vec![None; operations.len()];
         let mut failures = Failures::default();
         let semaphore = Arc::new(Semaphore::new(self.options.parallelism.max(1)));
-        let seed = self
-            .options
-            .seed
-            .unwrap_or_else(|| Jitter::from_entropy().next_u64());
         self.progress.started(operations.len(), schedule.calls());
         for wave in &schedule.waves {
             let mut tasks = JoinSet::new();
@@ -162,8 +152,7 @@ impl Executor {
                 let Ok(permit) = Arc::clone(&semaphore).acquire_owned().await else {
                     break;
                 };
-                let jitter = Jitter::seeded(seed ^ (call.index as u64).wrapping_mul(0x9E37_79B9));
-                let task = run_call(Arc::clone(&shared), call.clone(), send.clone(), jitter);
+                let task = run_call(Arc::clone(&shared), call.clone(), send.clone());
                 let handle = tasks.spawn(async move {
                     let _permit = permit;
                     task.await
@@ -299,23 +288,13 @@ impl Shared {
     }
 }
 
-/// Why the last attempt of a call did not finish it.
-enum Setback {
-    /// Some operations were answered `Failed { retryable: true }`.
-    Operations(String),
-    /// The whole call failed with a retryable error.
-    Call(BackendError),
-}
-
-/// Sends one call until every operation has a final outcome or the retries run out.
-async fn run_call(
-    shared: Arc<Shared>,
-    call: Call,
-    mut pending: Vec<usize>,
-    mut jitter: Jitter,
-) -> Vec<Final> {
+/// Sends one call until every operation has a final outcome: the operations
+/// answered `failed, retryable` are sent again (alone) while the policy's backoff
+/// allows; a whole call that failed ends it.
+async fn run_call(shared: Arc<Shared>, call: Call, mut pending: Vec<usize>) -> Vec<Final> {
     let started = Instant::now();
     let mut finals: Vec<Final> = Vec::with_capacity(pending.len());
+    let mut backoff = None;
     let mut attempt = 0;
     while !pending.is_empty() {
         if let Some(reason) = shared.stop.reason() {
@@ -327,19 +306,21 @@ async fn run_call(
             break;
         }
         attempt += 1;
-        shared.journal_call(&call, attempt, &pending);
         let batch: Vec<Op> = pending
             .iter()
             .map(|&i| shared.operations[i].op.clone())
             .collect();
-        let setback = match shared.backend.execute(&batch).await {
-            Ok(answers) if answers.len() == batch.len() => {
-                let (answered, again, reason) = sort_answers(&pending, &answers, attempt);
-                shared.journal_finals(Some(call.index), &answered);
-                finals.extend(answered);
-                pending = again;
-                Setback::Operations(reason)
-            }
+        if let Err(error) = shared.limits.check(&batch) {
+            let failed = give_up(&mut pending, attempt, |_| OpOutcome::Failed {
+                reason: error.to_string(),
+            });
+            shared.journal_finals(Some(call.index), &failed);
+            finals.extend(failed);
+            break;
+        }
+        shared.journal_call(&call, attempt, &pending);
+        let answers = match shared.backend.execute(&batch).await {
+            Ok(answers) if answers.len() == batch.len() => answers,
             Ok(answers) => {
                 let reason = format!(
                     "the backend answered {} outcomes for {} operations",
@@ -353,12 +334,14 @@ async fn run_call(
                 finals.extend(failed);
                 break;
             }
-            Err(error) if error.retryable() => Setback::Call(error),
             Err(error) => {
                 if stops_the_apply(&error) {
-                    shared
-                        .stop
-                        .trigger(format!("the backend refused a call: {error}"));
+                    let why = if error.retryable() {
+                        format!("the backend kept failing ({error}); stopped sending calls")
+                    } else {
+                        format!("the backend refused a call: {error}")
+                    };
+                    shared.stop.trigger(why);
                 }
                 let failed = give_up(&mut pending, attempt, |_| OpOutcome::Failed {
                     reason: error.to_string(),
@@ -368,40 +351,30 @@ async fn run_call(
                 break;
             }
         };
+        let (answered, again, reason) = sort_answers(&pending, &answers, attempt);
+        shared.journal_finals(Some(call.index), &answered);
+        finals.extend(answered);
+        pending = again;
         if pending.is_empty() {
             break;
         }
-        let retry_after = match &setback {
-            Setback::Call(error) => error.retry_after(),
-            Setback::Operations(_) => None,
-        };
-        let elapsed = started.elapsed();
-        if let Some(delay) = shared
-            .retry
-            .delay(attempt, retry_after, elapsed, &mut jitter)
-        {
+        let backoff = backoff.get_or_insert_with(|| shared.backend.caller().backoff());
+        if let Some(delay) = backoff.next_delay(None) {
             shared.retries.fetch_add(1, Ordering::Relaxed);
             shared.progress.note(&format!(
-                "call {} ({} x{}): {}; retrying in {}",
+                "call {} ({} x{}): operations failed ({reason}); retrying in {}",
                 call.index + 1,
                 shared.operations[pending[0]].op.name(),
                 pending.len(),
-                setback_words(&setback),
                 format_duration(delay)
             ));
             tokio::time::sleep(delay).await;
             continue;
         }
         let reason = format!(
-            "gave up after {attempt} attempts over {}: {}",
-            format_duration(started.elapsed()),
-            setback_words(&setback)
+            "gave up after {attempt} attempts over {}: operations failed ({reason})",
+            format_duration(started.elapsed())
         );
-        if let Setback::Call(error) = &setback {
-            shared.stop.trigger(format!(
-                "the backend kept failing ({error}); stopped sending calls"
-            ));
-        }
         let failed = give_up(&mut pending, attempt, |_| OpOutcome::Failed {
             reason: reason.clone(),
         });
@@ -470,15 +443,9 @@ fn report_call(shared: &Shared, call: &Call, finals: &[Final], attempts: u32) {
     });
 }
 
-fn setback_words(setback: &Setback) -> String {
-    match setback {
-        Setback::Operations(reason) => format!("operations failed ({reason})"),
-        Setback::Call(error) => error.to_string(),
-    }
-}
-
-/// Whole-call refusals that will not go away by themselves: sending more calls would
-/// fail the same way (or write where it must not).
+/// Whole-call failures after which sending more calls would fail the same way (or
+/// write where it must not): all but a batch the backend found too large or
+/// malformed, which fails alone.
 fn stops_the_apply(error: &BackendError) -> bool {
     !matches!(
         error,

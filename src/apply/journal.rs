@@ -27,6 +27,7 @@
 //! from the dead run (the dead run's call carried it out), and closes the old
 //! journal. An in-doubt operation still needed is planned and run as usual.
 
+use crate::time::{compact_utc, now_ms};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -387,44 +388,6 @@ fn read_dead_run(path: &Path, backend: &str, account: &str, current: &str) -> Op
     })
 }
 
-/// Now, in Unix milliseconds.
-#[must_use]
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The civil date and time of a Unix time (UTC): `(year, month, day, hour, minute, second)`.
-fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, rem / 3_600, rem % 3_600 / 60, rem % 60)
-}
-
-/// `2026-11-21 11:44:00 UTC`.
-#[must_use]
-pub fn format_utc(secs: i64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
-}
-
-/// `20261121T114400Z`, for file names.
-fn compact_utc(secs: i64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,14 +411,6 @@ mod tests {
             op: "member.invite".into(),
             target: target.into(),
         }
-    }
-
-    #[test]
-    fn utc_dates_are_civil_dates() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_utc(1_767_225_600), "2026-01-01 00:00:00 UTC");
-        assert_eq!(format_utc(951_782_400 + 3_661), "2000-02-29 01:01:01 UTC");
-        assert_eq!(compact_utc(1_767_225_600 + 59), "20260101T000059Z");
     }
 
     #[test]

@@ -6,16 +6,115 @@
 //! If the lease is lost (it expired while renewals failed, and another apply took
 //! it), the renewal task raises [`Stop`]: the executor sends no further call, so two
 //! applies never write at once.
+//!
+//! The lock is the backend's own ([`crate::contract::Backend::lock`]) when it keeps
+//! one; a backend that keeps none (the vendor) gets a [`ProcessLock`], and `plan`
+//! and `apply` say that two applies on two machines could then race.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::journal::format_utc;
-use crate::backend::{Backend, Lease, LockError};
+use crate::contract::{Backend, Lease, Lock, LockError, LockScope};
+use crate::time::{Clock, SystemClock, format_utc};
+
+/// The lock `backend` keeps, or a lock local to this process for one that keeps none.
+#[must_use]
+pub fn lock_of(backend: &dyn Backend) -> Arc<dyn Lock> {
+    backend
+        .lock()
+        .unwrap_or_else(|| Arc::new(ProcessLock::new(&backend.url())))
+}
+
+/// Leases held in this process, by backend URL.
+static PROCESS_LEASES: LazyLock<Mutex<HashMap<String, Lease>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// A lock only this process sees, for a backend that keeps none: it keeps two applies
+/// of one process apart (a test, a tool embedding accord), not two CI jobs.
+#[derive(Debug, Clone)]
+pub struct ProcessLock {
+    url: String,
+}
+
+impl ProcessLock {
+    /// The process-local lock of the backend at `url`.
+    #[must_use]
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl Lock for ProcessLock {
+    fn scope(&self) -> LockScope {
+        LockScope::ProcessLocal
+    }
+
+    async fn acquire(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
+        let now = SystemClock.now();
+        let secs = ttl.as_secs().max(1);
+        let mut leases = PROCESS_LEASES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(current) = leases.get(&self.url) {
+            if current.expires > now {
+                return Err(LockError::Held {
+                    holder: current.holder.clone(),
+                    since: current.since,
+                    expires: current.expires,
+                });
+            }
+        }
+        let lease = Lease {
+            holder: holder.to_owned(),
+            token: format!("process-{}-{:016x}", std::process::id(), fastrand::u64(..)),
+            since: now,
+            expires: now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)),
+            ttl_secs: secs,
+        };
+        leases.insert(self.url.clone(), lease.clone());
+        Ok(lease)
+    }
+
+    async fn renew(&self, lease: &Lease) -> Result<Lease, LockError> {
+        let now = SystemClock.now();
+        let mut leases = PROCESS_LEASES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match leases.get_mut(&self.url) {
+            Some(current) if current.token == lease.token => {
+                current.expires =
+                    now.saturating_add(i64::try_from(current.ttl_secs).unwrap_or(i64::MAX));
+                Ok(current.clone())
+            }
+            _ => Err(LockError::Lost {
+                holder: lease.holder.clone(),
+                reason: "the lease was released".into(),
+            }),
+        }
+    }
+
+    async fn release(&self, lease: Lease) -> Result<(), LockError> {
+        let mut leases = PROCESS_LEASES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if leases
+            .get(&self.url)
+            .is_some_and(|l| l.token == lease.token)
+        {
+            leases.remove(&self.url);
+        }
+        Ok(())
+    }
+}
 
 /// Why an apply must stop sending calls (the lock was lost, the backend keeps
 /// failing). Clones share the same flag.
@@ -92,7 +191,7 @@ pub enum LockFailure {
 /// # Errors
 /// [`LockFailure::Held`] when the wait ran out; [`LockFailure::Backend`] otherwise.
 pub async fn acquire(
-    backend: &dyn Backend,
+    lock: &dyn Lock,
     holder: &str,
     options: &LockOptions,
     mut on_wait: impl FnMut(&str, i64),
@@ -100,7 +199,7 @@ pub async fn acquire(
     let start = Instant::now();
     let mut told = false;
     loop {
-        match backend.acquire_lock(holder, options.ttl).await {
+        match lock.acquire(holder, options.ttl).await {
             Ok(lease) => return Ok(lease),
             Err(LockError::Held {
                 holder: other,
@@ -129,8 +228,8 @@ pub async fn acquire(
 }
 
 /// A held lock, renewed in the background until released.
-#[derive(Debug)]
 pub struct HeldLock {
+    lock: Arc<dyn Lock>,
     lease: Arc<Mutex<Lease>>,
     renewals: Arc<AtomicU64>,
     renewer: JoinHandle<()>,
@@ -139,18 +238,19 @@ pub struct HeldLock {
 impl HeldLock {
     /// Starts renewing `lease` every third of its ttl; on loss, raises `stop`.
     #[must_use]
-    pub fn keep(backend: Arc<dyn Backend>, lease: Lease, stop: Stop) -> Self {
+    pub fn keep(lock: Arc<dyn Lock>, lease: Lease, stop: Stop) -> Self {
         let ttl = Duration::from_secs(lease.ttl_secs.max(1));
         let lease = Arc::new(Mutex::new(lease));
         let renewals = Arc::new(AtomicU64::new(0));
         let renewer = tokio::spawn(renew_until_stopped(
-            backend,
+            Arc::clone(&lock),
             Arc::clone(&lease),
             ttl,
             Arc::clone(&renewals),
             stop,
         ));
         Self {
+            lock,
             lease,
             renewals,
             renewer,
@@ -176,7 +276,7 @@ impl HeldLock {
     ///
     /// # Errors
     /// The backend could not be told (the lease then expires by itself).
-    pub async fn release(self, backend: &dyn Backend) -> Result<(), LockError> {
+    pub async fn release(self) -> Result<(), LockError> {
         self.renewer.abort();
         // Wait for the renewal task to end, so no renewal races the release.
         let _ = self.renewer.await;
@@ -185,12 +285,27 @@ impl HeldLock {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        backend.release_lock(lease).await
+        self.lock.release(lease).await
+    }
+
+    /// How far the lock reaches.
+    #[must_use]
+    pub fn scope(&self) -> LockScope {
+        self.lock.scope()
+    }
+}
+
+impl std::fmt::Debug for HeldLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldLock")
+            .field("lease", &self.lease())
+            .field("scope", &self.scope())
+            .finish_non_exhaustive()
     }
 }
 
 async fn renew_until_stopped(
-    backend: Arc<dyn Backend>,
+    lock: Arc<dyn Lock>,
     lease: Arc<Mutex<Lease>>,
     ttl: Duration,
     renewals: Arc<AtomicU64>,
@@ -201,7 +316,7 @@ async fn renew_until_stopped(
     loop {
         tokio::time::sleep(every).await;
         let current = lease.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        match backend.renew_lock(&current).await {
+        match lock.renew(&current).await {
             Ok(renewed) => {
                 *lease.lock().unwrap_or_else(PoisonError::into_inner) = renewed;
                 renewals.fetch_add(1, Ordering::Relaxed);
@@ -228,19 +343,15 @@ async fn renew_until_stopped(
     }
 }
 
-/// `1m 30s`, `45s`, `250ms`.
+/// `1m 30s`, `45s`, `250ms`: whole seconds from a second up.
 #[must_use]
 pub fn format_duration(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    if secs == 0 {
-        return format!("{}ms", duration.as_millis());
-    }
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m {s}s"),
-        _ => format!("{h}h {m}m {s}s"),
-    }
+    let shown = if duration.as_secs() == 0 {
+        Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    } else {
+        Duration::from_secs(duration.as_secs())
+    };
+    humantime::format_duration(shown).to_string()
 }
 
 /// Who is applying, for other applies to see: `user@host pid N`.
@@ -269,6 +380,29 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(45)), "45s");
         assert_eq!(format_duration(Duration::from_secs(90)), "1m 30s");
         assert_eq!(format_duration(Duration::from_secs(3_725)), "1h 2m 5s");
+    }
+
+    #[tokio::test]
+    async fn a_process_lock_keeps_two_holders_apart_and_is_released() {
+        let lock = ProcessLock::new("test://process-lock");
+        let lease = lock.acquire("a", Duration::from_secs(30)).await.unwrap();
+        let held = lock
+            .acquire("b", Duration::from_secs(30))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(held, LockError::Held { ref holder, .. } if holder == "a"),
+            "{held}"
+        );
+        assert_eq!(lock.scope(), LockScope::ProcessLocal);
+        let renewed = lock.renew(&lease).await.unwrap();
+        assert_eq!(renewed.token, lease.token);
+        lock.release(lease.clone()).await.unwrap();
+        assert!(matches!(
+            lock.renew(&lease).await,
+            Err(LockError::Lost { .. })
+        ));
+        lock.acquire("b", Duration::from_secs(30)).await.unwrap();
     }
 
     #[test]

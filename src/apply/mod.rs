@@ -8,8 +8,8 @@
 //! 1. opens the run's [`journal`] and recovers what a dead earlier run left in doubt;
 //! 2. gives a fresh backend its account ([`crate::backend::Backend::ensure_account`]);
 //! 3. runs the [`executor`]: calls cut by [`schedule`], wave after wave, the calls of a
-//!    wave concurrently; each paced by the backend's rate limit ([`pacing`]), retried
-//!    with backoff ([`retry`]), its failures isolated ([`deps`]);
+//!    wave concurrently; each paced and retried by the backend's call policy
+//!    ([`crate::call`]), its failures isolated ([`deps`]);
 //! 4. [`verify`]: fetches again and diffs, so "converged" is checked, not assumed;
 //! 5. closes the journal and reports ([`report`], [`progress`]).
 //!
@@ -21,10 +21,8 @@ pub mod executor;
 pub mod journal;
 pub mod lock;
 pub mod outcome;
-pub mod pacing;
 pub mod progress;
 pub mod report;
-pub mod retry;
 pub mod schedule;
 pub mod verify;
 
@@ -36,22 +34,20 @@ use tokio::time::Instant;
 
 pub use executor::{DEFAULT_PARALLELISM, ExecuteOptions, Execution, Executor};
 pub use journal::{DEFAULT_RUNS_DIR, Journal};
-pub use lock::{HeldLock, LockFailure, LockOptions, Stop};
+pub use lock::{HeldLock, LockFailure, LockOptions, ProcessLock, Stop};
 pub use outcome::{OpOutcome, Tally};
-pub use pacing::{CallCounts, PacedBackend, TokenBucket};
 pub use report::{Problem, Summary};
-pub use retry::RetryPolicy;
 pub use schedule::Schedule;
 pub use verify::{Verification, verify};
 
-use crate::backend::{Backend, BackendError};
+use crate::contract::{Backend, BackendError};
 use crate::desired::Desired;
 use crate::plan::{DiffOptions, Plan};
 use journal::{OpRef, RunInfo};
 
 /// Everything [`carry_out`] needs.
 pub struct Run<'a> {
-    /// The backend, paced (see [`PacedBackend`]); the caller holds its lock.
+    /// The backend; the caller holds its lock.
     pub backend: Arc<dyn Backend>,
     /// The plan to carry out (checked: safety rules passed, not stale).
     pub plan: Plan,
@@ -73,9 +69,7 @@ pub struct Run<'a> {
     pub progress: Arc<dyn progress::Progress>,
     /// Raised to stop sending calls (the lock was lost).
     pub stop: Stop,
-    /// The calls made so far (from the [`PacedBackend`]), for the summary.
-    pub counts: Option<Arc<CallCounts>>,
-    /// When the apply started, for the summary's elapsed time.
+    /// When the apply started (before it fetched), for the summary's elapsed time.
     pub started: Instant,
 }
 
@@ -117,7 +111,6 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
         execute,
         progress,
         stop,
-        counts,
         started,
     } = run;
     let schedule = Schedule::new(&plan.operations, &backend.capabilities());
@@ -163,11 +156,11 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
     summary.journal = journal.path().display().to_string();
     summary.backend = backend.url();
     summary.warnings.extend(journal.error());
-    if let Some(counts) = counts {
-        summary.api_calls = counts.total();
-        summary.write_calls = counts.writes();
-        summary.rate_limited = counts.rate_limited();
-    }
+    let counts = backend.caller().counts();
+    summary.api_calls = counts.total();
+    summary.write_calls = counts.writes;
+    summary.rate_limited = counts.rate_limited;
+    summary.retries += counts.retries;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)
 }

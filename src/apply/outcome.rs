@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Outcome;
+use crate::contract::Outcome;
 
 /// The final answer for one operation of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

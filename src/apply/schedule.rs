@@ -3,7 +3,7 @@
 //!
 //! A plan numbers each operation's batch for the backend it was made against. Each
 //! batch becomes one call, cut smaller only if this backend takes fewer operations
-//! per call ([`Capabilities::batch_limit`]).
+//! per call ([`crate::contract::Limits::for_kinds`]).
 //!
 //! Calls run in plan order, wave after wave. A wave is a run of consecutive calls
 //! that may run at once: every one of them must be independent of every other.
@@ -27,7 +27,7 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use crate::backend::Capabilities;
+use crate::contract::Capabilities;
 use crate::plan::{Op, Operation};
 use crate::state::AccessLevel;
 
@@ -85,13 +85,9 @@ fn calls(operations: &[Operation], capabilities: &Capabilities) -> Vec<Call> {
                 .iter()
                 .take_while(|o| o.batch == batch)
                 .count();
-        // As `Capabilities::batch_limit`: the smallest limit of the kinds in the batch.
-        let limit = operations[start..end]
-            .iter()
-            .map(|o| capabilities.bulk_limit_for(o.op.name()))
-            .min()
-            .unwrap_or(capabilities.bulk_limit)
-            .max(1);
+        let limit = capabilities
+            .limits
+            .for_kinds(operations[start..end].iter().map(|o| o.op.kind()));
         let mut from = start;
         while from < end {
             let to = (from + limit).min(end);
@@ -171,8 +167,8 @@ fn waves(operations: &[Operation], calls: Vec<Call>) -> Vec<Wave> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::MemberRecord;
     use crate::plan::Provenance;
-    use crate::plan::operation::MemberRecord;
     use crate::state::Email;
 
     fn at(batch: usize, op: Op) -> Operation {
@@ -222,7 +218,7 @@ mod tests {
             at(2, invite(3)),
             at(3, Op::ProjectCreate { name: "P".into() }),
         ];
-        let schedule = Schedule::new(&ops, &Capabilities::full(100, None));
+        let schedule = Schedule::new(&ops, &Capabilities::full(100));
         assert_eq!(
             shape(&schedule),
             [vec![(0, 0..1)], vec![(1, 1..3), (2, 3..4)], vec![(3, 4..5)]]
@@ -233,7 +229,7 @@ mod tests {
     #[test]
     fn a_smaller_bulk_limit_cuts_batches_into_more_calls_of_the_same_wave() {
         let ops: Vec<_> = (0..5).map(|n| at(0, invite(n))).collect();
-        let schedule = Schedule::new(&ops, &Capabilities::full(2, None));
+        let schedule = Schedule::new(&ops, &Capabilities::full(2));
         assert_eq!(shape(&schedule), [vec![(0, 0..2), (0, 2..4), (0, 4..5)]]);
     }
 
@@ -245,7 +241,7 @@ mod tests {
             at(2, update(3, false)),
             at(3, update(4, false)),
         ];
-        let schedule = Schedule::new(&ops, &Capabilities::full(100, None));
+        let schedule = Schedule::new(&ops, &Capabilities::full(100));
         assert_eq!(
             shape(&schedule),
             [vec![(0, 0..1), (1, 1..2)], vec![(2, 2..3), (3, 3..4)]]
@@ -271,7 +267,7 @@ mod tests {
             at(2, Op::ProjectCreate { name: "P".into() }),
             at(3, Op::ProjectCreate { name: "Q".into() }),
         ];
-        let schedule = Schedule::new(&ops, &Capabilities::full(100, None));
+        let schedule = Schedule::new(&ops, &Capabilities::full(100));
         assert_eq!(
             shape(&schedule),
             [

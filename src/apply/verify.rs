@@ -2,7 +2,7 @@
 //! An empty plan means the apply converged; anything else is reported as the
 //! differences that remain.
 
-use crate::backend::{Backend, BackendError};
+use crate::contract::{Backend, BackendError};
 use crate::desired::Desired;
 use crate::plan::{DiffOptions, Refusal, diff};
 

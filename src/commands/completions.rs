@@ -7,6 +7,7 @@ use std::io::Write;
 
 use clap::CommandFactory;
 
+use super::Finished;
 use crate::cli::{Cli, CompletionShell};
 use crate::error::{Error, Result};
 
@@ -14,13 +15,16 @@ use crate::error::{Error, Result};
 ///
 /// # Errors
 /// Standard output cannot be written (a closed pipe, a full disk).
-pub fn run(shell: CompletionShell) -> Result<u8> {
+pub fn run(shell: CompletionShell) -> Result<Finished> {
     let mut out = Vec::new();
     write_script(shell, &mut out);
     std::io::stdout()
         .write_all(&out)
-        .map_err(|e| Error::Other(format!("cannot write the completion script: {e}")))?;
-    Ok(0)
+        .map_err(|source| Error::System {
+            doing: "cannot write the completion script".to_owned(),
+            source,
+        })?;
+    Ok(Finished::with(0))
 }
 
 /// Generates the completion script for `shell` into `out`.

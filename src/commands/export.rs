@@ -3,30 +3,30 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::backend::BackendUrl;
+use super::Finished;
+use crate::backend::{BackendUrl, OpenOptions};
 use crate::cli::ExportArgs;
 use crate::error::{Error, Result, exit};
 use crate::export;
+use crate::pipeline;
 
 /// Fetches the state and writes it, one file per section, or one document to stdout.
 ///
 /// # Errors
 /// An unreadable backend, a backend with no account yet, or existing files without
 /// `--force` (then nothing is written).
-pub fn run(args: &ExportArgs) -> Result<u8> {
+pub fn run(args: &ExportArgs) -> Result<Finished> {
     let runtime = super::runtime()?;
     let url = &args.backend.backend;
     refuse_missing_store(url)?;
     let snapshot = runtime.block_on(async {
-        let backend = super::open_backend(url).await?;
-        backend
-            .fetch()
-            .await
-            .map_err(|e| Error::Other(format!("cannot read the account from {url}: {e}")))
+        let backend = pipeline::open(url, &OpenOptions::default()).await?;
+        pipeline::fetch(backend.as_ref()).await
     })?;
     if snapshot.state.account.id.is_empty() {
-        return Err(Error::Other(format!(
-            "the backend {url} holds no account yet: there is nothing to export (`accord apply` gives it one)"
+        return Err(Error::Refusal(format!(
+            "the backend {} holds no account yet: there is nothing to export (`accord apply` gives it one)",
+            crate::backend::http::shown_url(url)
         )));
     }
     let header = format!(
@@ -46,14 +46,14 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         }
         Some(dir) => write_files(dir, &files, args.force)?,
     }
-    Ok(exit::OK)
+    Ok(Finished::with(exit::OK))
 }
 
 /// Export only reads: opening a store that does not exist would create an empty one
 /// (and its directory), leaving a stray file behind a mistyped `--backend`.
 fn refuse_missing_store(url: &str) -> Result<()> {
     match crate::backend::parse_url(url) {
-        Ok(BackendUrl::Sqlite(path)) if !path.exists() => Err(Error::Other(format!(
+        Ok(BackendUrl::Sqlite(path)) if !path.exists() => Err(Error::Refusal(format!(
             "there is no store at {}: nothing to export (check --backend or ACCORD_BACKEND)",
             path.display()
         ))),
@@ -73,7 +73,7 @@ fn write_files(dir: &Path, files: &[(&str, String)], force: bool) -> Result<()> 
             .map(|path| path.display().to_string())
             .collect();
         if !existing.is_empty() {
-            return Err(Error::Other(format!(
+            return Err(Error::Refusal(format!(
                 "{} already exist{}: nothing was written; use --force to overwrite",
                 existing.join(", "),
                 if existing.len() == 1 { "s" } else { "" }

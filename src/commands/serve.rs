@@ -8,19 +8,20 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use crate::backend::SystemClock;
+use super::Finished;
 use crate::cli::ServeArgs;
 use crate::error::{Error, Result, exit};
 use crate::service::{Service, ServiceOptions, Tokens};
+use crate::time::SystemClock;
 
 /// Serves; see the module docs.
 ///
 /// # Errors
 /// The tokens file is unusable, the store cannot be opened, or the address cannot be
 /// bound.
-pub fn run(args: &ServeArgs) -> Result<u8> {
+pub fn run(args: &ServeArgs) -> Result<Finished> {
     start_logging();
-    let tokens = Tokens::load(&args.tokens).map_err(|e| Error::Other(e.to_string()))?;
+    let tokens = Tokens::load(&args.tokens).map_err(|e| Error::Refusal(e.to_string()))?;
     let token_count = tokens.len();
     let mut options = ServiceOptions::new(&args.db, tokens);
     options.rate_limit = args.rate_limit;
@@ -29,19 +30,27 @@ pub fn run(args: &ServeArgs) -> Result<u8> {
         .map(|fraction| (fraction, args.fault_seed));
     options.max_body = usize::try_from(args.max_body).unwrap_or(usize::MAX);
     options.request_timeout = args.request_timeout;
-    let service = Service::open(options, Arc::new(SystemClock))
-        .map_err(|e| Error::Other(format!("cannot open the store: {e}")))?;
+    let service =
+        Service::open(options, Arc::new(SystemClock)).map_err(|source| Error::Backend {
+            doing: "cannot open the store",
+            url: format!("sqlite:{}", args.db.display()),
+            source,
+        })?;
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let listener = TcpListener::bind(&args.listen).await.map_err(|e| {
-            Error::Other(format!(
-                "cannot listen on {}: {e}; choose another address with --listen",
-                args.listen
-            ))
+        let listener = TcpListener::bind(&args.listen)
+            .await
+            .map_err(|source| Error::System {
+                doing: format!(
+                    "cannot listen on {} (choose another address with --listen)",
+                    args.listen
+                ),
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| Error::System {
+            doing: "cannot read the bound address".to_owned(),
+            source,
         })?;
-        let address = listener
-            .local_addr()
-            .map_err(|e| Error::Other(format!("cannot read the bound address: {e}")))?;
         // Scripts and tests wait for exactly this line.
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "listening on http://{address}");
@@ -64,9 +73,12 @@ pub fn run(args: &ServeArgs) -> Result<u8> {
         service
             .run(listener, terminated())
             .await
-            .map_err(|e| Error::Other(format!("the service failed: {e}")))?;
+            .map_err(|source| Error::System {
+                doing: "the service failed".to_owned(),
+                source,
+            })?;
         tracing::info!("accord serve stopped: every request and write in progress finished");
-        Ok(exit::OK)
+        Ok(Finished::with(exit::OK))
     })
 }
 

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use super::Finished;
 use crate::cli::{DiagnosticFormat, ValidateArgs};
 use crate::error::{Result, exit};
 use crate::report;
@@ -11,7 +12,7 @@ use crate::validate::validate;
 ///
 /// Diagnostics are the command's product, so they go to standard output (in JSON
 /// with `--format json`); the exit code says valid (0) or invalid (1).
-pub fn run(args: &ValidateArgs, color: bool) -> Result<u8> {
+pub fn run(args: &ValidateArgs, color: bool) -> Result<Finished> {
     let outcome = validate(&args.config.path, &args.config.load_options());
     let mut stdout = std::io::stdout().lock();
     let (text, code) = match (&outcome, args.format) {
@@ -37,9 +38,5 @@ pub fn run(args: &ValidateArgs, color: bool) -> Result<u8> {
     };
     // A closed pipe (`accord validate | head`) is not an error worth reporting.
     let _ = stdout.write_all(text.as_bytes());
-    // The process exits right after this command: freeing a large configuration's
-    // millions of small allocations one by one (a tenth of a second for 50,000
-    // members) would only delay the exit, so the memory goes back with the process.
-    std::mem::forget(outcome);
-    Ok(code)
+    Ok(Finished::with(code).keeping(outcome))
 }

@@ -11,6 +11,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::state::{AccessLevel, ProjectAccess, ProjectProduct};
+
 /// One configuration file, or all of them merged.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -106,20 +108,6 @@ pub struct Group {
     /// Member emails (or `group:NAME` of another group).
     #[serde(default)]
     pub members: Vec<String>,
-}
-
-/// An account access level.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum AccessLevel {
-    /// Full administration of the account.
-    AccountAdmin,
-    /// Account dashboards only.
-    Executive,
-    /// Library and templates tools only.
-    StandardsAdmin,
 }
 
 /// The status a configuration may ask for; `pending` is owned by the backend.
@@ -260,50 +248,4 @@ pub struct ProjectMember {
     /// Products the member uses on the project; `docs` is required (R08). Left out: `[docs]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub products: Option<Vec<ProjectProduct>>,
-}
-
-/// A project access level.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ProjectAccess {
-    /// A project member (the default).
-    #[default]
-    Member,
-    /// A project administrator.
-    Admin,
-}
-
-/// A product used on a project.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ProjectProduct {
-    /// Document management; every project member has it.
-    Docs,
-    /// Build.
-    Build,
-    /// Cost management.
-    Cost,
-    /// Insight.
-    Insight,
-    /// Design collaboration.
-    DesignCollaboration,
-    /// Model coordination.
-    ModelCoordination,
-    /// Takeoff.
-    Takeoff,
 }

@@ -39,41 +39,54 @@ use super::model::Plan;
 use super::operation::{FieldChange, Op, Operation, Provenance};
 use super::order::{Placed, Slot};
 use super::safety::Exit;
+use crate::contract::{Capabilities, Limits, OpKind};
 use crate::desired::{Declared, Desired};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::state::{Email, State};
 
-/// The bulk limit of the embedded store and the account service.
-pub const DEFAULT_BULK_LIMIT: usize = 100;
+pub use crate::contract::DEFAULT_BULK_LIMIT;
 
 /// What the diff needs to know about the backend and the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffOptions {
-    /// The most operations one backend call carries.
-    pub bulk_limit: usize,
-    /// Per-operation limits (`project_member.add`) where they differ from `bulk_limit`.
-    pub bulk_limits: BTreeMap<String, usize>,
+    /// How many operations one backend call carries.
+    pub limits: Limits,
     /// The backend's clock (Unix seconds): invitations older than 7 days have expired.
     pub now: i64,
     /// `--max-removals N`: overrides `settings.max_removals` (R13).
     pub max_removals: Option<u32>,
     /// Whether the backend is the system of record for agreements: only then are
     /// agreements created, renamed and their licence counts changed.
-    pub manages_agreements: bool,
-    /// The operation names the backend carries out; `None` means all. Operations it
+    pub records_agreements: bool,
+    /// The kinds of operation the backend carries out; `None` means all. Operations it
     /// does not carry out are left out of the plan and counted in its notes.
-    pub operations: Option<BTreeSet<String>>,
+    pub kinds: Option<BTreeSet<OpKind>>,
 }
 
 impl Default for DiffOptions {
     fn default() -> Self {
         Self {
-            bulk_limit: DEFAULT_BULK_LIMIT,
-            bulk_limits: BTreeMap::new(),
+            limits: Limits::uniform(DEFAULT_BULK_LIMIT),
             now: 0,
             max_removals: None,
-            manages_agreements: true,
-            operations: None,
+            records_agreements: true,
+            kinds: None,
+        }
+    }
+}
+
+impl DiffOptions {
+    /// The options for planning against a backend with `capabilities` at the
+    /// backend's `now`, with the `--max-removals` override: one place, so `plan`,
+    /// `apply`, the benchmarks and the tests batch and restrict plans alike.
+    #[must_use]
+    pub fn for_backend(capabilities: &Capabilities, now: i64, max_removals: Option<u32>) -> Self {
+        Self {
+            limits: capabilities.limits.clone(),
+            now,
+            max_removals,
+            records_agreements: capabilities.records_agreements(),
+            kinds: Some(capabilities.kinds.clone()),
         }
     }
 }
@@ -236,8 +249,8 @@ impl<'a> Builder<'a> {
         provenance: Provenance,
         changes: Vec<FieldChange>,
     ) -> Option<usize> {
-        if let Some(supported) = &self.options.operations {
-            if !supported.contains(op.name()) {
+        if let Some(supported) = &self.options.kinds {
+            if !supported.contains(&op.kind()) {
                 *self.unmanaged.entry(op.name()).or_default() += 1;
                 return None;
             }

@@ -17,6 +17,7 @@
 //! The report is derived from the plan's operations plus the two states, so it never
 //! disagrees with the plan.
 
+use crate::time::format_utc;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -27,17 +28,7 @@ use super::operation::{Action, Op, Operation, Provenance};
 use crate::desired::Desired;
 use crate::state::State;
 
-/// A recorded change to one target: who made it and when (an audit log entry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LastChange {
-    /// The operation recorded (`member.update`).
-    pub op: String,
-    /// When (Unix seconds, the backend's clock).
-    pub at: i64,
-    /// Who: the name of the token that made it; `null` when the backend does not know
-    /// (a change made outside the service).
-    pub actor: Option<String>,
-}
+pub use crate::contract::{LastChange, latest_per_target};
 
 /// One difference between the live account and the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,30 +270,13 @@ pub fn markdown(drift: &Drift) -> String {
 /// `at ... (member.update; who was not recorded)`.
 fn who_and_when(change: &LastChange) -> String {
     match &change.actor {
-        Some(actor) => format!("by {actor} at {} ({})", utc(change.at), change.op),
+        Some(actor) => format!("by {actor} at {} ({})", format_utc(change.at), change.op),
         None => format!(
             "at {} ({}; who was not recorded)",
-            utc(change.at),
+            format_utc(change.at),
             change.op
         ),
     }
-}
-
-/// The newest change per target among `entries` (an audit log, oldest first),
-/// keeping only `targets`: what [`crate::backend::Backend::last_changes`] answers.
-#[must_use]
-pub fn latest_per_target(
-    entries: impl IntoIterator<Item = (String, LastChange)>,
-    targets: &[String],
-) -> BTreeMap<String, LastChange> {
-    let wanted: std::collections::BTreeSet<&str> = targets.iter().map(String::as_str).collect();
-    let mut latest = BTreeMap::new();
-    for (target, change) in entries {
-        if wanted.contains(target.as_str()) {
-            latest.insert(target, change);
-        }
-    }
-    latest
 }
 
 /// A "… and N more" line when a class was cut.
@@ -326,44 +300,9 @@ fn cell(text: &str) -> String {
     short.replace('|', "\\|").replace('\n', " ")
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian calendar).
-#[must_use]
-pub fn utc(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let rest = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// The date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(951_825_600), "2000-02-29 12:00:00 UTC");
-        assert_eq!(utc(1_795_273_810), "2026-11-21 15:10:10 UTC");
-    }
 
     #[test]
     fn the_newest_change_of_each_wanted_target_is_kept() {

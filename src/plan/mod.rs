@@ -3,6 +3,7 @@
 //!
 //! - [`diff()`] compares the backend's [`crate::state::State`] with the configuration's
 //!   [`crate::desired::Desired`] and returns a [`Plan`] (or a [`Refusal`]);
+//! - [`restrict`] narrows a configuration to what a backend manages, listing the rest;
 //! - [`order`] places each operation in DOMAIN.md's eight steps and cuts batches;
 //! - [`safety`] holds the checks R10-R13 (and R04 on the result);
 //! - [`model`] is the plan as a document (JSON, saved plans, fingerprint, digest);
@@ -14,6 +15,7 @@ pub mod model;
 pub mod operation;
 pub mod order;
 pub mod render;
+pub mod restrict;
 pub mod safety;
 
 pub use diff::{DEFAULT_BULK_LIMIT, DiffOptions, Refusal, diff};

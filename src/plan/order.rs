@@ -8,9 +8,10 @@
 //! makes a plan deterministic. Batches are then cut: consecutive operations of the
 //! same kind in the same step share a backend call, up to the bulk limit.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::operation::{Op, Operation};
+use crate::contract::{Limits, OpKind};
 use crate::state::AccessLevel;
 
 /// Where an operation goes in the plan.
@@ -105,29 +106,10 @@ pub struct Placed {
     pub operation: Operation,
 }
 
-/// How many operations one backend call may carry.
-#[derive(Debug, Clone, Default)]
-pub struct BulkLimits {
-    /// The limit for every kind of operation not in `per_kind`.
-    pub default: usize,
-    /// Limits by operation name (`project_member.add`).
-    pub per_kind: BTreeMap<String, usize>,
-}
-
-impl BulkLimits {
-    fn for_kind(&self, kind: &str) -> usize {
-        self.per_kind
-            .get(kind)
-            .copied()
-            .unwrap_or(self.default)
-            .max(1)
-    }
-}
-
 /// Sorts `placed` into plan order and numbers the batches (from 0); returns the
 /// operations and the number of batches.
 #[must_use]
-pub fn order_and_batch(mut placed: Vec<Placed>, limits: &BulkLimits) -> (Vec<Operation>, usize) {
+pub fn order_and_batch(mut placed: Vec<Placed>, limits: &Limits) -> (Vec<Operation>, usize) {
     placed.sort_by(|a, b| {
         a.slot
             .cmp(&b.slot)
@@ -135,13 +117,13 @@ pub fn order_and_batch(mut placed: Vec<Placed>, limits: &BulkLimits) -> (Vec<Ope
     });
     let mut operations = Vec::with_capacity(placed.len());
     let mut batches = 0;
-    let mut open: Option<(u8, &'static str, usize)> = None; // step, kind, size
+    let mut open: Option<(u8, OpKind, usize)> = None; // step, kind, size
     for Placed {
         slot,
         mut operation,
     } in placed
     {
-        let kind = operation.op.name();
+        let kind = operation.op.kind();
         let joins = matches!(open, Some((step, k, size))
             if step == slot.step && k == kind && size < limits.for_kind(kind));
         if joins {
@@ -174,7 +156,7 @@ mod tests {
     fn invite(n: usize) -> Op {
         Op::MemberInvite {
             email: Email::new(&format!("m{n:03}@x.example")),
-            record: crate::plan::operation::MemberRecord::default(),
+            record: crate::contract::MemberRecord::default(),
         }
     }
 
@@ -185,10 +167,7 @@ mod tests {
             name: "A".into(),
             trade: None,
         }));
-        let limits = BulkLimits {
-            default: 2,
-            per_kind: BTreeMap::new(),
-        };
+        let limits = Limits::uniform(2);
         let (ops, batches) = order_and_batch(ops, &limits);
         let seen: Vec<_> = ops.iter().map(|o| (o.op.name(), o.batch)).collect();
         assert_eq!(

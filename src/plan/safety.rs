@@ -253,13 +253,13 @@ pub fn last_admin(
 pub fn seats_short(
     desired: &Desired,
     seats: &[SeatLine],
-    manages_agreements: bool,
+    records_agreements: bool,
 ) -> Vec<Diagnostic> {
     seats
         .iter()
         .filter(|line| line.after.assigned > line.after.seats as usize)
         .map(|line| {
-            let why = if manages_agreements {
+            let why = if records_agreements {
                 "the configuration does not set `seats` for it, so the backend's count stays"
             } else {
                 "this backend does not change licence counts"

@@ -12,8 +12,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::backend::BackendError;
-use crate::backend::http::wire::ErrorBody;
+use crate::contract::BackendError;
+use crate::wire::{ErrorBody, status};
 
 /// An error answer.
 #[derive(Debug, Clone)]
@@ -145,38 +145,35 @@ impl ApiError {
         }
     }
 
-    /// The closest HTTP answer to a store failure. Storage details are logged here and
-    /// kept from the client (they name the service's files).
+    /// The closest HTTP answer to a store failure, by the status table the client
+    /// shares ([`status::answer_of`]). Storage details are logged here and kept from
+    /// the client (they name the service's files).
     #[must_use]
     pub fn from_backend(error: &BackendError) -> Self {
-        match error {
-            BackendError::Stale { expected, found } => Self::stale(*expected, *found),
-            BackendError::BatchTooLarge { size, limit } => Self::unprocessable(
-                "batch_too_large",
-                format!("a batch of {size} operations is more than this service takes in one call ({limit})"),
-            )
-            .with_details(json!({ "size": size, "limit": limit })),
-            BackendError::AccountMismatch { expected, found } => Self::new(
-                StatusCode::CONFLICT,
-                "account_mismatch",
-                error.to_string(),
-            )
-            .with_details(json!({ "expected": expected, "found": found })),
+        let (code, name, details) = status::answer_of(error);
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = match error {
+            BackendError::BatchTooLarge { size, limit } => format!(
+                "a batch of {size} operations is more than this service takes in one call ({limit})"
+            ),
             BackendError::Rejected { detail } | BackendError::InvalidState { detail } => {
-                Self::unprocessable("rejected", detail.clone())
+                detail.clone()
             }
-            BackendError::Busy { .. } => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "the service's store is busy; try again",
-            )
-            .with_retry_after(Duration::from_secs(1)),
+            BackendError::Busy { .. } => "the service's store is busy; try again".to_owned(),
+            BackendError::Stale { expected, found } => format!(
+                "the account changed since revision {expected} (it is at {found}): read it again and plan again"
+            ),
+            BackendError::AccountMismatch { .. } => error.to_string(),
             other => {
                 tracing::error!(error = %other, "store failure");
-                Self::internal(
-                    "the service's store failed; the service log says why. Nothing was half-written: each batch is one transaction",
-                )
+                "the service's store failed; the service log says why. Nothing was half-written: each batch is one transaction".to_owned()
             }
+        };
+        let answer = Self::new(status, name, message).with_details(details);
+        if matches!(error, BackendError::Busy { .. }) {
+            answer.with_retry_after(status::BUSY_RETRY_AFTER)
+        } else {
+            answer
         }
     }
 }

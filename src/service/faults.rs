@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::App;
 use super::error::ApiError;
-use crate::apply::retry::Jitter;
 
 /// Which failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +43,7 @@ pub enum FaultTime {
 #[derive(Debug)]
 pub struct Faults {
     fraction: f64,
-    rng: Mutex<Jitter>,
+    rng: Mutex<fastrand::Rng>,
     injected: AtomicU64,
 }
 
@@ -54,7 +53,7 @@ impl Faults {
     pub fn new(fraction: f64, seed: u64) -> Self {
         Self {
             fraction: fraction.clamp(0.0, 1.0),
-            rng: Mutex::new(Jitter::seeded(seed)),
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             injected: AtomicU64::new(0),
         }
     }
@@ -62,15 +61,15 @@ impl Faults {
     /// The fault for the next request, if it gets one.
     pub fn draw(&self) -> Option<(FaultKind, FaultTime)> {
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        if rng.unit() >= self.fraction {
+        if rng.f64() >= self.fraction {
             return None;
         }
-        let kind = match rng.next_u64() % 3 {
+        let kind = match rng.u8(0..3) {
             0 => FaultKind::ServerError,
             1 => FaultKind::Unavailable,
             _ => FaultKind::Drop,
         };
-        let time = if rng.next_u64() % 2 == 0 {
+        let time = if rng.bool() {
             FaultTime::Before
         } else {
             FaultTime::After

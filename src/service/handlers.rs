@@ -16,13 +16,13 @@ use super::App;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::views::View;
-use crate::backend::http::wire::{
+use crate::backend::sqlite::WriteOptions;
+use crate::contract::{BackendError, LockError, Outcome};
+use crate::state::{AccountInfo, Email};
+use crate::wire::{
     AccountRequest, AccountView, AuditEntry, BatchRequest, BatchResponse, DEFAULT_PAGE_SIZE,
     Health, LeaseRequest, LockRequest, MAX_PAGE_SIZE, OutcomeResponse, ServiceInfo,
 };
-use crate::backend::sqlite::WriteOptions;
-use crate::backend::{BackendError, LockError, Outcome};
-use crate::state::{AccountInfo, Email};
 
 /// The longest lock lease a client may ask for.
 pub const MAX_LOCK_TTL_SECS: u64 = 24 * 60 * 60;
@@ -134,8 +134,13 @@ pub(super) async fn health() -> Json<Health> {
 
 /// `GET /v1/capabilities`.
 pub(super) async fn capabilities(State(app): State<App>) -> Json<ServiceInfo> {
-    let mut capabilities = crate::backend::Capabilities::full(app.limits.bulk_limit, None);
-    capabilities.rate_limit = app.limiter.as_ref().map(super::limits::RateLimiter::rate);
+    let mut capabilities = crate::contract::Capabilities::full(app.limits.bulk_limit);
+    capabilities.budgets = app
+        .limiter
+        .as_ref()
+        .map(|limiter| crate::call::Budget::per_second(crate::wire::FAMILY, limiter.rate()))
+        .into_iter()
+        .collect();
     Json(ServiceInfo {
         capabilities,
         max_page_size: MAX_PAGE_SIZE,

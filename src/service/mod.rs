@@ -37,9 +37,10 @@ use tokio::net::TcpListener;
 pub use auth::{Caller, Scope, Tokens, TokensError};
 pub use routes::{RouteInfo, routes};
 
-use crate::backend::http::wire::AuditEntry;
 use crate::backend::sqlite::SqliteStore;
-use crate::backend::{BackendError, Clock, DEFAULT_BULK_LIMIT};
+use crate::contract::{BackendError, DEFAULT_BULK_LIMIT};
+use crate::time::Clock;
+use crate::wire::AuditEntry;
 use error::ApiError;
 use views::{View, Views};
 use writes::{InFlight, KeyLocks, WriteLog};
@@ -271,12 +272,6 @@ impl Service {
     /// The router (for serving, or for tests that call it directly).
     pub fn router(&self) -> Router {
         routes::router(self.app.clone())
-    }
-
-    /// How many faults the fault switch injected so far.
-    #[must_use]
-    pub fn faults_injected(&self) -> u64 {
-        self.app.faults.as_ref().map_or(0, faults::Faults::injected)
     }
 
     /// Serves on `listener` until `shutdown` completes; then stops accepting, lets the

@@ -164,8 +164,8 @@ mod tests {
     use axum::routing::get;
 
     use super::*;
-    use crate::backend::SystemClock;
     use crate::service::{Service, ServiceOptions, Tokens};
+    use crate::time::SystemClock;
 
     /// A slow request is answered 503 `timeout` when the limit runs out.
     #[tokio::test]

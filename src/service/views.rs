@@ -1,17 +1,17 @@
 //! The account as the API serves it: a [`View`] is one revision's state cut into the
-//! flat collections of [`crate::backend::http::wire`], built once per revision and
+//! flat collections of [`crate::wire`], built once per revision and
 //! kept for the last few revisions, so a client paging through 50,000 members at
 //! `?revision=R` reads slices of one consistent state, while writes go on.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::backend::Snapshot;
-use crate::backend::http::wire::{
+use crate::contract::Snapshot;
+use crate::state::AccountInfo;
+use crate::wire::{
     AgreementItem, CloudServiceItem, CompanyItem, MemberItem, ProductItem, ProjectItem,
     ProjectMemberItem, RoleItem, SeatItem, SupportItem,
 };
-use crate::state::AccountInfo;
 
 /// How many revisions' views are kept: enough for a fetch to finish while a few
 /// writes land, small enough for a large account's memory.

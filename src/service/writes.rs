@@ -40,8 +40,8 @@ use tokio::sync::Notify;
 use super::App;
 use super::auth::{Caller, is_write};
 use super::error::ApiError;
-use crate::backend::BackendError;
-use crate::backend::http::wire::{IDEMPOTENCY_KEY, REPLAYED};
+use crate::contract::BackendError;
+use crate::wire::{IDEMPOTENCY_KEY, REPLAYED};
 
 /// How long an idempotency record is kept (seconds): far longer than any client's
 /// retries of one request.

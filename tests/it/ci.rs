@@ -46,7 +46,7 @@ fn completions_for_an_unknown_shell_is_a_usage_error() {
     accord()
         .args(["completions", "tcsh"])
         .assert()
-        .code(2)
+        .code(64)
         .stderr(predicate::str::contains("tcsh"));
 }
 

@@ -84,12 +84,19 @@ fn validate_json_lists_code_file_line_column_pointer_message_help() {
 }
 
 #[test]
-fn usage_error_exits_2() {
+fn usage_error_exits_64_never_2_or_3() {
     accord()
         .args(["validate", "--format", "yaml"])
         .assert()
-        .code(2);
-    accord().arg("no-such-command").assert().code(2);
+        .code(64);
+    accord().arg("no-such-command").assert().code(64);
+    accord()
+        .args(["plan", "--detailed-exitcode", "--format", "markdwn"])
+        .assert()
+        .code(64);
+    // Help and the version are answers, not errors.
+    accord().arg("--help").assert().code(0);
+    accord().arg("--version").assert().code(0);
 }
 
 #[test]

@@ -6,6 +6,8 @@ mod ci;
 mod cli;
 mod commands;
 mod common;
+mod errors;
+mod layers;
 mod loader;
 mod plan;
 mod process;

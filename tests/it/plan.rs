@@ -369,3 +369,45 @@ fn the_configuration_digest_covers_every_file() {
         config_digest(&[changed.join("a.yaml"), changed.join("b.yaml")]).unwrap()
     );
 }
+
+/// The plan schema names every kind of operation the vocabulary has, and no other:
+/// `OpKind` is the one source of the names, and the schema cannot drift from it.
+#[test]
+fn the_plan_schema_names_exactly_the_operation_kinds() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/plan.schema.json"
+    ))
+    .expect("schemas/plan.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let kinds: std::collections::BTreeSet<String> = accord::contract::OpKind::ALL
+        .iter()
+        .map(|k| k.name().to_owned())
+        .collect();
+    let operation = &schema["$defs"]["operation"];
+    let listed: std::collections::BTreeSet<String> = operation["properties"]["op"]["enum"]
+        .as_array()
+        .expect("an enum of operation names")
+        .iter()
+        .map(|v| v.as_str().expect("a name").to_owned())
+        .collect();
+    assert_eq!(listed, kinds, "the `op` enum");
+    let mut consts = std::collections::BTreeSet::new();
+    collect_consts(&schema, &mut consts);
+    let op_consts: std::collections::BTreeSet<String> =
+        consts.into_iter().filter(|c| c.contains('.')).collect();
+    assert_eq!(op_consts, kinds, "the per-kind `const` branches");
+}
+
+fn collect_consts(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(c)) = map.get("const") {
+                out.insert(c.clone());
+            }
+            map.values().for_each(|v| collect_consts(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_consts(v, out)),
+        _ => {}
+    }
+}

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use accord::backend::http::HttpBackend;
-use accord::backend::http::wire::AuditEntry;
 use accord::backend::{Backend, BackendError, Outcome};
 use accord::plan::Op;
 use accord::state::Email;
+use accord::wire::AuditEntry;
 use saphyr::{LoadableYamlNode, Yaml};
 use serde_json::{Value, json};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use accord::backend::sqlite::WriteOptions;
 use accord::backend::{
-    self, Backend, BackendError, INVITATION_TTL_SECS, LockError, ManualClock, Outcome,
+    self, Backend, BackendError, INVITATION_TTL_SECS, Lock, LockError, ManualClock, Outcome,
     SqliteBackend, invitation_expired,
 };
 use accord::plan::Op;
@@ -227,9 +227,13 @@ async fn a_fresh_store_is_created_with_its_directory_and_holds_no_account() {
     assert_eq!(snapshot.revision, 0);
     assert_eq!(snapshot.now, T0);
     let caps = backend.capabilities();
-    assert_eq!(caps.bulk_limit, 100);
-    assert!(caps.manages_agreements && caps.rate_limit.is_none());
-    assert!(caps.supports("member.invite") && caps.supports("seat.assign"));
+    assert_eq!(caps.limits.batch, 100);
+    assert!(caps.records_agreements() && caps.budgets.is_empty());
+    assert!(!caps.is_partial());
+    assert!(
+        caps.carries_out(accord::contract::OpKind::MemberInvite)
+            && caps.carries_out(accord::contract::OpKind::SeatAssign)
+    );
     assert_eq!(backend.url(), url);
 }
 
@@ -1495,15 +1499,11 @@ async fn fifty_thousand_members_import_and_fetch_quickly() {
 async fn a_held_lock_names_its_holder_until_it_expires() {
     let store = Store::new().await;
     let ttl = Duration::from_secs(60);
-    let first = store
-        .backend
-        .acquire_lock("alice@ci pid 1", ttl)
-        .await
-        .unwrap();
+    let first = store.backend.acquire("alice@ci pid 1", ttl).await.unwrap();
     assert_eq!(first.since, T0);
     assert_eq!(first.expires, T0 + 60);
     store.clock.advance(Duration::from_secs(59));
-    match store.backend.acquire_lock("bob@laptop pid 2", ttl).await {
+    match store.backend.acquire("bob@laptop pid 2", ttl).await {
         Err(LockError::Held {
             holder,
             since,
@@ -1519,21 +1519,21 @@ async fn a_held_lock_names_its_holder_until_it_expires() {
     store.clock.advance(Duration::from_secs(1));
     let second = store
         .backend
-        .acquire_lock("bob@laptop pid 2", ttl)
+        .acquire("bob@laptop pid 2", ttl)
         .await
         .unwrap();
     assert_eq!(second.holder, "bob@laptop pid 2");
     assert_ne!(second.token, first.token);
     // The first holder lost it: renewing says so, releasing does not free bob's lock.
-    match store.backend.renew_lock(&first).await {
+    match store.backend.renew(&first).await {
         Err(LockError::Lost { holder, reason }) => {
             assert_eq!(holder, "alice@ci pid 1");
             assert!(reason.contains("bob@laptop pid 2"), "{reason}");
         }
         other => panic!("expected Lost, got {other:?}"),
     }
-    store.backend.release_lock(first).await.unwrap();
-    let err = store.backend.acquire_lock("carol", ttl).await.unwrap_err();
+    store.backend.release(first).await.unwrap();
+    let err = store.backend.acquire("carol", ttl).await.unwrap_err();
     assert!(
         matches!(&err, LockError::Held { holder, .. } if holder == "bob@laptop pid 2"),
         "{err:?}"
@@ -1546,31 +1546,28 @@ async fn renewing_extends_the_lease_and_releasing_frees_it() {
     let store = Store::new().await;
     let lease = store
         .backend
-        .acquire_lock("alice", Duration::from_secs(30))
+        .acquire("alice", Duration::from_secs(30))
         .await
         .unwrap();
     store.clock.advance(Duration::from_secs(25));
-    let renewed = store.backend.renew_lock(&lease).await.unwrap();
+    let renewed = store.backend.renew(&lease).await.unwrap();
     assert_eq!(renewed.expires, T0 + 25 + 30);
     assert_eq!(renewed.since, T0);
     // Past the first expiry, still held thanks to the renewal.
     store.clock.advance(Duration::from_secs(20));
     assert!(matches!(
-        store
-            .backend
-            .acquire_lock("bob", Duration::from_secs(30))
-            .await,
+        store.backend.acquire("bob", Duration::from_secs(30)).await,
         Err(LockError::Held { .. })
     ));
-    store.backend.release_lock(renewed.clone()).await.unwrap();
+    store.backend.release(renewed.clone()).await.unwrap();
     let bob = store
         .backend
-        .acquire_lock("bob", Duration::from_secs(30))
+        .acquire("bob", Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(bob.holder, "bob");
     assert!(matches!(
-        store.backend.renew_lock(&renewed).await,
+        store.backend.renew(&renewed).await,
         Err(LockError::Lost { .. })
     ));
 }
@@ -1584,20 +1581,20 @@ async fn two_processes_share_one_lock_through_the_file() {
         .unwrap();
     let lease = store
         .backend
-        .acquire_lock("first", Duration::from_secs(30))
+        .acquire("first", Duration::from_secs(30))
         .await
         .unwrap();
     let err = other
-        .acquire_lock("second", Duration::from_secs(30))
+        .acquire("second", Duration::from_secs(30))
         .await
         .unwrap_err();
     assert!(
         matches!(&err, LockError::Held { holder, .. } if holder == "first"),
         "{err:?}"
     );
-    store.backend.release_lock(lease).await.unwrap();
+    store.backend.release(lease).await.unwrap();
     other
-        .acquire_lock("second", Duration::from_secs(30))
+        .acquire("second", Duration::from_secs(30))
         .await
         .unwrap();
     // Writes through one connection are seen by the other.

@@ -1,8 +1,10 @@
 //! The HTTP side of the `acc` backend: the OAuth client-credentials token (cached until
 //! shortly before it expires, refreshed once when a call answers 401), the `Region`
-//! header on every call, the `User-Id` header on `construction/admin` writes, and
-//! client-side pacing per endpoint family, because the vendor limits each family
-//! separately (`hq` 100/min; `construction/admin` reads 600/min, writes 100/min).
+//! header on every call, and the `User-Id` header on `construction/admin` writes.
+//! Every request, the token's included, goes through the call policy ([`Caller`]),
+//! counted against its endpoint family's budget, because the vendor limits each
+//! family separately (`hq` 100/min; `construction/admin` reads 600/min, writes
+//! 100/min; the token endpoint 500/min): see [`RateLimits::budgets`].
 //!
 //! The client secret and the access token live only in this module: they are sent
 //! in `Authorization` headers marked sensitive and never appear in `Debug` output,
@@ -17,20 +19,14 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::apply::pacing::TokenBucket;
-use crate::apply::retry::Jitter;
-use crate::backend::BackendError;
+use std::sync::Arc;
+
+use crate::call::{Budget, Caller, Repeat, Request};
+use crate::contract::BackendError;
 
 /// How long before its expiry a token is replaced (so no call is sent with a token
 /// that expires in flight).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
-
-/// Attempts of one call, the first included (429 and 5xx are retried).
-pub const ATTEMPTS: u32 = 5;
-
-/// The longest `Retry-After` waited inside one call; beyond it the error goes up to
-/// the apply executor, which waits and resends the batch.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// The scopes accord asks for: read and change the account.
 pub const SCOPES: &str = "account:read account:write";
@@ -76,6 +72,25 @@ impl Default for RateLimits {
     }
 }
 
+/// Requests per minute the token endpoint takes (`authentication.openapi.yaml`).
+pub const TOKEN_PER_MINUTE: f64 = 500.0;
+
+impl RateLimits {
+    /// The budgets these limits declare, one per [`Family`].
+    #[must_use]
+    pub fn budgets(&self) -> Vec<Budget> {
+        vec![
+            Budget::per_minute(Family::Hq.name(), self.hq_per_minute),
+            Budget::per_minute(Family::AdminRead.name(), self.admin_reads_per_minute),
+            Budget::per_minute(Family::AdminWrite.name(), self.admin_writes_per_minute),
+            Budget::per_minute(TOKEN_FAMILY, TOKEN_PER_MINUTE),
+        ]
+    }
+}
+
+/// The call family of token requests.
+pub const TOKEN_FAMILY: &str = "token";
+
 /// Which limit a call counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -88,6 +103,16 @@ pub enum Family {
 }
 
 impl Family {
+    /// The family's budget name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hq => "hq",
+            Self::AdminRead => "admin-read",
+            Self::AdminWrite => "admin-write",
+        }
+    }
+
     /// The family of `method path`.
     #[must_use]
     pub fn of(method: &Method, path: &str) -> Self {
@@ -130,9 +155,7 @@ pub struct AccClient {
     region: String,
     credentials: Credentials,
     token: Mutex<Option<Token>>,
-    hq: TokenBucket,
-    admin_reads: TokenBucket,
-    admin_writes: TokenBucket,
+    caller: Arc<Caller>,
 }
 
 impl std::fmt::Debug for AccClient {
@@ -145,12 +168,6 @@ impl std::fmt::Debug for AccClient {
     }
 }
 
-/// A bucket for `per_minute` calls: a burst of a sixth of the minute's allowance, then
-/// the steady rate, so a run never exceeds the vendor's limit over any minute by much.
-fn bucket(per_minute: f64) -> TokenBucket {
-    TokenBucket::new(per_minute / 60.0, (per_minute / 6.0).max(1.0))
-}
-
 impl AccClient {
     /// A client for the API at `base` (no trailing slash) in `region`.
     ///
@@ -160,7 +177,7 @@ impl AccClient {
         base: &str,
         region: &str,
         credentials: Credentials,
-        limits: RateLimits,
+        caller: Arc<Caller>,
     ) -> Result<Self, BackendError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("accord/", env!("CARGO_PKG_VERSION")))
@@ -176,10 +193,14 @@ impl AccClient {
             region: region.to_owned(),
             credentials,
             token: Mutex::new(None),
-            hq: bucket(limits.hq_per_minute),
-            admin_reads: bucket(limits.admin_reads_per_minute),
-            admin_writes: bucket(limits.admin_writes_per_minute),
+            caller,
         })
+    }
+
+    /// The call policy every request goes through.
+    #[must_use]
+    pub fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     /// The API's base URL, for messages.
@@ -208,11 +229,22 @@ impl AccClient {
     }
 
     /// Forgets the cached token (the API said it is no longer valid).
-    async fn forget_token(&self) {
-        *self.token.lock().await = None;
+    /// Forgets `used` (the API refused it), unless another call already replaced it:
+    /// calls refused together with the same token ask for one new token, not one each.
+    async fn forget_token(&self, used: &str) {
+        let mut cached = self.token.lock().await;
+        if cached.as_ref().is_some_and(|token| token.value == used) {
+            *cached = None;
+        }
     }
 
     async fn request_token(&self) -> Result<TokenAnswer, BackendError> {
+        self.caller
+            .call(&Request::token(TOKEN_FAMILY), |_| self.request_token_once())
+            .await
+    }
+
+    async fn request_token_once(&self) -> Result<TokenAnswer, BackendError> {
         let url = format!("{}/authentication/v2/token", self.base);
         let response = self
             .http
@@ -227,6 +259,7 @@ impl AccClient {
             .await
             .map_err(|e| self.transport(&e))?;
         let status = response.status();
+        let retry_after = retry_after(response.headers());
         let body = response.bytes().await.map_err(|e| self.transport(&e))?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| BackendError::Rejected {
@@ -237,7 +270,7 @@ impl AccClient {
             return Err(self.error(&Answer {
                 status,
                 body: body.to_vec(),
-                retry_after: None,
+                retry_after,
             }));
         }
         Err(BackendError::Unauthorized {
@@ -248,71 +281,62 @@ impl AccClient {
         })
     }
 
-    fn bucket(&self, family: Family) -> &TokenBucket {
-        match family {
-            Family::Hq => &self.hq,
-            Family::AdminRead => &self.admin_reads,
-            Family::AdminWrite => &self.admin_writes,
-        }
-    }
-
-    /// Sends `method path?query` with an optional JSON `body`. A 401 refreshes the
-    /// token and tries once more; 429 (after its `Retry-After`) and 5xx are tried
-    /// again up to [`ATTEMPTS`] times (a 429 was not carried out, so resending a
-    /// write is safe; a 5xx write is only resent when `idempotent`). Any other
-    /// answer is returned for the caller to read.
+    /// Sends `method path?query` with an optional JSON `body` through the call
+    /// policy (paced by its family's budget; a 429 or a refused connection retried,
+    /// and a 5xx or a lost answer retried too when `repeat` says the request is safe
+    /// to send again). A 401 gets a new token and one more try. Any other answer is
+    /// returned for the caller to read.
     ///
     /// # Errors
-    /// Transport failures, a second 401, and 429/5xx that persist.
+    /// Transport failures and 429/5xx that persist, a second 401.
     pub async fn send(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
-        idempotent: bool,
+        repeat: Repeat,
     ) -> Result<Answer, BackendError> {
         let family = Family::of(&method, path);
-        let mut refreshed = false;
-        let mut attempt = 0;
-        let mut jitter = Jitter::from_entropy();
-        loop {
-            attempt += 1;
-            self.bucket(family).acquire().await;
-            let answer = self.send_once(&method, path, query, body, family).await?;
-            if answer.status == StatusCode::UNAUTHORIZED && !refreshed {
-                // The token expired or was revoked mid-run: one new token, one retry.
-                refreshed = true;
-                self.forget_token().await;
-                continue;
-            }
-            let transient = answer.status == StatusCode::TOO_MANY_REQUESTS
-                || (answer.status.is_server_error() && (idempotent || method == Method::GET));
-            if !transient {
-                return Ok(answer);
-            }
-            let error = self.error(&answer);
-            if attempt >= ATTEMPTS {
-                return Err(error);
-            }
-            let wait = match error.retry_after() {
-                Some(wait) if wait > MAX_RETRY_AFTER => return Err(error),
-                Some(wait) => {
-                    self.bucket(family).pause_for(wait);
-                    wait
+        let kind = if method == Method::GET {
+            crate::call::Kind::Read
+        } else {
+            crate::call::Kind::Write
+        };
+        let request = Request {
+            family: family.name(),
+            key: "",
+            kind,
+            repeat,
+        };
+        let refreshed = std::sync::atomic::AtomicBool::new(false);
+        self.caller
+            .call(&request, |attempt| {
+                let method = method.clone();
+                let refreshed = &refreshed;
+                async move {
+                    let token = self.token().await?;
+                    let answer = self
+                        .send_once(&method, path, query, body, family, &token)
+                        .await?;
+                    tracing::debug!(%method, path, status = answer.status.as_u16(), attempt, "vendor call");
+                    if answer.status == StatusCode::UNAUTHORIZED
+                        && !refreshed.swap(true, std::sync::atomic::Ordering::Relaxed)
+                    {
+                        // The token expired or was revoked mid-run: a new token, one
+                        // more try (a 401 was not carried out).
+                        self.forget_token(&token).await;
+                        return Err(BackendError::TokenExpired {
+                            detail: "HTTP 401".into(),
+                        });
+                    }
+                    if answer.status == StatusCode::TOO_MANY_REQUESTS || answer.status.is_server_error() {
+                        return Err(self.error(&answer));
+                    }
+                    Ok(answer)
                 }
-                None => {
-                    let ceiling = Duration::from_millis(200 * (1 << attempt.min(5)));
-                    ceiling / 2 + jitter.fraction_of(ceiling / 2)
-                }
-            };
-            tracing::debug!(
-                attempt,
-                status = answer.status.as_u16(),
-                "retrying {method} {path}"
-            );
-            tokio::time::sleep(wait).await;
-        }
+            })
+            .await
     }
 
     async fn send_once(
@@ -322,11 +346,13 @@ impl AccClient {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
         family: Family,
+        token: &str,
     ) -> Result<Answer, BackendError> {
-        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", self.token().await?))
-            .map_err(|_| BackendError::Unauthorized {
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            BackendError::Unauthorized {
                 detail: "the vendor's token cannot be sent in a header".into(),
-            })?;
+            }
+        })?;
         bearer.set_sensitive(true);
         let mut request = self
             .http
@@ -350,12 +376,7 @@ impl AccClient {
         }
         let response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(response.headers());
         let body = response.bytes().await.map_err(|e| self.transport(&e))?;
         Ok(Answer {
             status,
@@ -373,7 +394,9 @@ impl AccClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, BackendError> {
-        let answer = self.send(Method::GET, path, query, None, true).await?;
+        let answer = self
+            .send(Method::GET, path, query, None, Repeat::Safe)
+            .await?;
         if !answer.status.is_success() {
             return Err(self.error(&answer));
         }
@@ -438,4 +461,13 @@ impl AccClient {
             },
         }
     }
+}
+
+/// The `Retry-After` header, in whole seconds, when present.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }

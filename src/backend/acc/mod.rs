@@ -20,11 +20,16 @@
 //!   status endpoint); every other operation is one call.
 //! - The vendor keeps no revision: the snapshot's revision is a digest of the state
 //!   read, so it changes whenever the account does.
-//! - The vendor has no lock: the lease is local to this process (two `apply` runs on
-//!   different machines are not kept apart; run them from one CI job).
+//! - The vendor has no lock: the backend offers none, so `apply` takes a lock local
+//!   to this process and says so (two `apply` runs on different machines are not
+//!   kept apart; run them from one CI job).
+//! - Every request goes through the call policy ([`crate::call::Caller`]) with the
+//!   budgets of [`client::RateLimits`]. A write that cannot be sent twice safely (an
+//!   import) and whose answer was lost is answered `failed, retryable` for the
+//!   operations it carried, and the ids are read again: the executor sends those
+//!   operations again, and what the vendor already has answers `already_so`.
 
 pub mod client;
-pub mod unmanaged;
 pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,18 +43,19 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use client::{AccClient, Credentials, RateLimits};
+use url::Url;
 use wire::{ADMIN_PAGE, Company, Envelope, HQ_PAGE, Import, Project, ProjectUser, User};
 
-use crate::backend::{
-    Backend, BackendError, Capabilities, Clock, Lease, LockError, Outcome, Section, Snapshot,
-    SystemClock,
+use crate::call::{CallOptions, Caller, Repeat, Retry};
+use crate::contract::{
+    Backend, BackendError, Capabilities, Limits, ManualAction, MemberField, MemberRecord, Op,
+    OpKind, Outcome, Snapshot,
 };
-use crate::plan::Op;
-use crate::plan::operation::MemberRecord;
 use crate::state::{
     AccountInfo, CompanyState, Email, MemberState, MemberStatus, ProjectMemberState, ProjectState,
     State,
 };
+use crate::time::{Clock, SystemClock};
 
 /// The vendor's API.
 pub const DEFAULT_BASE_URL: &str = "https://developer.api.autodesk.com";
@@ -79,19 +85,41 @@ pub const PROJECT_IMPORT_LIMIT: usize = 200;
 /// configuration has none).
 pub const PROJECT_TYPE: &str = "Office";
 
-/// The operations this backend carries out.
-pub const OPERATIONS: [&str; 10] = [
-    "company.create",
-    "company.update",
-    "member.invite",
-    "member.update",
-    "member.activate",
-    "member.deactivate",
-    "project.create",
-    "project_member.add",
-    "project_member.update",
-    "project_member.remove",
+/// The kinds of operation this backend carries out.
+pub const KINDS: [OpKind; 10] = [
+    OpKind::CompanyCreate,
+    OpKind::CompanyUpdate,
+    OpKind::MemberInvite,
+    OpKind::MemberUpdate,
+    OpKind::MemberActivate,
+    OpKind::MemberDeactivate,
+    OpKind::ProjectCreate,
+    OpKind::ProjectMemberAdd,
+    OpKind::ProjectMemberUpdate,
+    OpKind::ProjectMemberRemove,
 ];
+
+/// What a person does for the kinds the public API cannot carry out in the sections
+/// this backend manages.
+fn manual_actions() -> std::collections::BTreeMap<OpKind, ManualAction> {
+    [
+        (
+            OpKind::MemberRemove,
+            ManualAction {
+                action: "remove the member from the account in ACC's Account Admin (Members, then Remove from account)".into(),
+                why: "the vendor's public API cannot remove a member from an account".into(),
+            },
+        ),
+        (
+            OpKind::MemberResendInvite,
+            ManualAction {
+                action: "resend the invitation from ACC's Account Admin (Members, then Resend invite)".into(),
+                why: "the vendor's public API cannot resend an invitation".into(),
+            },
+        ),
+    ]
+    .into()
+}
 
 /// How to reach one account.
 #[derive(Debug, Clone)]
@@ -118,25 +146,23 @@ pub struct AccSettings {
 /// # Errors
 /// [`BackendError::UnknownScheme`] for another scheme or no account id;
 /// [`BackendError::Rejected`] for a missing or unknown region.
-pub fn parse(url: &str) -> Result<(String, String), BackendError> {
-    let rest = url
-        .strip_prefix("acc://")
-        .ok_or_else(|| BackendError::UnknownScheme {
-            url: url.to_owned(),
-        })?;
-    let (account, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let account = account.trim_end_matches('/');
-    if account.is_empty() || account.contains('/') {
-        return Err(BackendError::UnknownScheme {
-            url: url.to_owned(),
-        });
+pub fn parse(url: &Url) -> Result<(String, String), BackendError> {
+    let unknown = || BackendError::UnknownScheme {
+        url: url.to_string(),
+    };
+    if url.scheme() != "acc" {
+        return Err(unknown());
     }
-    let region = query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("region="))
-        .map(str::to_ascii_uppercase);
+    let account = url.host_str().unwrap_or_default().to_owned();
+    let path = url.path().trim_matches('/');
+    if account.is_empty() || !path.is_empty() {
+        return Err(unknown());
+    }
+    let region = url
+        .query_pairs()
+        .find_map(|(key, value)| (key == "region").then(|| value.to_ascii_uppercase()));
     match region {
-        Some(region) if REGIONS.contains(&region.as_str()) => Ok((account.to_owned(), region)),
+        Some(region) if REGIONS.contains(&region.as_str()) => Ok((account, region)),
         _ => Err(BackendError::Rejected {
             detail: format!(
                 "`{url}` needs the account's region: acc://{account}?region=REGION, one of {}",
@@ -155,7 +181,7 @@ impl AccSettings {
     ///
     /// # Errors
     /// As [`parse`]; [`BackendError::Unauthorized`] when a credential is not set.
-    pub fn from_env(url: &str) -> Result<Self, BackendError> {
+    pub fn from_env(url: &Url) -> Result<Self, BackendError> {
         let (account_id, region) = parse(url)?;
         let missing = |name: &str| BackendError::Unauthorized {
             detail: format!(
@@ -202,7 +228,6 @@ pub struct AccBackend {
     settings: AccSettings,
     ids: Mutex<Ids>,
     clock: Arc<dyn Clock>,
-    lock: std::sync::Mutex<Option<Lease>>,
 }
 
 impl AccBackend {
@@ -210,8 +235,8 @@ impl AccBackend {
     ///
     /// # Errors
     /// As [`AccSettings::from_env`] and [`Self::connect`].
-    pub fn open(url: &str) -> Result<Self, BackendError> {
-        Self::connect(AccSettings::from_env(url)?)
+    pub fn open(url: &Url, calls: CallOptions) -> Result<Self, BackendError> {
+        Self::connect_with(AccSettings::from_env(url)?, calls)
     }
 
     /// A backend with `settings`. Nothing is sent until the first call.
@@ -219,18 +244,26 @@ impl AccBackend {
     /// # Errors
     /// [`BackendError::Internal`] when the HTTP client cannot be set up.
     pub fn connect(settings: AccSettings) -> Result<Self, BackendError> {
+        Self::connect_with(settings, CallOptions::default())
+    }
+
+    /// As [`Self::connect`], with `calls` for the call policy.
+    ///
+    /// # Errors
+    /// As [`Self::connect`].
+    pub fn connect_with(settings: AccSettings, calls: CallOptions) -> Result<Self, BackendError> {
+        let caller = Arc::new(Caller::new(&settings.limits.budgets(), calls));
         let client = AccClient::new(
             &settings.base_url,
             &settings.region,
             settings.credentials.clone(),
-            settings.limits,
+            caller,
         )?;
         Ok(Self {
             client,
             settings,
             ids: Mutex::new(Ids::default()),
             clock: Arc::new(SystemClock),
-            lock: std::sync::Mutex::new(None),
         })
     }
 
@@ -472,7 +505,7 @@ impl AccBackend {
                 &self.account_path(what),
                 &[],
                 Some(&Value::Array(items)),
-                false,
+                Repeat::Once,
             )
             .await?;
         if !answer.status.is_success() {
@@ -604,7 +637,7 @@ impl AccBackend {
                 &path,
                 &[],
                 Some(&json!({ "users": users })),
-                false,
+                Repeat::Once,
             )
             .await?;
         if !answer.status.is_success() {
@@ -672,7 +705,7 @@ impl AccBackend {
     ) -> Result<Outcome, BackendError> {
         let answer = self
             .client
-            .send(method, path, &[], body.as_ref(), true)
+            .send(method, path, &[], body.as_ref(), Repeat::Safe)
             .await?;
         if answer.status.is_success() {
             return Ok(Outcome::Done);
@@ -718,7 +751,6 @@ impl AccBackend {
             Op::MemberUpdate { email, record } => self.update_member(email, record).await,
             Op::MemberActivate { email } => self.set_status(email, "active").await,
             Op::MemberDeactivate { email } => self.set_status(email, "inactive").await,
-            Op::ProjectCreate { name } => self.create_project(name).await,
             Op::ProjectMemberUpdate {
                 project,
                 email,
@@ -869,7 +901,13 @@ impl AccBackend {
         let body = json!({ "name": name, "type": PROJECT_TYPE });
         let answer = self
             .client
-            .send(Method::POST, &self.projects_path(), &[], Some(&body), false)
+            .send(
+                Method::POST,
+                &self.projects_path(),
+                &[],
+                Some(&body),
+                Repeat::Once,
+            )
             .await?;
         if !answer.status.is_success() {
             return Err(self.client.error(&answer));
@@ -886,6 +924,37 @@ impl AccBackend {
 }
 
 impl AccBackend {
+    /// After a write the vendor may have carried out without our hearing of it (a 5xx
+    /// or a dropped connection on a request that is not safe to send twice as it is):
+    /// its operations not answered yet are `failed, retryable`, and the ids are read
+    /// again before the next call, so the executor's resend finds what exists and
+    /// answers `already_so`. Any other failure fails the call.
+    async fn settle(
+        &self,
+        sent: Result<(), BackendError>,
+        group: &[usize],
+        outcomes: &mut [Option<Outcome>],
+    ) -> Result<(), BackendError> {
+        let Err(error) = sent else {
+            return Ok(());
+        };
+        if error.retry() != Retry::IfRepeatable {
+            return Err(error);
+        }
+        self.ids.lock().await.loaded = false;
+        for &i in group {
+            if outcomes[i].is_none() {
+                outcomes[i] = Some(Outcome::Failed {
+                    reason: format!(
+                        "the vendor's answer was lost ({error}); the account is read again before it is sent again"
+                    ),
+                    retryable: true,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Carries out a batch whose size was checked: bulk kinds as one import each (one
     /// per project for project additions), every other operation as one call.
     async fn carry_out(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError> {
@@ -902,21 +971,32 @@ impl AccBackend {
             }
             match op {
                 Op::CompanyCreate { .. } if done_kinds.insert(op.name()) => {
-                    self.create_companies(batch, &of_kind(op.name()), &mut outcomes)
-                        .await?;
+                    let group = of_kind(op.name());
+                    let sent = self.create_companies(batch, &group, &mut outcomes).await;
+                    self.settle(sent, &group, &mut outcomes).await?;
                 }
                 Op::MemberInvite { .. } if done_kinds.insert(op.name()) => {
-                    self.invite_members(batch, &of_kind(op.name()), &mut outcomes)
-                        .await?;
+                    let group = of_kind(op.name());
+                    let sent = self.invite_members(batch, &group, &mut outcomes).await;
+                    self.settle(sent, &group, &mut outcomes).await?;
                 }
                 Op::ProjectMemberAdd { project, .. } => {
-                    let same: Vec<usize> = (0..batch.len())
+                    let group: Vec<usize> = (0..batch.len())
                         .filter(|&j| {
                             matches!(&batch[j], Op::ProjectMemberAdd { project: p, .. } if p == project)
                         })
                         .collect();
-                    self.add_project_members(batch, project, &same, &mut outcomes)
-                        .await?;
+                    let sent = self
+                        .add_project_members(batch, project, &group, &mut outcomes)
+                        .await;
+                    self.settle(sent, &group, &mut outcomes).await?;
+                }
+                Op::ProjectCreate { name } => {
+                    let sent = self
+                        .create_project(name)
+                        .await
+                        .map(|o| outcomes[i] = Some(o));
+                    self.settle(sent, &[i], &mut outcomes).await?;
                 }
                 Op::CompanyCreate { .. } | Op::MemberInvite { .. } => {}
                 other => outcomes[i] = Some(self.one(other).await?),
@@ -964,22 +1044,27 @@ impl Backend for AccBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
+        let mut limits = Limits::uniform(HQ_IMPORT_LIMIT);
+        limits
+            .batch_by_kind
+            .insert(OpKind::ProjectMemberAdd, PROJECT_IMPORT_LIMIT);
         Capabilities {
-            sections: [
-                Section::Companies,
-                Section::Members,
-                Section::Projects,
-                Section::ProjectMembers,
+            kinds: KINDS.into_iter().collect(),
+            unwritable: [
+                MemberField::Names,
+                MemberField::Role,
+                MemberField::Access,
+                MemberField::ExternalSubscriptions,
             ]
             .into(),
-            operations: OPERATIONS.iter().map(|&op| op.to_owned()).collect(),
-            bulk_limit: HQ_IMPORT_LIMIT,
-            bulk_limits: [("project_member.add".to_owned(), PROJECT_IMPORT_LIMIT)].into(),
-            // Pacing is per endpoint family, inside the client (one global rate
-            // would be either too slow for reads or too fast for `hq`).
-            rate_limit: None,
-            manages_agreements: false,
+            limits,
+            budgets: self.settings.limits.budgets(),
+            manual: manual_actions(),
         }
+    }
+
+    fn caller(&self) -> &Caller {
+        self.client.caller()
     }
 
     async fn fetch(&self) -> Result<Snapshot, BackendError> {
@@ -992,24 +1077,17 @@ impl Backend for AccBackend {
     }
 
     async fn execute(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError> {
-        let limit = self.capabilities().batch_limit(batch);
-        if batch.len() > limit {
-            return Err(BackendError::BatchTooLarge {
-                size: batch.len(),
-                limit,
-            });
-        }
         self.ensure_ids().await?;
         let result = self.carry_out(batch).await;
         if result.is_err() {
-            // The call may have been carried out without our hearing of it (a dropped
-            // connection, a 5xx after the write): read the account again before the
-            // executor resends, so what exists now answers `already_so`.
+            // The call may have been carried out in part: read the account again
+            // before the next one, so what exists now answers `already_so`.
             self.ids.lock().await.loaded = false;
         }
         result
     }
 
+    /// The account is the one the URL names: nothing to create, only ids to compare.
     async fn ensure_account(&self, account: &AccountInfo) -> Result<Outcome, BackendError> {
         if account.id == self.settings.account_id {
             Ok(Outcome::AlreadySo)
@@ -1020,80 +1098,27 @@ impl Backend for AccBackend {
             })
         }
     }
-
-    async fn acquire_lock(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
-        let now = self.clock.now();
-        let secs = ttl.as_secs().max(1);
-        let lease = Lease {
-            holder: holder.to_owned(),
-            token: format!("acc-local-{now}"),
-            since: now,
-            expires: now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)),
-            ttl_secs: secs,
-        };
-        let mut held = self
-            .lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(current) = held.as_ref() {
-            if current.expires > now {
-                return Err(LockError::Held {
-                    holder: current.holder.clone(),
-                    since: current.since,
-                    expires: current.expires,
-                });
-            }
-        }
-        *held = Some(lease.clone());
-        Ok(lease)
-    }
-
-    async fn renew_lock(&self, lease: &Lease) -> Result<Lease, LockError> {
-        let now = self.clock.now();
-        let mut held = self
-            .lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match held.as_mut() {
-            Some(current) if current.token == lease.token => {
-                current.expires =
-                    now.saturating_add(i64::try_from(current.ttl_secs).unwrap_or(i64::MAX));
-                Ok(current.clone())
-            }
-            _ => Err(LockError::Lost {
-                holder: lease.holder.clone(),
-                reason: "the lease was released".into(),
-            }),
-        }
-    }
-
-    async fn release_lock(&self, lease: Lease) -> Result<(), LockError> {
-        let mut held = self
-            .lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if held.as_ref().is_some_and(|l| l.token == lease.token) {
-            *held = None;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
     #[test]
     fn urls_name_the_account_and_a_known_region() {
         assert_eq!(
-            parse("acc://b.1234?region=emea").unwrap(),
+            parse(&url("acc://b.1234?region=emea")).unwrap(),
             ("b.1234".to_owned(), "EMEA".to_owned())
         );
-        let e = parse("acc://b.1234").unwrap_err();
+        let e = parse(&url("acc://b.1234")).unwrap_err();
         assert!(e.to_string().contains("needs the account's region"), "{e}");
-        assert!(parse("acc://x?region=MARS").is_err());
+        assert!(parse(&url("acc://x?region=MARS")).is_err());
         assert!(matches!(
-            parse("acc://?region=US"),
+            parse(&url("acc://?region=US")),
             Err(BackendError::UnknownScheme { .. })
         ));
     }

@@ -1,7 +1,9 @@
 //! The HTTP plumbing of the `http` backend: one pooled reqwest client (rustls, no
-//! OpenSSL) with timeouts, the bearer token, pacing at the service's declared rate,
-//! bounded retries for calls that are safe to repeat, and the translation of every
-//! failure into a [`BackendError`] an account administrator can act on.
+//! OpenSSL) with timeouts and the bearer token; every request goes through the call
+//! policy ([`Caller`]: pacing at the service's declared budget, bounded retries for
+//! what is safe to repeat), and every failure becomes a [`BackendError`] an account
+//! administrator can act on, by the status table the service shares
+//! ([`crate::wire::status`]).
 //!
 //! The token is held only here, sent only in the `Authorization` header, and never
 //! appears in a message or in `Debug` output.
@@ -12,31 +14,18 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::wire::{ErrorBody, IDEMPOTENCY_KEY};
-use crate::apply::pacing::TokenBucket;
-use crate::apply::retry::Jitter;
-use crate::backend::BackendError;
+use std::sync::Arc;
+
+pub use crate::call::Repeat;
+use crate::call::{Caller, Kind, Request};
+use crate::contract::BackendError;
+use crate::wire::{ErrorBody, FAMILY, IDEMPOTENCY_KEY, status};
 
 /// How long to wait for a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long one request may take, answer included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Attempts of a call that is safe to repeat (reads, keyed writes), the first included.
-pub const ATTEMPTS: u32 = 6;
-
-/// The longest `Retry-After` honoured inside one call; beyond it the error goes up.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-
-/// Whether a failed call may be sent again by the client itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Repeat {
-    /// A read, or a write carrying an idempotency key: retried on transient failures.
-    Safe,
-    /// Sent once; the caller (the apply executor) decides about retries.
-    Once,
-}
 
 /// One request.
 #[derive(Debug, Clone)]
@@ -125,7 +114,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     shown: String,
-    bucket: Option<TokenBucket>,
+    caller: Arc<Caller>,
 }
 
 impl std::fmt::Debug for Client {
@@ -143,7 +132,12 @@ impl Client {
     /// # Errors
     /// [`BackendError::Unauthorized`] for a token that cannot be sent in a header;
     /// [`BackendError::Internal`] when the TLS stack cannot be set up.
-    pub fn new(base: &str, shown: &str, token: &str) -> Result<Self, BackendError> {
+    pub fn new(
+        base: &str,
+        shown: &str,
+        token: &str,
+        caller: Arc<Caller>,
+    ) -> Result<Self, BackendError> {
         let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
             BackendError::Unauthorized {
                 detail: "ACCORD_TOKEN holds characters that cannot be sent in a header: check ACCORD_TOKEN".into(),
@@ -169,15 +163,14 @@ impl Client {
             http,
             base: base.to_owned(),
             shown: shown.to_owned(),
-            bucket: None,
+            caller,
         })
     }
 
-    /// Paces every request at `rate` per second (the service's declared limit).
-    pub fn pace(&mut self, rate: Option<f64>) {
-        self.bucket = rate
-            .filter(|r| r.is_finite() && *r > 0.0)
-            .map(|r| TokenBucket::new(r, 1.0));
+    /// The call policy its requests go through.
+    #[must_use]
+    pub fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     /// The service's URL as messages show it.
@@ -186,37 +179,44 @@ impl Client {
         &self.shown
     }
 
-    /// Sends `call`, repeating it on transient failures when it is safe to. Answers
-    /// any complete HTTP answer (the caller reads the status), or the transport's or
-    /// the last transient failure's error.
+    /// Sends `call` through the call policy: paced, and repeated on transient
+    /// failures when it is safe to (see [`Call::repeat`]). Answers any complete HTTP
+    /// answer that is not transient (the caller reads the status), or the
+    /// transport's or the last transient failure's error.
     ///
     /// # Errors
     /// The service cannot be reached, did not answer, or kept failing.
     pub async fn send(&self, call: &Call<'_>) -> Result<Answer, BackendError> {
-        let mut jitter = Jitter::from_entropy();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = self.send_once(call).await;
-            let error = match result {
-                Ok(answer) if !is_transient(answer.status) => return Ok(answer),
-                Ok(answer) => self.error(&answer),
-                Err(error) => error,
-            };
-            if call.repeat == Repeat::Once || attempt >= ATTEMPTS || !error.retryable() {
-                return Err(error);
-            }
-            let wait = match error.retry_after() {
-                Some(wait) if wait > MAX_RETRY_AFTER => return Err(error),
-                Some(wait) => wait,
-                None => {
-                    let ceiling = Duration::from_millis(100 * (1 << attempt.min(5)));
-                    ceiling / 2 + jitter.fraction_of(ceiling / 2)
+        let kind = if call.method == Method::GET {
+            Kind::Read
+        } else {
+            Kind::Write
+        };
+        let request = Request {
+            family: FAMILY,
+            key: "",
+            kind,
+            repeat: call.repeat,
+        };
+        self.caller
+            .call(&request, |attempt| async move {
+                let started = std::time::Instant::now();
+                let result = self.send_once(call).await;
+                let status = result.as_ref().map_or(0, |a| a.status.as_u16());
+                tracing::debug!(
+                    method = %call.method,
+                    path = call.path,
+                    status,
+                    attempt,
+                    ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "service call"
+                );
+                match result {
+                    Ok(answer) if is_transient(answer.status) => Err(self.error(&answer)),
+                    other => other,
                 }
-            };
-            tracing::debug!(attempt, error = %error, "retrying {} {}", call.method, call.path);
-            tokio::time::sleep(wait).await;
-        }
+            })
+            .await
     }
 
     /// Sends `call` and reads a 2xx answer as JSON.
@@ -245,9 +245,6 @@ impl Client {
     }
 
     async fn send_once(&self, call: &Call<'_>) -> Result<Answer, BackendError> {
-        if let Some(bucket) = &self.bucket {
-            bucket.acquire().await;
-        }
         let mut request = self
             .http
             .request(call.method.clone(), format!("{}{}", self.base, call.path));
@@ -269,17 +266,11 @@ impl Client {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| self.transport(&e))?;
-        let answer = Answer {
+        Ok(Answer {
             status,
             headers,
             body: body.to_vec(),
-        };
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            if let (Some(bucket), Some(wait)) = (&self.bucket, retry_after(&answer)) {
-                bucket.pause_for(wait);
-            }
-        }
-        Ok(answer)
+        })
     }
 
     /// A transport failure, phrased for the person who has to fix it.
@@ -313,36 +304,19 @@ impl Client {
         }
     }
 
-    /// The error a non-2xx answer stands for.
+    /// The error a non-2xx answer stands for, by the status table the service
+    /// shares ([`status::error_of`]), with what to do added for 401 and 403.
     #[must_use]
     pub fn error(&self, answer: &Answer) -> BackendError {
         let body: Option<ErrorBody> = serde_json::from_slice(&answer.body).ok();
-        let message = body.as_ref().map_or_else(
-            || {
-                String::from_utf8_lossy(&answer.body)
-                    .chars()
-                    .take(200)
-                    .collect()
-            },
-            |b| b.message.clone(),
-        );
-        let code = body.as_ref().map_or("", |b| b.code.as_str());
-        let details = body.as_ref().map(|b| &b.details);
-        let number = |name: &str| {
-            details
-                .and_then(|d| d.get(name))
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or_default()
+        let text = || {
+            String::from_utf8_lossy(&answer.body)
+                .chars()
+                .take(200)
+                .collect::<String>()
         };
-        let text = |name: &str| {
-            details
-                .and_then(|d| d.get(name))
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let status = answer.status;
-        match status {
+        let message = body.as_ref().map_or_else(text, |b| b.message.clone());
+        match answer.status {
             StatusCode::UNAUTHORIZED => BackendError::Unauthorized {
                 detail: format!(
                     "the service at {} did not accept the token: check ACCORD_TOKEN ({message})",
@@ -352,30 +326,7 @@ impl Client {
             StatusCode::FORBIDDEN => BackendError::Unauthorized {
                 detail: "this token can only read: set ACCORD_TOKEN to a `write` token to change the account".into(),
             },
-            StatusCode::PRECONDITION_FAILED => BackendError::Stale {
-                expected: number("expected"),
-                found: number("found"),
-            },
-            StatusCode::TOO_MANY_REQUESTS => BackendError::RateLimited {
-                retry_after: retry_after(answer),
-            },
-            StatusCode::CONFLICT if code == "account_mismatch" => BackendError::AccountMismatch {
-                expected: text("expected"),
-                found: text("found"),
-            },
-            StatusCode::UNPROCESSABLE_ENTITY if code == "batch_too_large" => {
-                BackendError::BatchTooLarge {
-                    size: usize::try_from(number("size")).unwrap_or_default(),
-                    limit: usize::try_from(number("limit")).unwrap_or_default(),
-                }
-            }
-            s if s.is_server_error() => BackendError::Server {
-                status: s.as_u16(),
-                detail: message,
-            },
-            s => BackendError::Rejected {
-                detail: format!("{message} (HTTP {})", s.as_u16()),
-            },
+            other => status::error_of(other.as_u16(), body.as_ref(), &message, retry_after(answer)),
         }
     }
 }
@@ -422,7 +373,8 @@ mod tests {
     use super::*;
 
     fn client() -> Client {
-        Client::new("http://127.0.0.1:9", "http://127.0.0.1:9", "s3cret").unwrap()
+        let caller = Arc::new(Caller::new(&[], crate::call::CallOptions::default()));
+        Client::new("http://127.0.0.1:9", "http://127.0.0.1:9", "s3cret", caller).unwrap()
     }
 
     fn answer(status: u16, body: &str) -> Answer {
@@ -486,7 +438,7 @@ mod tests {
     async fn a_refused_connection_asks_whether_the_service_runs() {
         // Port 9 (discard) on loopback: nothing listens there on a test machine.
         let mut call = Call::get("/v1/health");
-        call.repeat = Repeat::Once;
+        call.repeat = Repeat::Never;
         let e = client().send(&call).await.unwrap_err();
         assert!(matches!(e, BackendError::Unreachable { .. }), "{e}");
         assert!(

@@ -12,14 +12,14 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::client::{Call, Client};
-use super::wire::{
-    AccountView, AgreementItem, CloudServiceItem, CompanyItem, MAX_PAGE_SIZE, MemberItem, Page,
-    ProjectItem, ProjectMemberItem, RoleItem, SeatItem, SupportItem,
-};
-use crate::backend::{BackendError, Snapshot};
+use crate::contract::{BackendError, Snapshot};
 use crate::state::{
     AccountInfo, AgreementState, CompanyState, ProductState, ProjectMemberState, ProjectState,
     RoleState, State,
+};
+use crate::wire::{
+    AccountView, AgreementItem, CloudServiceItem, CompanyItem, MAX_PAGE_SIZE, MemberItem, Page,
+    ProjectItem, ProjectMemberItem, RoleItem, SeatItem, SupportItem,
 };
 
 /// How many times a fetch starts over when its revision is no longer served.

@@ -2,28 +2,28 @@
 //! service `accord serve` (or a compatible one), with the token in `ACCORD_TOKEN`.
 //!
 //! - **Opening** checks the service answers (`/v1/health`: a refused connection asks
-//!   "is `accord serve` running at ...?") and reads its bulk and rate limits
-//!   (`/v1/capabilities`); every request is then paced at the declared rate.
+//!   "is `accord serve` running at ...?") and reads its bulk limit and request budget
+//!   (`/v1/capabilities`); every request then goes through the call policy, paced at
+//!   that budget.
 //! - **Reading** ([`fetch`]) pins one revision and reads every collection in pages,
 //!   concurrently.
-//! - **Writing**: each batch is one `POST /v1/operations`, sent once; the apply
-//!   executor retries it when the call failed in a retryable way. A write whose
-//!   connection dropped after the service committed it is not done twice, by two
-//!   guards: the batch carries an `Idempotency-Key` derived from this client's random
-//!   session id and the batch's content, so the executor's resend of the same batch
-//!   is answered by the service from its record of the first answer; and should that
+//! - **Writing**: each batch is one `POST /v1/operations`, retried by the call policy
+//!   when it failed in a retryable way. A write whose connection dropped after the
+//!   service committed it is not done twice, by two guards: the batch carries an
+//!   `Idempotency-Key` derived from this client's random session id and the batch's
+//!   content, so the resend is answered by the service from its record of the first
+//!   answer; and should that
 //!   record be missing (the service died between its commit and the record), every
 //!   operation but `member.resend_invite` is idempotent in the store and answers
 //!   `already_so`. The service's audit log shows each change once either way.
-//! - **Account and lock calls** carry a random idempotency key and are retried here
-//!   on transient failures (their answer is replayed if the first one was lost).
+//! - **Account and lock calls** carry a random idempotency key and are retried on
+//!   transient failures (their answer is replayed if the first one was lost).
 //!
 //! Errors become messages an administrator can act on: 401 "check `ACCORD_TOKEN`",
 //! 403 "this token can only read", 412 "the account changed since the plan".
 
 pub mod client;
 pub mod fetch;
-pub mod wire;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -36,15 +36,18 @@ use sha2::{Digest, Sha256};
 
 use client::{Call, Client, Repeat};
 use fetch::FetchStats;
-use wire::{
+use url::Url;
+
+use crate::call::{CallOptions, Caller};
+use crate::contract::{
+    Backend, BackendError, Capabilities, LastChange, Lease, Lock, LockError, LockScope, Op,
+    Outcome, Snapshot, latest_per_target,
+};
+use crate::state::{AccountInfo, Email};
+use crate::wire::{
     AccountRequest, AuditEntry, BatchRequest, BatchResponse, ErrorBody, Health, LeaseRequest,
     LockRequest, MAX_PAGE_SIZE, OutcomeResponse, Page, ServiceInfo,
 };
-
-use crate::apply::retry::Jitter;
-use crate::backend::{Backend, BackendError, Capabilities, Lease, LockError, Outcome, Snapshot};
-use crate::plan::Op;
-use crate::state::{AccountInfo, Email};
 
 /// The environment variable holding the service token.
 pub const TOKEN_VARIABLE: &str = "ACCORD_TOKEN";
@@ -56,13 +59,20 @@ pub const DEFAULT_FETCH_CONCURRENCY: usize = 8;
 /// The account service over HTTP.
 #[derive(Debug)]
 pub struct HttpBackend {
-    client: Arc<Client>,
+    session: Arc<Session>,
     capabilities: Capabilities,
+    concurrency: usize,
+}
+
+/// One client's session with the service: the connection, and the keys that make
+/// its writes safe to send again. It is also the service's lock, as seen from here.
+#[derive(Debug)]
+struct Session {
+    client: Arc<Client>,
     /// This client's random session id: batch keys are unique to it.
-    session: [u8; 16],
+    id: [u8; 16],
     /// Counts keys for account and lock calls.
     calls: AtomicU64,
-    concurrency: usize,
 }
 
 impl HttpBackend {
@@ -71,7 +81,8 @@ impl HttpBackend {
     /// # Errors
     /// [`BackendError::Unauthorized`] when `ACCORD_TOKEN` is not set; otherwise as
     /// [`Self::connect`].
-    pub async fn open(url: &str) -> Result<Self, BackendError> {
+    pub async fn open(url: &Url, calls: CallOptions) -> Result<Self, BackendError> {
+        let url = url.as_str();
         let token = std::env::var(TOKEN_VARIABLE)
             .ok()
             .filter(|t| !t.trim().is_empty())
@@ -81,7 +92,7 @@ impl HttpBackend {
                     shown_url(url)
                 ),
             })?;
-        Self::connect(url, &token).await
+        Self::connect_with(url, &token, calls).await
     }
 
     /// Opens the service at `url` with `token`.
@@ -91,10 +102,23 @@ impl HttpBackend {
     /// [`BackendError::Unreachable`] when nothing answers there; the service's errors
     /// (401 for a token it does not know).
     pub async fn connect(url: &str, token: &str) -> Result<Self, BackendError> {
+        Self::connect_with(url, token, CallOptions::default()).await
+    }
+
+    /// As [`Self::connect`], with `calls` for the call policy.
+    ///
+    /// # Errors
+    /// As [`Self::connect`].
+    pub async fn connect_with(
+        url: &str,
+        token: &str,
+        calls: CallOptions,
+    ) -> Result<Self, BackendError> {
         let base = base_url(url)?;
-        let mut client = Client::new(&base, &shown_url(url), token)?;
+        let caller = Arc::new(Caller::new(&[], calls));
+        let client = Client::new(&base, &shown_url(url), token, Arc::clone(&caller))?;
         let mut health = Call::get("/v1/health");
-        health.repeat = Repeat::Once;
+        health.repeat = Repeat::Never;
         let answer = client.send(&health).await?;
         if answer.status != StatusCode::OK || client.decode::<Health>(&answer).is_err() {
             return Err(BackendError::Rejected {
@@ -106,16 +130,17 @@ impl HttpBackend {
             });
         }
         let info: ServiceInfo = client.json(&Call::get("/v1/capabilities")).await?;
-        client.pace(info.capabilities.rate_limit);
-        let mut session = [0_u8; 16];
-        let mut entropy = Jitter::from_entropy();
-        session[..8].copy_from_slice(&entropy.next_u64().to_le_bytes());
-        session[8..].copy_from_slice(&entropy.next_u64().to_le_bytes());
+        caller.pacer().set_budgets(&info.capabilities.budgets);
+        let mut id = [0_u8; 16];
+        id[..8].copy_from_slice(&fastrand::u64(..).to_le_bytes());
+        id[8..].copy_from_slice(&fastrand::u64(..).to_le_bytes());
         Ok(Self {
-            client: Arc::new(client),
+            session: Arc::new(Session {
+                client: Arc::new(client),
+                id,
+                calls: AtomicU64::new(0),
+            }),
             capabilities: info.capabilities,
-            session,
-            calls: AtomicU64::new(0),
             concurrency: DEFAULT_FETCH_CONCURRENCY,
         })
     }
@@ -130,23 +155,7 @@ impl HttpBackend {
     /// # Errors
     /// As [`Backend::fetch`].
     pub async fn fetch_with_stats(&self) -> Result<(Snapshot, FetchStats), BackendError> {
-        fetch::fetch(&self.client, self.concurrency).await
-    }
-
-    /// The key of a batch: this session's id and the batch's content. The executor
-    /// resends exactly the same batch after a failed call, so the resend carries the
-    /// same key and the service answers it from its record.
-    fn batch_key(&self, body: &[u8]) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(self.session);
-        hasher.update(body);
-        format!("batch-{}", &hex::encode(hasher.finalize())[..40])
-    }
-
-    /// A fresh key for one account or lock call.
-    fn call_key(&self, what: &str) -> String {
-        let n = self.calls.fetch_add(1, Ordering::Relaxed);
-        format!("{what}-{}-{n}", hex::encode(self.session))
+        fetch::fetch(&self.session.client, self.concurrency).await
     }
 
     /// Marks `email` as having accepted the invitation (tests, demos).
@@ -159,10 +168,14 @@ impl HttpBackend {
             encode_segment(email.as_str())
         );
         let call = Call::write(Method::POST, &path, Vec::new())
-            .keyed(self.call_key("accept"), Repeat::Safe);
-        let answer = self.client.send(&call).await?;
+            .keyed(self.session.call_key("accept"), Repeat::Safe);
+        let answer = self.session.client.send(&call).await?;
         if answer.status.is_success() {
-            return Ok(self.client.decode::<OutcomeResponse>(&answer)?.outcome);
+            return Ok(self
+                .session
+                .client
+                .decode::<OutcomeResponse>(&answer)?
+                .outcome);
         }
         if answer.status == StatusCode::CONFLICT {
             if let Ok(body) = serde_json::from_slice::<ErrorBody>(&answer.body) {
@@ -176,7 +189,7 @@ impl HttpBackend {
                 });
             }
         }
-        Err(self.client.error(&answer))
+        Err(self.session.client.error(&answer))
     }
 
     /// The whole audit log, oldest first.
@@ -189,7 +202,7 @@ impl HttpBackend {
             let call = Call::get("/v1/audit")
                 .param("limit", MAX_PAGE_SIZE.to_string())
                 .param("offset", entries.len().to_string());
-            let page: Page<AuditEntry> = self.client.json(&call).await?;
+            let page: Page<AuditEntry> = self.session.client.json(&call).await?;
             let done = page.items.is_empty() || entries.len() + page.items.len() >= page.total;
             entries.extend(page.items);
             if done {
@@ -219,25 +232,20 @@ impl HttpBackend {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let limit = self.capabilities.batch_limit(batch);
-        if batch.len() > limit {
-            return Err(BackendError::BatchTooLarge {
-                size: batch.len(),
-                limit,
-            });
-        }
         let body = serde_json::to_vec(&BatchRequest {
             operations: batch.to_vec(),
         })
         .map_err(|e| BackendError::Internal {
             detail: format!("cannot write the batch as JSON: {e}"),
         })?;
-        let key = self.batch_key(&body);
-        let mut call = Call::write(Method::POST, "/v1/operations", body).keyed(key, Repeat::Once);
+        let key = self.session.batch_key(&body);
+        // The key makes the batch safe to send again: the service answers a resend
+        // from its record instead of carrying it out twice.
+        let mut call = Call::write(Method::POST, "/v1/operations", body).keyed(key, Repeat::Safe);
         if let Some(revision) = revision {
             call = call.header("if-match", format!("\"{revision}\""));
         }
-        let response: BatchResponse = self.client.json(&call).await?;
+        let response: BatchResponse = self.session.client.json(&call).await?;
         check_count(response, batch.len())
     }
 }
@@ -257,32 +265,16 @@ fn check_count(response: BatchResponse, expected: usize) -> Result<Vec<Outcome>,
 
 #[async_trait]
 impl Backend for HttpBackend {
-    /// Reads the whole audit log (`GET /v1/audit`) and keeps the newest entry per target.
-    async fn last_changes(
-        &self,
-        targets: &[String],
-    ) -> Result<std::collections::BTreeMap<String, crate::plan::drift::LastChange>, BackendError>
-    {
-        if targets.is_empty() {
-            return Ok(std::collections::BTreeMap::new());
-        }
-        let entries = self.audit().await?.into_iter().map(|entry| {
-            let change = crate::plan::drift::LastChange {
-                op: entry.op,
-                at: entry.at,
-                actor: entry.actor,
-            };
-            (entry.target, change)
-        });
-        Ok(crate::plan::drift::latest_per_target(entries, targets))
-    }
-
     fn url(&self) -> String {
-        self.client.shown().to_owned()
+        self.session.client.shown().to_owned()
     }
 
     fn capabilities(&self) -> Capabilities {
         self.capabilities.clone()
+    }
+
+    fn caller(&self) -> &Caller {
+        self.session.client.caller()
     }
 
     async fn fetch(&self) -> Result<Snapshot, BackendError> {
@@ -299,44 +291,52 @@ impl Backend for HttpBackend {
             name: account.name.clone(),
         })?;
         let call = Call::write(Method::PUT, "/v1/account", body)
-            .keyed(self.call_key("account"), Repeat::Safe);
-        let response: OutcomeResponse = self.client.json(&call).await?;
+            .keyed(self.session.call_key("account"), Repeat::Safe);
+        let response: OutcomeResponse = self.session.client.json(&call).await?;
         Ok(response.outcome)
     }
 
-    async fn acquire_lock(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
-        let body = json_body(&LockRequest {
-            holder: holder.to_owned(),
-            ttl_secs: ttl.as_secs().max(1),
-        })?;
-        let call =
-            Call::write(Method::POST, "/v1/lock", body).keyed(self.call_key("lock"), Repeat::Safe);
-        self.lease_call(&call).await
+    fn lock(&self) -> Option<Arc<dyn Lock>> {
+        Some(Arc::clone(&self.session) as Arc<dyn Lock>)
     }
 
-    async fn renew_lock(&self, lease: &Lease) -> Result<Lease, LockError> {
-        let body = json_body(&LeaseRequest {
-            lease: lease.clone(),
-        })?;
-        let call = Call::write(Method::POST, "/v1/lock/renew", body)
-            .keyed(self.call_key("renew"), Repeat::Safe);
-        self.lease_call(&call).await
-    }
-
-    async fn release_lock(&self, lease: Lease) -> Result<(), LockError> {
-        let body = json_body(&LeaseRequest { lease })?;
-        let call = Call::write(Method::POST, "/v1/lock/release", body)
-            .keyed(self.call_key("release"), Repeat::Safe);
-        let answer = self.client.send(&call).await?;
-        if answer.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.client.error(&answer).into())
+    /// Reads the whole audit log (`GET /v1/audit`) and keeps the newest entry per target.
+    async fn last_changes(
+        &self,
+        targets: &[String],
+    ) -> Result<std::collections::BTreeMap<String, LastChange>, BackendError> {
+        if targets.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
         }
+        let entries = self.audit().await?.into_iter().map(|entry| {
+            let change = LastChange {
+                op: entry.op,
+                at: entry.at,
+                actor: entry.actor,
+            };
+            (entry.target, change)
+        });
+        Ok(latest_per_target(entries, targets))
     }
 }
 
-impl HttpBackend {
+impl Session {
+    /// The key of a batch: this session's id and the batch's content. The executor
+    /// resends exactly the same batch after a failed call, so the resend carries the
+    /// same key and the service answers it from its record.
+    fn batch_key(&self, body: &[u8]) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.id);
+        hasher.update(body);
+        format!("batch-{}", &hex::encode(hasher.finalize())[..40])
+    }
+
+    /// A fresh key for one account or lock call.
+    fn call_key(&self, what: &str) -> String {
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        format!("{what}-{}-{n}", hex::encode(self.id))
+    }
+
     /// A lock call's answer: the lease, or who holds the lock, or that it was lost.
     async fn lease_call(&self, call: &Call<'_>) -> Result<Lease, LockError> {
         let answer = self.client.send(call).await?;
@@ -377,6 +377,45 @@ impl HttpBackend {
             }
         }
         Err(self.client.error(&answer).into())
+    }
+}
+
+/// The service's lock: every client of the service sees it.
+#[async_trait]
+impl Lock for Session {
+    fn scope(&self) -> LockScope {
+        LockScope::Shared
+    }
+
+    async fn acquire(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
+        let body = json_body(&LockRequest {
+            holder: holder.to_owned(),
+            ttl_secs: ttl.as_secs().max(1),
+        })?;
+        let call =
+            Call::write(Method::POST, "/v1/lock", body).keyed(self.call_key("lock"), Repeat::Safe);
+        self.lease_call(&call).await
+    }
+
+    async fn renew(&self, lease: &Lease) -> Result<Lease, LockError> {
+        let body = json_body(&LeaseRequest {
+            lease: lease.clone(),
+        })?;
+        let call = Call::write(Method::POST, "/v1/lock/renew", body)
+            .keyed(self.call_key("renew"), Repeat::Safe);
+        self.lease_call(&call).await
+    }
+
+    async fn release(&self, lease: Lease) -> Result<(), LockError> {
+        let body = json_body(&LeaseRequest { lease })?;
+        let call = Call::write(Method::POST, "/v1/lock/release", body)
+            .keyed(self.call_key("release"), Repeat::Safe);
+        let answer = self.client.send(&call).await?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(self.client.error(&answer).into())
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::backend::{Lease, LockError};
+use crate::contract::{Lease, LockError};
 
 /// The lock's name: there is one lock per account, for `apply`.
 const APPLY_LOCK: &str = "apply";

@@ -32,12 +32,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
 
-use crate::backend::{
-    Backend, BackendError, Capabilities, Clock, DEFAULT_BULK_LIMIT, Lease, LockError, Outcome,
-    Snapshot,
+use crate::call::{CallOptions, Caller, Repeat, Request};
+use crate::contract::{
+    Backend, BackendError, Capabilities, DEFAULT_BULK_LIMIT, LastChange, Lease, Lock, LockError,
+    LockScope, Op, Outcome, Snapshot, latest_per_target,
 };
-use crate::plan::Op;
 use crate::state::{AccountInfo, Email, State};
+use crate::time::Clock;
 
 /// One row of the store's history: an operation that changed the account.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -113,7 +114,7 @@ impl SqliteStore {
     /// What the store manages: everything, 100 members per call, no rate limit.
     #[must_use]
     pub fn capabilities(&self) -> Capabilities {
-        Capabilities::full(self.bulk_limit, None)
+        Capabilities::full(self.bulk_limit)
     }
 
     /// The whole account, its revision and the clock, read in one transaction.
@@ -155,12 +156,9 @@ impl SqliteStore {
         batch: &[Op],
         options: &WriteOptions,
     ) -> Result<Vec<Outcome>, BackendError> {
-        if batch.len() > self.bulk_limit {
-            return Err(BackendError::BatchTooLarge {
-                size: batch.len(),
-                limit: self.bulk_limit,
-            });
-        }
+        // The store enforces its limit as the vendor would: a client that sends more
+        // is refused, whatever it checked itself.
+        self.capabilities().limits.check(batch)?;
         let now = self.clock.now();
         let path = self.path.clone();
         let tx = self
@@ -484,16 +482,22 @@ pub(super) fn storage_error(path: &Path, error: &rusqlite::Error) -> BackendErro
 }
 
 /// The store behind the async [`Backend`] trait. Cheap to clone; clones share the
-/// connection (calls are serialised on it, which `SQLite` needs anyway for writes).
+/// connection (calls are serialised on it, which `SQLite` needs anyway for writes)
+/// and the call policy (a busy store is retried there).
 #[derive(Debug, Clone)]
 pub struct SqliteBackend {
     store: Arc<Mutex<SqliteStore>>,
     url: String,
     capabilities: Capabilities,
+    caller: Arc<Caller>,
 }
 
+/// The call family of the store's calls (it has no budget: nothing paces them).
+const FAMILY: &str = "store";
+
 impl SqliteBackend {
-    /// Opens (creating on first use) the store at `path`, reading time from `clock`.
+    /// Opens (creating on first use) the store at `path`, reading time from `clock`,
+    /// with the default call policy.
     ///
     /// # Errors
     /// As [`SqliteStore::open`].
@@ -501,26 +505,30 @@ impl SqliteBackend {
         path: impl Into<PathBuf>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BackendError> {
+        Self::open_with(path, clock, CallOptions::default()).await
+    }
+
+    /// As [`Self::open`], with `calls` for the call policy.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`].
+    pub async fn open_with(
+        path: impl Into<PathBuf>,
+        clock: Arc<dyn Clock>,
+        calls: CallOptions,
+    ) -> Result<Self, BackendError> {
         let path = path.into();
         let url = format!("sqlite:{}", path.display());
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(path, clock))
             .await
             .map_err(|e| join_error(&e))??;
+        let capabilities = store.capabilities();
         Ok(Self {
-            capabilities: store.capabilities(),
+            caller: Arc::new(Caller::new(&capabilities.budgets, calls)),
+            capabilities,
             store: Arc::new(Mutex::new(store)),
             url,
         })
-    }
-
-    /// Wraps an open store.
-    #[must_use]
-    pub fn from_store(store: SqliteStore) -> Self {
-        Self {
-            url: format!("sqlite:{}", store.path().display()),
-            capabilities: store.capabilities(),
-            store: Arc::new(Mutex::new(store)),
-        }
     }
 
     /// Changes the bulk limit (tests; 100 by default).
@@ -607,28 +615,6 @@ fn join_error(e: &tokio::task::JoinError) -> BackendError {
 
 #[async_trait]
 impl Backend for SqliteBackend {
-    /// The newest entry per target of the store's history (who: the actor the
-    /// account service recorded, when the write came through it).
-    async fn last_changes(
-        &self,
-        targets: &[String],
-    ) -> Result<std::collections::BTreeMap<String, crate::plan::drift::LastChange>, BackendError>
-    {
-        if targets.is_empty() {
-            return Ok(std::collections::BTreeMap::new());
-        }
-        let history = self.run(|s| s.history()).await?;
-        let entries = history.into_iter().map(|entry| {
-            let change = crate::plan::drift::LastChange {
-                op: entry.op,
-                at: entry.at,
-                actor: entry.actor,
-            };
-            (entry.target, change)
-        });
-        Ok(crate::plan::drift::latest_per_target(entries, targets))
-    }
-
     fn url(&self) -> String {
         self.url.clone()
     }
@@ -637,30 +623,79 @@ impl Backend for SqliteBackend {
         self.capabilities.clone()
     }
 
-    async fn fetch(&self) -> Result<Snapshot, BackendError> {
-        self.run(SqliteStore::fetch).await
+    fn caller(&self) -> &Caller {
+        &self.caller
     }
 
+    async fn fetch(&self) -> Result<Snapshot, BackendError> {
+        self.caller
+            .call(&Request::read(FAMILY), |_| self.run(SqliteStore::fetch))
+            .await
+    }
+
+    /// One transaction: a failure rolls it back whole, so sending it again is safe.
     async fn execute(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError> {
-        self.execute_with(batch, &WriteOptions::default()).await
+        let options = WriteOptions::default();
+        self.caller
+            .call(&Request::write(FAMILY, Repeat::Safe), |_| {
+                self.execute_with(batch, &options)
+            })
+            .await
     }
 
     async fn ensure_account(&self, account: &AccountInfo) -> Result<Outcome, BackendError> {
-        let account = account.clone();
-        self.run(move |s| s.ensure_account(&account)).await
+        self.caller
+            .call(&Request::write(FAMILY, Repeat::Safe), |_| {
+                let account = account.clone();
+                self.run(move |s| s.ensure_account(&account))
+            })
+            .await
     }
 
-    async fn acquire_lock(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
+    fn lock(&self) -> Option<Arc<dyn Lock>> {
+        Some(Arc::new(self.clone()))
+    }
+
+    /// The newest entry per target of the store's history (who: the actor the
+    /// account service recorded, when the write came through it).
+    async fn last_changes(
+        &self,
+        targets: &[String],
+    ) -> Result<std::collections::BTreeMap<String, LastChange>, BackendError> {
+        if targets.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        let history = self.run(|s| s.history()).await?;
+        let entries = history.into_iter().map(|entry| {
+            let change = LastChange {
+                op: entry.op,
+                at: entry.at,
+                actor: entry.actor,
+            };
+            (entry.target, change)
+        });
+        Ok(latest_per_target(entries, targets))
+    }
+}
+
+/// The lock lives in the store's file: every process using it sees it.
+#[async_trait]
+impl Lock for SqliteBackend {
+    fn scope(&self) -> LockScope {
+        LockScope::Shared
+    }
+
+    async fn acquire(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
         let holder = holder.to_owned();
         self.run(move |s| s.acquire_lock(&holder, ttl)).await
     }
 
-    async fn renew_lock(&self, lease: &Lease) -> Result<Lease, LockError> {
+    async fn renew(&self, lease: &Lease) -> Result<Lease, LockError> {
         let lease = lease.clone();
         self.run(move |s| s.renew_lock(&lease)).await
     }
 
-    async fn release_lock(&self, lease: Lease) -> Result<(), LockError> {
+    async fn release(&self, lease: Lease) -> Result<(), LockError> {
         self.run(move |s| s.release_lock(&lease)).await
     }
 }

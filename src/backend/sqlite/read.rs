@@ -11,7 +11,7 @@ use rusqlite::Transaction;
 use rustc_hash::FxHashMap;
 
 use super::codec;
-use crate::backend::BackendError;
+use crate::contract::BackendError;
 use crate::state::{
     AccountInfo, AgreementState, CompanyState, Email, MemberState, ProductState,
     ProjectMemberState, ProjectProduct, ProjectState, RoleState, State,

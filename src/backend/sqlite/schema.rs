@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use crate::backend::BackendError;
+use crate::contract::BackendError;
 
 /// Marks a database as an accord store (`PRAGMA application_id`): "ACCD".
 const APPLICATION_ID: i32 = 0x4143_4344;

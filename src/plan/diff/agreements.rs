@@ -18,7 +18,7 @@ impl Builder<'_> {
         for (number, want) in &self.desired.state.agreements {
             let have = self.current.agreements.get(number);
             match have {
-                None if !self.options.manages_agreements => {
+                None if !self.options.records_agreements => {
                     return Err(self.missing_agreement(number));
                 }
                 None => self.create_agreement(number, want),
@@ -83,7 +83,7 @@ impl Builder<'_> {
         let mut rename = Vec::new();
         let name = kept_or_changed("name", Some(&have.name), Some(&want.name), &mut rename);
         let renamed = !rename.is_empty();
-        if !self.options.manages_agreements {
+        if !self.options.records_agreements {
             self.note_unmanaged_counts(number, rename.iter().chain(&up.1).chain(&down.1));
             return;
         }

@@ -7,7 +7,7 @@ use super::{Builder, Refusal};
 use crate::desired::{LimitSource, MaxRemovals};
 use crate::diagnostic;
 use crate::plan::model::{PLAN_FORMAT_VERSION, Plan, SeatCount, SeatLine, Summary, fingerprint};
-use crate::plan::order::{BulkLimits, order_and_batch};
+use crate::plan::order::order_and_batch;
 use crate::plan::safety::{self, Exit};
 use crate::state::Email;
 
@@ -19,14 +19,10 @@ impl<'a> Builder<'a> {
         self.check_safety();
         let seats = self.seat_picture();
         let seats_short =
-            safety::seats_short(self.desired, &seats, self.options.manages_agreements);
+            safety::seats_short(self.desired, &seats, self.options.records_agreements);
         self.refusals.extend(seats_short);
         self.note_unmanaged_operations();
-        let limits = BulkLimits {
-            default: self.options.bulk_limit,
-            per_kind: self.options.bulk_limits.clone(),
-        };
-        let (operations, batches) = order_and_batch(self.placed, &limits);
+        let (operations, batches) = order_and_batch(self.placed, &self.options.limits);
         diagnostic::sort(&mut self.refusals);
         let plan = Plan {
             version: PLAN_FORMAT_VERSION,
@@ -139,7 +135,7 @@ impl<'a> Builder<'a> {
                     });
                 let wanted = want.products.get(product);
                 let seats = match wanted.and_then(|p| p.seats) {
-                    Some(seats) if self.options.manages_agreements => seats,
+                    Some(seats) if self.options.records_agreements => seats,
                     _ => before.map_or(0, |b| b.seats),
                 };
                 lines.push(SeatLine {

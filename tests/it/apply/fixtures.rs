@@ -8,15 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::apply::progress::Silent;
-use accord::apply::{
-    CallCounts, ExecuteOptions, PacedBackend, RetryPolicy, Run, Stop, Summary, carry_out,
-};
+use accord::apply::{ExecuteOptions, Run, Stop, Summary, carry_out};
 use accord::backend::sqlite::HistoryEntry;
 use accord::backend::{
-    Backend, BackendError, Capabilities, Clock, Lease, LockError, Outcome, Snapshot, SqliteBackend,
+    Backend, BackendError, Capabilities, Clock, Lock, Outcome, Snapshot, SqliteBackend,
 };
+use accord::call::{Budget, CallOptions, Caller, Repeat, Request, RetryPolicy};
 use accord::desired::Desired;
-use accord::plan::{Op, Plan, diff};
+use accord::plan::{DiffOptions, Op, Plan, diff};
 use accord::state::{
     AccessLevel, AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus,
     ProductState, ProjectAccess, ProjectMemberState, ProjectProduct, ProjectState, RoleState,
@@ -195,7 +194,7 @@ pub async fn seeded_store(dir: &Path, limit: usize) -> SqliteBackend {
 /// Plans `desired` against what `backend` holds now.
 pub async fn plan(backend: &dyn Backend, desired: &Desired) -> (Plan, u64) {
     let snapshot = backend.fetch().await.expect("fetch");
-    let options = backend.capabilities().diff_options(snapshot.now, None);
+    let options = DiffOptions::for_backend(&backend.capabilities(), snapshot.now, None);
     let plan = diff(&snapshot.state, desired, &options).expect("a plan");
     (plan, snapshot.revision)
 }
@@ -210,24 +209,14 @@ pub fn patient() -> RetryPolicy {
     }
 }
 
-/// Plans and carries out `desired` against `backend` (paced as it declares), with
-/// journals in `runs`.
-pub async fn apply(
-    backend: Arc<dyn Backend>,
-    desired: &Desired,
-    runs: &Path,
-    retry: RetryPolicy,
-) -> (Summary, Plan) {
-    let paced = Arc::new(PacedBackend::new(
-        Arc::clone(&backend),
-        backend.capabilities().rate_limit,
-    ));
-    let counts: Arc<CallCounts> = paced.counts();
-    let snapshot = paced.fetch().await.expect("fetch");
-    let diff_options = paced.capabilities().diff_options(snapshot.now, None);
+/// Plans and carries out `desired` against `backend` (paced and retried by its own
+/// call policy), with journals in `runs`.
+pub async fn apply(backend: Arc<dyn Backend>, desired: &Desired, runs: &Path) -> (Summary, Plan) {
+    let snapshot = backend.fetch().await.expect("fetch");
+    let diff_options = DiffOptions::for_backend(&backend.capabilities(), snapshot.now, None);
     let plan = diff(&snapshot.state, desired, &diff_options).expect("a plan");
     let run = Run {
-        backend: paced.clone(),
+        backend: Arc::clone(&backend),
         plan: plan.clone(),
         revision: snapshot.revision,
         fresh: false,
@@ -235,14 +224,9 @@ pub async fn apply(
         diff_options,
         holder: "test".into(),
         runs_dir: runs.to_owned(),
-        execute: ExecuteOptions {
-            parallelism: 4,
-            retry,
-            seed: Some(7),
-        },
+        execute: ExecuteOptions { parallelism: 4 },
         progress: Arc::new(Silent),
         stop: Stop::default(),
-        counts: Some(counts),
         started: Instant::now(),
     };
     (carry_out(run).await.expect("carry out"), plan)
@@ -304,36 +288,61 @@ pub struct CallRecord {
     pub result: &'static str,
 }
 
+/// The family a faulty backend's calls are counted under.
+const FAMILY: &str = "faulty";
+
 /// A backend that fails a seeded fraction of calls the ways a network service does.
+/// Its calls go through its own call policy ([`patient`] unless [`Self::with_retry`]),
+/// as a real backend's requests do.
 pub struct FaultyBackend {
     pub inner: SqliteBackend,
     faults: Faults,
-    rng: Mutex<u64>,
+    rng: Mutex<fastrand::Rng>,
     calls: AtomicUsize,
     pub log: Mutex<Vec<CallRecord>>,
+    caller: Caller,
+    seed: u64,
 }
 
 impl FaultyBackend {
     pub fn new(inner: SqliteBackend, faults: Faults, seed: u64) -> Self {
+        let caller = Self::caller_for(&faults, patient(), seed);
         Self {
             inner,
             faults,
-            rng: Mutex::new(seed),
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             calls: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
+            caller,
+            seed,
         }
     }
 
-    /// A number in [0, 1) (SplitMix64).
+    /// The same backend retrying by `retry`.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.caller = Self::caller_for(&self.faults, retry, self.seed);
+        self
+    }
+
+    fn caller_for(faults: &Faults, retry: RetryPolicy, seed: u64) -> Caller {
+        let budgets: Vec<Budget> = faults
+            .rate_limit
+            .map(|rate| Budget::per_second(FAMILY, rate))
+            .into_iter()
+            .collect();
+        Caller::new(
+            &budgets,
+            CallOptions {
+                retry,
+                seed: Some(seed),
+                ..CallOptions::default()
+            },
+        )
+    }
+
+    /// A number in [0, 1).
     fn roll(&self) -> f64 {
-        let mut state = self.rng.lock().unwrap();
-        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        #[allow(clippy::cast_precision_loss)]
-        let value = ((z ^ (z >> 31)) >> 11) as f64;
-        value / (1u64 << 53) as f64
+        self.rng.lock().unwrap().f64()
     }
 
     fn note(&self, batch: &[Op], result: &'static str) {
@@ -376,15 +385,45 @@ impl Backend for FaultyBackend {
 
     fn capabilities(&self) -> Capabilities {
         let mut capabilities = self.inner.capabilities();
-        capabilities.rate_limit = self.faults.rate_limit;
+        capabilities.budgets = self
+            .faults
+            .rate_limit
+            .map(|rate| Budget::per_second(FAMILY, rate))
+            .into_iter()
+            .collect();
         capabilities
+    }
+
+    fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     async fn fetch(&self) -> Result<Snapshot, BackendError> {
         self.inner.fetch().await
     }
 
+    /// One call, through the call policy: a batch of idempotent operations, safe to
+    /// send again (what a dropped connection already did answers `already_so`).
     async fn execute(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError> {
+        self.caller
+            .call(&Request::write(FAMILY, Repeat::Safe), |_| {
+                self.attempt(batch)
+            })
+            .await
+    }
+
+    async fn ensure_account(&self, account: &AccountInfo) -> Result<Outcome, BackendError> {
+        self.inner.ensure_account(account).await
+    }
+
+    fn lock(&self) -> Option<Arc<dyn Lock>> {
+        self.inner.lock()
+    }
+}
+
+impl FaultyBackend {
+    /// One attempt of a call, failing as the dice say.
+    async fn attempt(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError> {
         if !self.faults.latency.is_zero() {
             tokio::time::sleep(self.faults.latency).await;
         }
@@ -455,21 +494,5 @@ impl Backend for FaultyBackend {
         }
         self.note(batch, "ok");
         Ok(answers)
-    }
-
-    async fn ensure_account(&self, account: &AccountInfo) -> Result<Outcome, BackendError> {
-        self.inner.ensure_account(account).await
-    }
-
-    async fn acquire_lock(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError> {
-        self.inner.acquire_lock(holder, ttl).await
-    }
-
-    async fn renew_lock(&self, lease: &Lease) -> Result<Lease, LockError> {
-        self.inner.renew_lock(lease).await
-    }
-
-    async fn release_lock(&self, lease: Lease) -> Result<(), LockError> {
-        self.inner.release_lock(lease).await
     }
 }

@@ -266,7 +266,8 @@ fn a_stale_saved_plan_is_refused_and_nothing_is_written() {
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains("the account changed since this plan was made (revision")
-            && stderr.contains("run `accord plan` again; nothing was changed"),
+            && stderr.contains("run `accord plan --out ")
+            && stderr.contains("again; nothing was changed"),
         "{stderr}"
     );
     assert_eq!((place.revision(), place.history()), (revision, history));

@@ -534,7 +534,7 @@ fn build_desired(dice: &mut Dice<'_>) -> Desired {
 fn options(bulk_limit: usize) -> DiffOptions {
     DiffOptions {
         now: NOW,
-        bulk_limit,
+        limits: accord::contract::Limits::uniform(bulk_limit),
         ..DiffOptions::default()
     }
 }
@@ -912,7 +912,7 @@ proptest! {
         prop_assert_eq!(&snapshot.state, &state, "the store gives back what it was given");
         let (_config_dir, validated) = export_and_validate(&snapshot.state)?;
         let capabilities = store.capabilities();
-        let options = capabilities.diff_options(snapshot.now, None);
+        let options = DiffOptions::for_backend(&capabilities, snapshot.now, None);
         let plan = match diff(&snapshot.state, &validated.desired, &options) {
             Ok(plan) => plan,
             Err(refusal) => {

@@ -247,8 +247,11 @@ fn invites_and_project_adds_are_batched_up_to_the_bulk_limit() {
     assert_eq!(plan.batches, 6);
 
     let mut small = options();
-    small.bulk_limit = 30;
-    small.bulk_limits.insert("project_member.add".into(), 200);
+    small.limits = accord::contract::Limits::uniform(30);
+    small
+        .limits
+        .batch_by_kind
+        .insert(accord::contract::OpKind::ProjectMemberAdd, 200);
     let plan = plan_with(&current, &desired(&wanted), &small);
     assert_eq!(plan.batches, 9 + 2);
 }
@@ -555,7 +558,7 @@ fn a_backend_that_does_not_manage_agreements_keeps_their_counts() {
     let mut wanted = current.clone();
     aec_product(&mut wanted, "AutoCAD").seats = Some(5);
     let mut vendor = options();
-    vendor.manages_agreements = false;
+    vendor.records_agreements = false;
     let plan = plan_with(&current, &desired(&wanted), &vendor);
     assert!(plan.is_empty(), "{:#?}", ops(&plan));
     assert_eq!(plan.notes.len(), 1);
@@ -600,7 +603,7 @@ fn operations_the_backend_does_not_carry_out_are_left_out_and_noted() {
         .support
         .insert(email("bob@acme.example"));
     let mut limited = options();
-    limited.operations = Some(["company.create".to_owned()].into());
+    limited.kinds = Some([accord::contract::OpKind::CompanyCreate].into());
     let plan = plan_with(&current, &desired(&wanted), &limited);
     assert_eq!(ops(&plan), ["company.create Partners"]);
     assert_eq!(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 
 use super::{AgreementRow, Checked, Holder, SUPPORT_PER_LICENCE, Sql, Writer, unknown_agreement};
-use crate::backend::Outcome;
+use crate::contract::Outcome;
 use crate::diagnostic::Code;
 use crate::state::Email;
 

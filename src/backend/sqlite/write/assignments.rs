@@ -6,7 +6,7 @@ use super::{
     Checked, MAX_CLOUD_SERVICE_USERS, MemberRow, SUPPORT_PER_LICENCE, Sql, Writer, done_if,
     unknown_agreement,
 };
-use crate::backend::Outcome;
+use crate::contract::Outcome;
 use crate::diagnostic::Code;
 use crate::state::Email;
 

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use rusqlite::params;
 
 use super::{Sql, Writer, shown, unknown_company, unknown_role};
-use crate::backend::Outcome;
 use crate::backend::sqlite::codec;
+use crate::contract::Outcome;
 use crate::state::AccessLevel;
 
 impl Writer<'_, '_> {

@@ -7,10 +7,10 @@ use super::{
     Checked, MemberRow, RecordRefs, Sql, Writer, parse_access, unknown_company, unknown_member,
     unknown_role,
 };
-use crate::backend::Outcome;
 use crate::backend::sqlite::codec;
+use crate::contract::MemberRecord;
+use crate::contract::Outcome;
 use crate::diagnostic::Code;
-use crate::plan::operation::MemberRecord;
 use crate::state::invitation_expired;
 use crate::state::{AccessLevel, Email, MemberStatus};
 

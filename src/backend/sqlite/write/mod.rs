@@ -18,9 +18,9 @@ use rusqlite::Transaction;
 use rusqlite::types::Type;
 
 use super::codec;
-use crate::backend::Outcome;
+use crate::contract::Op;
+use crate::contract::Outcome;
 use crate::diagnostic::Code;
-use crate::plan::Op;
 use crate::state::{AccessLevel, Email, MemberStatus};
 
 type Sql<T> = rusqlite::Result<T>;

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Checked, MemberRow, Sql, Writer, bad_text, done_if};
-use crate::backend::Outcome;
 use crate::backend::sqlite::codec;
+use crate::contract::Outcome;
 use crate::diagnostic::Code;
 use crate::state::{Email, MemberStatus, ProjectAccess, ProjectProduct};
 

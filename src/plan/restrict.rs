@@ -1,6 +1,7 @@
 //! The parts of a configuration a backend does not manage, found before the diff so
 //! that `plan` can list them ("not managed by this backend") instead of dropping them
-//! silently, and so that the diff plans only what the backend can carry out.
+//! silently, and so that the diff plans only what the backend can carry out. It
+//! reads only the backend's [`Capabilities`], so it serves every backend alike.
 //!
 //! [`split`] answers the configuration restricted to what the backend manages (each
 //! unmanaged part takes the account's current value, so the diff plans nothing for
@@ -13,7 +14,7 @@
 
 use std::borrow::Cow;
 
-use crate::backend::{Capabilities, Section};
+use crate::contract::{Capabilities, MemberField, Section};
 use crate::desired::{Declared, Desired};
 use crate::state::{MemberState, State};
 
@@ -51,12 +52,6 @@ impl Unmanaged {
     }
 }
 
-/// Whether `capabilities` leave anything of a configuration unmanaged.
-#[must_use]
-pub fn leaves_out(capabilities: &Capabilities) -> bool {
-    !capabilities.manages_agreements || Section::ALL.iter().any(|s| !capabilities.manages(*s))
-}
-
 /// The configuration restricted to what `capabilities` manage, and the parts left out.
 #[must_use]
 pub fn split<'a>(
@@ -64,7 +59,7 @@ pub fn split<'a>(
     desired: &'a Desired,
     capabilities: &Capabilities,
 ) -> (Cow<'a, Desired>, Vec<Unmanaged>) {
-    if !leaves_out(capabilities) {
+    if !capabilities.is_partial() {
         return (Cow::Borrowed(desired), Vec::new());
     }
     let mut managed = desired.clone();
@@ -75,7 +70,7 @@ pub fn split<'a>(
             .get(kind, target)
             .map(crate::diagnostic::Location::file_line)
     };
-    let agreements_managed = capabilities.manages_agreements
+    let agreements_managed = capabilities.records_agreements()
         && [
             Section::Agreements,
             Section::Seats,
@@ -108,13 +103,16 @@ pub fn split<'a>(
         }
         managed.state.roles.clone_from(&current.roles);
     }
-    let access = capabilities.manages(Section::MemberAccess);
+    let access = capabilities.writes(MemberField::Access);
+    let subscriptions = capabilities.writes(MemberField::ExternalSubscriptions);
+    let names = capabilities.writes(MemberField::Names);
+    let role = capabilities.writes(MemberField::Role);
     for (email, member) in &mut managed.state.members {
         let now = current.members.get(email);
         let fallback = MemberState::default();
         let now_or_new = now.unwrap_or(&fallback);
         let mut fields = Vec::new();
-        if !roles && member.role.is_some() {
+        if !role && member.role.is_some() {
             fields.push(("role", member.role != now_or_new.role));
             member.role.clone_from(&now_or_new.role);
         }
@@ -123,6 +121,8 @@ pub fn split<'a>(
                 fields.push(("account access levels", member.access != now_or_new.access));
             }
             member.access.clone_from(&now_or_new.access);
+        }
+        if !subscriptions {
             if !member.external_subscriptions.is_empty() {
                 fields.push((
                     "external subscriptions",
@@ -132,14 +132,14 @@ pub fn split<'a>(
             member
                 .external_subscriptions
                 .clone_from(&now_or_new.external_subscriptions);
-            if let Some(now) = now {
-                let names = (member.first_name.is_some() && member.first_name != now.first_name)
-                    || (member.last_name.is_some() && member.last_name != now.last_name);
-                if names {
-                    fields.push(("names (set only on invitation)", true));
-                    member.first_name.clone_from(&now.first_name);
-                    member.last_name.clone_from(&now.last_name);
-                }
+        }
+        if let (false, Some(now)) = (names, now) {
+            let differ = (member.first_name.is_some() && member.first_name != now.first_name)
+                || (member.last_name.is_some() && member.last_name != now.last_name);
+            if differ {
+                fields.push(("names (set only on invitation)", true));
+                member.first_name.clone_from(&now.first_name);
+                member.last_name.clone_from(&now.last_name);
             }
         }
         for (field, changes) in fields {
@@ -159,22 +159,26 @@ mod tests {
     use crate::state::{AccessLevel, Email, RoleState};
 
     fn acc_like() -> Capabilities {
-        let mut caps = Capabilities::full(50, None);
-        caps.sections = [
-            Section::Companies,
-            Section::Members,
-            Section::Projects,
-            Section::ProjectMembers,
+        let mut caps = Capabilities::full(50);
+        caps.kinds.retain(|kind| {
+            matches!(
+                kind.section(),
+                Section::Companies | Section::Members | Section::Projects | Section::ProjectMembers
+            )
+        });
+        caps.unwritable = [
+            MemberField::Names,
+            MemberField::Access,
+            MemberField::ExternalSubscriptions,
         ]
         .into();
-        caps.manages_agreements = false;
         caps
     }
 
     #[test]
     fn full_backends_split_nothing() {
         let desired = Desired::default();
-        let (managed, parts) = split(&State::default(), &desired, &Capabilities::full(100, None));
+        let (managed, parts) = split(&State::default(), &desired, &Capabilities::full(100));
         assert!(matches!(managed, Cow::Borrowed(_)));
         assert!(parts.is_empty());
     }

@@ -11,9 +11,14 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Capabilities, Lease, Outcome};
-use crate::plan::Op;
+pub mod status;
+
+use crate::contract::{Capabilities, Lease, Op, Outcome};
 use crate::state::{AccessLevel, Email, MemberState, MemberStatus, ProjectAccess, ProjectProduct};
+
+/// The call family of every request to the service: its budget, when it declares
+/// one, is declared under this name.
+pub const FAMILY: &str = "service";
 
 /// The most rows one page holds (`limit` above it is refused).
 pub const MAX_PAGE_SIZE: usize = 200;

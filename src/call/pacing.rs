@@ -1,0 +1,486 @@
+//! Keeping to a server's request budgets: one [`Pacer`] per backend, one limiter per
+//! budget (and per key, for budgets such as the vendor's "60 per UTC minute per
+//! team").
+//!
+//! A limiter has up to three parts, all on tokio's clock so tests can pause time:
+//! - the steady pace: `governor`'s GCRA (a maintained token bucket) spaces requests
+//!   at the budget's rate with its burst;
+//! - a fixed window, for servers that count in one: at most `calls` per window,
+//!   windows aligned to the UTC clock, and the server's own count followed (a server
+//!   that reports fewer requests left than we think, because other clients share the
+//!   budget, is believed; so is its reset time);
+//! - a pause: a 429 with `Retry-After` holds every request of the budget until then,
+//!   not only the one that was told.
+//!
+//! `--max-rate` adds one more limiter that every request of the backend passes.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::ops::Add;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use governor::clock::{Clock, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use tokio::time::Instant;
+
+use super::budget::{Budget, Window};
+
+/// tokio's clock, for `governor`.
+#[derive(Debug, Clone, Copy, Default)]
+struct TokioClock;
+
+/// A moment on tokio's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Moment(Instant);
+
+impl Add<Nanos> for Moment {
+    type Output = Self;
+
+    fn add(self, other: Nanos) -> Self {
+        Self(self.0 + Duration::from(other))
+    }
+}
+
+impl Reference for Moment {
+    fn duration_since(&self, earlier: Self) -> Nanos {
+        self.0.saturating_duration_since(earlier.0).into()
+    }
+
+    fn saturating_sub(&self, duration: Nanos) -> Self {
+        Self(self.0.checked_sub(duration.into()).unwrap_or(self.0))
+    }
+}
+
+impl Clock for TokioClock {
+    type Instant = Moment;
+
+    fn now(&self) -> Moment {
+        Moment(Instant::now())
+    }
+}
+
+type Gcra = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Moment>>;
+
+/// What a server reported about a fixed-window budget after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reported {
+    /// Requests left in the current window (`X-RateLimit-Remaining`).
+    pub remaining: Option<u32>,
+    /// How long until the window resets (`X-RateLimit-Reset`, as a duration from now).
+    pub reset_in: Option<Duration>,
+}
+
+/// The state of a fixed window.
+#[derive(Debug)]
+struct WindowState {
+    window: Window,
+    /// When the current window ends.
+    ends: Instant,
+    /// Requests still allowed in it.
+    left: u32,
+}
+
+/// One budget's limiter.
+struct Limiter {
+    gcra: Gcra,
+    window: Option<Mutex<WindowState>>,
+    paused_until: Mutex<Instant>,
+    rate: f64,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("rate", &self.rate)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the UTC clock stands at tokio's `Instant::now()`: tokio's clock can be paused
+/// in tests, so windows are placed on it, anchored once to the wall clock.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    instant: Instant,
+    unix: Duration,
+}
+
+impl Anchor {
+    fn now() -> Self {
+        Self {
+            instant: Instant::now(),
+            unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// When the window of `seconds` that holds `at` ends (windows start at multiples
+    /// of `seconds` on the UTC clock).
+    fn window_end(self, at: Instant, seconds: u64) -> Instant {
+        let seconds = seconds.max(1);
+        let unix = self.unix + at.saturating_duration_since(self.instant);
+        let into = Duration::from_nanos(
+            u64::try_from(unix.as_nanos() % u128::from(seconds * 1_000_000_000)).unwrap_or(0),
+        );
+        at + (Duration::from_secs(seconds) - into)
+    }
+}
+
+impl Limiter {
+    fn new(per_second: f64, burst: u32, window: Option<Window>, anchor: Anchor) -> Option<Self> {
+        if !(per_second.is_finite() && per_second > 0.0) {
+            return None;
+        }
+        let burst = NonZeroU32::new(burst.max(1))?;
+        let quota =
+            Quota::with_period(Duration::from_secs_f64(1.0 / per_second))?.allow_burst(burst);
+        let now = Instant::now();
+        Some(Self {
+            gcra: RateLimiter::direct_with_clock(quota, TokioClock),
+            window: window.map(|window| {
+                Mutex::new(WindowState {
+                    window,
+                    ends: anchor.window_end(now, window.seconds),
+                    left: window.calls,
+                })
+            }),
+            paused_until: Mutex::new(now),
+            rate: per_second,
+        })
+    }
+
+    /// Waits until one request may leave, and counts it.
+    async fn acquire(&self, anchor: Anchor) {
+        loop {
+            let now = Instant::now();
+            let paused = *self
+                .paused_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if paused > now {
+                tokio::time::sleep_until(paused).await;
+                continue;
+            }
+            if let Some(window_end) = self.window_exhausted(now, anchor) {
+                tokio::time::sleep_until(window_end).await;
+                continue;
+            }
+            match self.gcra.check() {
+                Ok(()) => {}
+                Err(not_until) => {
+                    tokio::time::sleep(not_until.wait_time_from(Moment(now))).await;
+                    continue;
+                }
+            }
+            // The steady pace let it through; take its place in the window (another
+            // waiter may have taken the last one meanwhile: then wait for the next).
+            if self.take_from_window(Instant::now(), anchor) {
+                return;
+            }
+        }
+    }
+
+    /// When the current window ends, if it has no request left.
+    fn window_exhausted(&self, now: Instant, anchor: Anchor) -> Option<Instant> {
+        let mut state = self
+            .window
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        roll(&mut state, now, anchor);
+        (state.left == 0).then_some(state.ends)
+    }
+
+    fn take_from_window(&self, now: Instant, anchor: Anchor) -> bool {
+        let Some(window) = &self.window else {
+            return true;
+        };
+        let mut state = window.lock().unwrap_or_else(PoisonError::into_inner);
+        roll(&mut state, now, anchor);
+        if state.left == 0 {
+            return false;
+        }
+        state.left -= 1;
+        true
+    }
+
+    fn pause_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if until > *paused {
+            *paused = until;
+        }
+    }
+
+    fn follow(&self, reported: Reported) {
+        let Some(window) = &self.window else {
+            return;
+        };
+        let now = Instant::now();
+        let mut state = window.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(reset_in) = reported.reset_in {
+            // The server's window is the one that counts: end ours when it says.
+            state.ends = now + reset_in;
+        }
+        if let Some(remaining) = reported.remaining {
+            state.left = state.left.min(remaining);
+        }
+    }
+}
+
+/// Starts a new window when the current one has ended.
+fn roll(state: &mut WindowState, now: Instant, anchor: Anchor) {
+    if now >= state.ends {
+        state.ends = anchor.window_end(now, state.window.seconds);
+        state.left = state.window.calls;
+    }
+}
+
+/// The limiters of one backend's budgets.
+#[derive(Debug)]
+pub struct Pacer {
+    budgets: Mutex<HashMap<String, Budget>>,
+    limiters: Mutex<HashMap<(String, String), Arc<Limiter>>>,
+    overall: Option<Limiter>,
+    anchor: Anchor,
+}
+
+impl Pacer {
+    /// A pacer for `budgets`, every request also kept below `max_rate` per second
+    /// when given.
+    #[must_use]
+    pub fn new(budgets: &[Budget], max_rate: Option<f64>) -> Self {
+        Self::anchored(budgets, max_rate, Anchor::now())
+    }
+
+    fn anchored(budgets: &[Budget], max_rate: Option<f64>, anchor: Anchor) -> Self {
+        Self {
+            budgets: Mutex::new(
+                budgets
+                    .iter()
+                    .map(|b| (b.family.clone(), b.clone()))
+                    .collect(),
+            ),
+            limiters: Mutex::new(HashMap::new()),
+            overall: max_rate.and_then(|rate| Limiter::new(rate, 1, None, anchor)),
+            anchor,
+        }
+    }
+
+    /// Adds or replaces budgets (a service declares its own when first asked).
+    pub fn set_budgets(&self, budgets: &[Budget]) {
+        let mut known = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
+        for budget in budgets {
+            known.insert(budget.family.clone(), budget.clone());
+        }
+        self.limiters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(family, _), _| !budgets.iter().any(|b| &b.family == family));
+    }
+
+    /// The limiter of `family` (and `key`, for per-key budgets); `None` when the
+    /// family has no budget.
+    fn limiter(&self, family: &str, key: &str) -> Option<Arc<Limiter>> {
+        let budget = self
+            .budgets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(family)
+            .cloned()?;
+        let key = if budget.per_key { key } else { "" };
+        let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(limiter) = limiters.get(&(family.to_owned(), key.to_owned())) {
+            return Some(Arc::clone(limiter));
+        }
+        let limiter = Arc::new(Limiter::new(
+            budget.per_second,
+            budget.burst,
+            budget.window,
+            self.anchor,
+        )?);
+        limiters.insert((family.to_owned(), key.to_owned()), Arc::clone(&limiter));
+        Some(limiter)
+    }
+
+    /// Waits until a request of `family` (for `key`) may leave.
+    pub async fn acquire(&self, family: &str, key: &str) {
+        if let Some(overall) = &self.overall {
+            overall.acquire(self.anchor).await;
+        }
+        if let Some(limiter) = self.limiter(family, key) {
+            limiter.acquire(self.anchor).await;
+        }
+    }
+
+    /// Holds every request of `family` (for `key`) for `wait` (a `Retry-After`).
+    pub fn pause(&self, family: &str, key: &str, wait: Duration) {
+        if let Some(limiter) = self.limiter(family, key) {
+            limiter.pause_for(wait);
+        }
+    }
+
+    /// Follows what the server reported about a fixed-window budget.
+    pub fn follow(&self, family: &str, key: &str, reported: Reported) {
+        if let Some(limiter) = self.limiter(family, key) {
+            limiter.follow(reported);
+        }
+    }
+
+    /// How many requests of `family` may leave per second at most (its steady pace).
+    #[must_use]
+    pub fn rate(&self, family: &str) -> Option<f64> {
+        let budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
+        let budget = budgets.get(family)?;
+        let window = budget.window.map_or(f64::INFINITY, |w| {
+            f64::from(w.calls) / (w.seconds.max(1) as f64)
+        });
+        Some(budget.per_second.min(window))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn times(pacer: &Pacer, family: &str, key: &str, n: usize) -> Vec<Duration> {
+        let start = Instant::now();
+        let mut out = Vec::new();
+        for _ in 0..n {
+            pacer.acquire(family, key).await;
+            out.push(start.elapsed());
+        }
+        out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_leave_evenly_spaced_at_the_rate() {
+        let pacer = Pacer::new(&[Budget::per_second("svc", 10.0)], None);
+        let times = times(&pacer, "svc", "", 21).await;
+        assert_eq!(times[0], Duration::ZERO);
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_millis(99), "{pair:?}");
+        }
+        assert!(times[20] <= Duration::from_millis(2_010), "{:?}", times[20]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_waiters_share_the_rate() {
+        let pacer = Arc::new(Pacer::new(&[Budget::per_second("svc", 20.0)], None));
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let pacer = Arc::clone(&pacer);
+            tasks.spawn(async move {
+                for _ in 0..5 {
+                    pacer.acquire("svc", "").await;
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        // 40 requests at 20/s: the first at once, the last 39 x 50 ms later.
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(1_949) && elapsed <= Duration::from_millis(2_000),
+            "{elapsed:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_request_of_the_budget() {
+        let pacer = Pacer::new(&[Budget::per_second("svc", 10.0)], None);
+        pacer.acquire("svc", "").await;
+        let start = Instant::now();
+        pacer.pause("svc", "", Duration::from_secs(3));
+        pacer.acquire("svc", "").await;
+        assert!(start.elapsed() >= Duration::from_secs(3));
+    }
+
+    fn team_budget() -> Budget {
+        Budget {
+            family: "team".into(),
+            per_second: 1.0,
+            burst: 1,
+            window: Some(Window {
+                calls: 60,
+                seconds: 60,
+            }),
+            per_key: true,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_the_server_reports_as_spent_waits_for_its_reset() {
+        let pacer = Pacer::new(&[team_budget()], None);
+        pacer.acquire("team", "1").await;
+        // Another client spent the rest of this minute.
+        pacer.follow(
+            "team",
+            "1",
+            Reported {
+                remaining: Some(0),
+                reset_in: Some(Duration::from_secs(20)),
+            },
+        );
+        let start = Instant::now();
+        pacer.acquire("team", "1").await;
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(20) && waited < Duration::from_secs(21),
+            "{waited:?}"
+        );
+        // Another team's budget is its own.
+        let start = Instant::now();
+        pacer.acquire("team", "2").await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_allows_its_calls_and_no_more() {
+        let mut budget = team_budget();
+        budget.per_second = 100.0;
+        budget.burst = 100;
+        budget.window = Some(Window {
+            calls: 5,
+            seconds: 60,
+        });
+        // 10 s into a UTC minute: this window ends in 50 s.
+        let anchor = Anchor {
+            instant: Instant::now(),
+            unix: Duration::from_secs(1_700_000_040 + 10),
+        };
+        let pacer = Pacer::anchored(&[budget], None, anchor);
+        let times = times(&pacer, "team", "1", 6).await;
+        assert!(times[4] < Duration::from_secs(1), "{times:?}");
+        // The sixth waits for the next minute.
+        assert_eq!(times[5], Duration::from_secs(50), "{times:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_overall_rate_caps_every_family() {
+        let pacer = Pacer::new(&[], Some(5.0));
+        let times = times(&pacer, "anything", "", 6).await;
+        assert!(times[5] >= Duration::from_millis(999), "{times:?}");
+    }
+
+    #[test]
+    fn windows_are_aligned_to_the_utc_clock() {
+        let instant = Instant::now();
+        let anchor = Anchor {
+            instant,
+            unix: Duration::from_secs(1_700_000_000 + 42),
+        };
+        // 1_700_000_000 is a multiple of 20 but not 60: minute windows start at :20 past it.
+        let end = anchor.window_end(instant, 60);
+        let unix_end = 1_700_000_042 + (end - instant).as_secs();
+        assert_eq!(unix_end % 60, 0);
+        assert!(end - instant <= Duration::from_secs(60));
+    }
+}

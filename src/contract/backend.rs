@@ -1,0 +1,257 @@
+//! The [`Backend`] trait: what every backend implements, and the [`Lock`] some offer.
+//!
+//! A backend implements four things: [`Backend::capabilities`] (what it manages and
+//! how it wants to be called, as data), [`Backend::fetch`] (the whole current
+//! [`State`] with a revision and the backend's clock), [`Backend::execute`] (one batch
+//! of [`Op`]s, one [`Outcome`] each) and, optionally, [`Backend::lock`] (a lease shared
+//! by every process that uses the backend). Everything else is shared and written
+//! once: pacing and retries by the call policy ([`crate::call`]), the batch-limit
+//! check, restriction to what it manages and manual steps (`plan`), scheduling,
+//! journaling and verification (`apply`), and a process-local lock for a backend
+//! that offers none.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::capabilities::Capabilities;
+use super::error::{BackendError, LockError};
+use super::op::Op;
+use crate::call::Caller;
+use crate::diagnostic::Code;
+use crate::state::{AccountInfo, State};
+
+/// What [`Backend::fetch`] reads: the account as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The whole current state. `account.id` and `account.name` are empty strings when
+    /// the backend is fresh (no account yet: the first apply gives it one).
+    pub state: State,
+    /// The account's revision: it changes with every write, so a saved plan can tell
+    /// the account changed since it was made (and the service uses it as the `ETag`).
+    pub revision: u64,
+    /// The backend's clock (Unix seconds) when the state was read, so the diff can tell
+    /// expired invitations: `pending`, never signed in, `invited_at + 7 days < now`.
+    pub now: i64,
+}
+
+impl Snapshot {
+    /// Whether the backend holds no account yet (it takes the configuration's on first apply).
+    #[must_use]
+    pub fn is_fresh(&self) -> bool {
+        self.state.account.id.is_empty()
+    }
+}
+
+/// One operation's answer from [`Backend::execute`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The operation changed the account.
+    Done,
+    /// The account was already so (an existing member invited, a held seat assigned,
+    /// an absent member removed): nothing changed, and that counts as done. This is
+    /// what makes every operation safe to run twice.
+    AlreadySo,
+    /// The backend said no (a rule would break, or a name is unknown); retrying the
+    /// same operation will not help until something else changes.
+    Refused {
+        /// The rule it would break (`R04`), when one applies.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
+        /// Why, in words an account administrator can act on.
+        reason: String,
+    },
+    /// The operation could not be carried out this time (a per-item error in a bulk
+    /// answer); `retryable` says whether trying again may succeed.
+    Failed {
+        /// What went wrong.
+        reason: String,
+        /// Whether trying again may succeed.
+        retryable: bool,
+    },
+}
+
+impl Outcome {
+    /// A refusal under `rule`.
+    #[must_use]
+    pub fn refused(rule: Code, reason: impl Into<String>) -> Self {
+        Self::Refused {
+            rule: Some(rule.as_str().to_owned()),
+            reason: reason.into(),
+        }
+    }
+
+    /// A refusal that no single rule explains.
+    #[must_use]
+    pub fn refused_plain(reason: impl Into<String>) -> Self {
+        Self::Refused {
+            rule: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether the account is now as the operation asked (done or already so).
+    #[must_use]
+    pub fn is_success(&self) -> bool {
+        matches!(self, Self::Done | Self::AlreadySo)
+    }
+
+    /// The rule a refusal cites, if any.
+    #[must_use]
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            Self::Refused { rule, .. } => rule.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// A lease on a backend's apply lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// Who holds it (`alice@ci-runner-3 pid 4242`), shown to whoever has to wait.
+    pub holder: String,
+    /// An id unique to this lease: renewal and release check it, so a holder whose
+    /// lease expired and was taken over cannot release the new holder's lock.
+    pub token: String,
+    /// When the lease was first acquired (Unix seconds, backend clock).
+    pub since: i64,
+    /// When it expires unless renewed (Unix seconds, backend clock).
+    pub expires: i64,
+    /// How long each renewal extends it.
+    pub ttl_secs: u64,
+}
+
+/// A recorded change to one target: who made it and when (an audit log entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastChange {
+    /// The operation recorded (`member.update`).
+    pub op: String,
+    /// When (Unix seconds, the backend's clock).
+    pub at: i64,
+    /// Who: the name of the token that made it; `null` when the backend does not know
+    /// (a change made outside the service).
+    pub actor: Option<String>,
+}
+
+/// The newest change per target among `entries` (an audit log, oldest first),
+/// keeping only `targets`: what [`Backend::last_changes`] answers.
+#[must_use]
+pub fn latest_per_target(
+    entries: impl IntoIterator<Item = (String, LastChange)>,
+    targets: &[String],
+) -> BTreeMap<String, LastChange> {
+    let wanted: std::collections::BTreeSet<&str> = targets.iter().map(String::as_str).collect();
+    let mut latest = BTreeMap::new();
+    for (target, change) in entries {
+        if wanted.contains(target.as_str()) {
+            latest.insert(target, change);
+        }
+    }
+    latest
+}
+
+/// How far a lock reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockScope {
+    /// Every process that uses the backend sees the lock (the store's file, the
+    /// service): two applies never write at once.
+    Shared,
+    /// Only this process: the backend keeps no lock (the vendor), so two applies on
+    /// two machines (two CI jobs) could race. Plans and applies say so.
+    ProcessLocal,
+}
+
+/// An apply lock: a lease so two applies never write at once, and a crashed one does
+/// not block forever. Every method is safe to call from several tasks at once.
+#[async_trait]
+pub trait Lock: Send + Sync {
+    /// How far the lock reaches.
+    fn scope(&self) -> LockScope;
+
+    /// Takes the lock for `holder` for `ttl`, unless someone else holds an unexpired
+    /// lease ([`LockError::Held`]). An expired lease is taken over.
+    async fn acquire(&self, holder: &str, ttl: Duration) -> Result<Lease, LockError>;
+
+    /// Extends `lease` by its ttl from now. Fails with [`LockError::Lost`] when the lease
+    /// is no longer the lock's (it expired and was taken over, or was released).
+    async fn renew(&self, lease: &Lease) -> Result<Lease, LockError>;
+
+    /// Gives the lock up. Releasing a lease that was already lost or released is not an
+    /// error (there is nothing left to give up).
+    async fn release(&self, lease: Lease) -> Result<(), LockError>;
+}
+
+/// Where the account lives. See the module docs for the contract each method keeps.
+///
+/// Every method is safe to call from several tasks at once; implementations serialise
+/// what must be serialised.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// The backend's URL as the user gave it (`sqlite:.accord/state.db`), for messages.
+    /// Never contains secrets.
+    fn url(&self) -> String;
+
+    /// What this backend manages and how it wants to be called.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The call policy every request of this backend goes through (pacing, retries,
+    /// counts). Backends build it from their budgets with [`Caller::new`].
+    fn caller(&self) -> &Caller;
+
+    /// Reads the whole current state, its revision and the backend's clock, consistently
+    /// (the state is the one at `revision`).
+    async fn fetch(&self) -> Result<Snapshot, BackendError>;
+
+    /// Carries out one batch (one backend call), in order, and answers one [`Outcome`]
+    /// per operation, in the same order.
+    ///
+    /// The caller has checked the batch against [`Capabilities::limits`]. A refused or
+    /// failed operation does not stop the others: each backend documents how a batch
+    /// commits (the embedded store: one transaction; refused operations leave no trace
+    /// and the rest commit). A `BackendError` means the call as a whole failed after
+    /// the call policy's retries; it may or may not have been carried out.
+    async fn execute(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError>;
+
+    /// Makes sure the backend holds `account`: a fresh backend (empty account id) takes
+    /// its id and name; a backend holding the same id is left as it is (`AlreadySo`,
+    /// even if the name differs: there is no operation to rename an account); one holding
+    /// another id is refused with [`BackendError::AccountMismatch`]. `apply` calls this
+    /// before its first batch. The default suits a backend whose account exists
+    /// already and is named by its URL: it only compares ids.
+    async fn ensure_account(&self, account: &AccountInfo) -> Result<Outcome, BackendError> {
+        let snapshot = self.fetch().await?;
+        if snapshot.state.account.id == account.id {
+            Ok(Outcome::AlreadySo)
+        } else {
+            Err(BackendError::AccountMismatch {
+                expected: account.id.clone(),
+                found: snapshot.state.account.id,
+            })
+        }
+    }
+
+    /// The lock every process using this backend sees, if it keeps one. A backend that
+    /// keeps none gets a process-local lock (and `plan` and `apply` say so).
+    fn lock(&self) -> Option<Arc<dyn Lock>> {
+        None
+    }
+
+    /// The last recorded change to each of `targets` (operation target strings), for
+    /// the drift report's who and when. Backends without an audit log answer none.
+    ///
+    /// # Errors
+    /// The backend's audit log cannot be read.
+    async fn last_changes(
+        &self,
+        targets: &[String],
+    ) -> Result<BTreeMap<String, LastChange>, BackendError> {
+        let _ = targets;
+        Ok(BTreeMap::new())
+    }
+}

@@ -1,0 +1,353 @@
+//! The pipeline: the steps `plan`, `apply` and `export` are made of, in the library so
+//! every command (and the drift report, the benchmarks, the tests) runs the same
+//! checks in the same order. `src/commands/` only parses, calls these and prints.
+//!
+//! - [`open`] the backend a URL names;
+//! - [`check`]: fetch the account, restrict the configuration to what the backend
+//!   manages, diff, run the safety rules, attach the notes (parts not managed, a
+//!   process-local lock) and the drift report: a [`Checked`] plan, or the error that
+//!   refuses it;
+//! - for `apply`: [`read_saved`] and [`check_saved`] (a reviewed plan must still be
+//!   the plan), [`lock`] (the backend's lock, or a process-local one), then
+//!   [`carry_out`] (journal, execution, verification), which answers the summary or
+//!   [`Error::NotConverged`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::apply::lock::{self, HeldLock, LockOptions, Stop};
+use crate::apply::progress::Progress;
+use crate::apply::{ExecuteOptions, Run, Summary};
+use crate::backend::{self, OpenOptions};
+use crate::contract::{Backend, LockScope, OpKind, Snapshot};
+use crate::desired::Desired;
+use crate::diagnostic::Code;
+use crate::error::{Error, Result, Staleness};
+use crate::plan::drift::{self, Drift};
+use crate::plan::{DiffOptions, Plan, Refusal, SavedPlan, config_digest, diff, restrict};
+use crate::report;
+
+/// The note every plan against a backend with no lock of its own carries.
+pub const PROCESS_LOCK_NOTE: &str = "this backend keeps no lock of its own: `accord apply` locks the account only within one process, so two applies on two machines could race; run one apply at a time (one CI job, a concurrency group)";
+
+/// Opens the backend `url` names.
+///
+/// # Errors
+/// [`Error::Backend`] when it cannot be opened (a bad URL, an unreadable store, an
+/// unreachable service, missing credentials).
+pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn Backend>> {
+    backend::open_with(url, options)
+        .await
+        .map(Arc::from)
+        .map_err(|source| Error::Backend {
+            doing: "cannot open the backend",
+            url: crate::backend::http::shown_url(url),
+            source,
+        })
+}
+
+/// Reads the whole account.
+///
+/// # Errors
+/// [`Error::Backend`] when it cannot be read.
+pub async fn fetch(backend: &dyn Backend) -> Result<Snapshot> {
+    backend.fetch().await.map_err(|source| Error::Backend {
+        doing: "cannot read the account from",
+        url: backend.url(),
+        source,
+    })
+}
+
+/// How a plan is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// `--max-removals N` (R13).
+    pub max_removals: Option<u32>,
+    /// `--skip-unsupported`: plan without the parts the backend does not manage
+    /// instead of failing.
+    pub skip_unsupported: bool,
+}
+
+/// A plan checked against the live account: what `plan` prints and `apply` carries out.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The plan, with its notes and drift report.
+    pub plan: Plan,
+    /// The account's revision it was made at.
+    pub revision: u64,
+    /// Whether the backend holds no account yet.
+    pub fresh: bool,
+    /// The configuration restricted to what the backend manages (what `apply`
+    /// verifies against).
+    pub managed: Desired,
+    /// The diff options it was made with.
+    pub options: DiffOptions,
+}
+
+/// Fetches the account and plans against it (see the module docs).
+///
+/// # Errors
+/// [`Error::Backend`] (unreadable), [`Error::AccountMismatch`], [`Error::CannotPlan`],
+/// [`Error::Refused`] (R11-R14: exit 3), [`Error::Rejected`] (another rule on the
+/// result), [`Error::Unsupported`] (parts not managed, without `skip_unsupported`).
+pub async fn check(
+    backend: &dyn Backend,
+    desired: &Desired,
+    options: PlanOptions,
+) -> Result<Checked> {
+    let snapshot = fetch(backend).await?;
+    let capabilities = backend.capabilities();
+    let diff_options = DiffOptions::for_backend(&capabilities, snapshot.now, options.max_removals);
+    let (managed, unmanaged) = restrict::split(&snapshot.state, desired, &capabilities);
+    let unsupported = unmanaged.iter().filter(|part| part.changes).count();
+    let mut notes: Vec<String> = unmanaged
+        .iter()
+        .map(|part| part.note(options.skip_unsupported))
+        .collect();
+    if backend.lock().is_none() {
+        notes.push(PROCESS_LOCK_NOTE.to_owned());
+    }
+    let mut plan = match diff(&snapshot.state, &managed, &diff_options) {
+        Ok(plan) => plan,
+        Err(refusal) => return Err(refused(refusal)),
+    };
+    plan.notes.extend(notes);
+    plan.drift = drift_report(backend, &plan, &snapshot, &managed).await;
+    if unsupported > 0 && !options.skip_unsupported {
+        return Err(Error::Unsupported {
+            plan: Box::new(plan),
+            parts: unsupported,
+        });
+    }
+    Ok(Checked {
+        plan,
+        revision: snapshot.revision,
+        fresh: snapshot.is_fresh(),
+        managed: managed.into_owned(),
+        options: diff_options,
+    })
+}
+
+/// The error for a refused plan: safety rules (R11-R14) exit 3, the others 1.
+fn refused(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::Rules(plan) => {
+            let safety = plan
+                .refusals
+                .iter()
+                .any(|d| matches!(d.code, Code::R11 | Code::R12 | Code::R13));
+            if safety {
+                Error::Refused(plan)
+            } else {
+                let summary = report::summary(&plan.refusals);
+                Error::Rejected { plan, summary }
+            }
+        }
+        Refusal::AccountMismatch {
+            configured,
+            backend,
+            location,
+        } => Error::AccountMismatch {
+            configured,
+            backend,
+            location,
+        },
+        Refusal::Unsupported { message, location } => Error::CannotPlan { message, location },
+    }
+}
+
+/// The drift report of `plan`, with who and when from the backend's audit log when
+/// it keeps one. An audit log that cannot be read costs only the who and when (a
+/// warning in the log), never the plan.
+async fn drift_report(
+    backend: &dyn Backend,
+    plan: &Plan,
+    snapshot: &Snapshot,
+    desired: &Desired,
+) -> Drift {
+    let mut report = drift::classify(plan, &snapshot.state, desired);
+    let targets = report.targets();
+    if targets.is_empty() {
+        return report;
+    }
+    match backend.last_changes(&targets).await {
+        Ok(changes) => report.attach(&changes),
+        Err(e) => tracing::warn!(
+            backend = %backend.url(),
+            error = %e,
+            "cannot read the audit log for the drift report"
+        ),
+    }
+    report
+}
+
+/// Reads a plan saved by `plan --out` and checks it was made from the configuration
+/// whose files are `files` (their digest).
+///
+/// # Errors
+/// [`Error::Io`] (unreadable), [`Error::BadPlan`] (not a plan, another version, its
+/// fingerprint does not match), [`Error::StalePlan`] (the configuration changed).
+pub fn read_saved<P: AsRef<Path>>(path: &Path, files: &[P]) -> Result<SavedPlan> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        action: "cannot read the saved plan",
+        path: path.to_owned(),
+        source,
+    })?;
+    let saved = SavedPlan::from_json(&text).map_err(|message| Error::BadPlan {
+        path: path.to_owned(),
+        message,
+    })?;
+    let digest = config_digest(files).map_err(|source| Error::Io {
+        action: "cannot read the configuration again to compare it with",
+        path: path.to_owned(),
+        source,
+    })?;
+    if digest != saved.config_digest {
+        return Err(Error::StalePlan {
+            path: path.to_owned(),
+            why: Staleness::Configuration,
+        });
+    }
+    Ok(saved)
+}
+
+/// A saved plan is for the account as it was: it is applied only if the account is
+/// still at its revision and planning afresh gives exactly it (same operations, same
+/// batches). Answers the saved plan, with the fresh plan's notes and drift.
+///
+/// # Errors
+/// [`Error::StalePlan`] when the account moved on, [`Error::BadPlan`] when the saved
+/// operations are not what this configuration plans for this account at all (an
+/// edited file whose fingerprint was recomputed).
+pub fn check_saved(path: &Path, saved: SavedPlan, fresh: &Checked) -> Result<Plan> {
+    if saved.backend_revision != fresh.revision {
+        return Err(Error::StalePlan {
+            path: path.to_owned(),
+            why: Staleness::Revision {
+                saved: saved.backend_revision,
+                found: fresh.revision,
+            },
+        });
+    }
+    if saved.plan.fingerprint == fresh.plan.fingerprint {
+        let mut plan = saved.plan;
+        plan.notes.clone_from(&fresh.plan.notes);
+        plan.drift = fresh.plan.drift.clone();
+        return Ok(plan);
+    }
+    // Same configuration, same revision: only the clock (an invitation that expired
+    // since) or the backend's batch limits can change the plan. Anything else is an
+    // edited file.
+    let changes = |plan: &Plan| -> std::collections::BTreeSet<(OpKind, String)> {
+        plan.operations
+            .iter()
+            .filter(|o| o.op.kind() != OpKind::MemberResendInvite)
+            .map(|o| {
+                (
+                    o.op.kind(),
+                    serde_json::to_string(&o.op).unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    if changes(&saved.plan) == changes(&fresh.plan) {
+        Err(Error::StalePlan {
+            path: path.to_owned(),
+            why: Staleness::Replanned,
+        })
+    } else {
+        Err(Error::BadPlan {
+            path: path.to_owned(),
+            message: "its operations are not what this configuration plans for this account, although both are the ones it was made from (was the file edited?)".to_owned(),
+        })
+    }
+}
+
+/// Takes the apply lock: the backend's own, or one local to this process for a
+/// backend that keeps none. `on_wait` is called once if another holder makes us wait.
+///
+/// # Errors
+/// [`Error::Lock`] when another apply held it for the whole wait, or it failed.
+pub async fn lock(
+    backend: &dyn Backend,
+    holder: &str,
+    options: &LockOptions,
+    stop: &Stop,
+    on_wait: impl FnMut(&str, i64),
+) -> Result<HeldLock> {
+    let lock = lock::lock_of(backend);
+    let lease = lock::acquire(lock.as_ref(), holder, options, on_wait)
+        .await
+        .map_err(Error::Lock)?;
+    Ok(HeldLock::keep(lock, lease, stop.clone()))
+}
+
+/// Whether `backend`'s lock reaches other processes.
+#[must_use]
+pub fn lock_scope(backend: &dyn Backend) -> LockScope {
+    backend
+        .lock()
+        .map_or(LockScope::ProcessLocal, |l| l.scope())
+}
+
+/// What [`carry_out`] needs besides the backend and the plan.
+pub struct CarryOut {
+    /// Who holds the lock (recorded in the journal).
+    pub holder: String,
+    /// Where the journal goes.
+    pub runs_dir: PathBuf,
+    /// How calls are carried out.
+    pub execute: ExecuteOptions,
+    /// Where feedback goes.
+    pub progress: Arc<dyn Progress>,
+    /// Raised to stop sending calls (the lock was lost, Ctrl-C).
+    pub stop: Stop,
+    /// When the command started (before it fetched), for the summary's elapsed time.
+    pub started: Instant,
+}
+
+/// Carries `plan` out (checked against `checked`'s account), verifies, and answers
+/// the summary when the account converged.
+///
+/// # Errors
+/// [`Error::CarryOut`] before anything is written (the journal). Once operations
+/// run, every failure is in the summary: the caller prints it, then [`converged`]
+/// turns a summary that did not converge into an error.
+pub async fn carry_out(
+    backend: Arc<dyn Backend>,
+    plan: Plan,
+    checked: &Checked,
+    settings: CarryOut,
+) -> Result<Summary> {
+    let run = Run {
+        backend,
+        plan,
+        revision: checked.revision,
+        fresh: checked.fresh,
+        desired: &checked.managed,
+        diff_options: checked.options.clone(),
+        holder: settings.holder,
+        runs_dir: settings.runs_dir,
+        execute: settings.execute,
+        progress: settings.progress,
+        stop: settings.stop,
+        started: settings.started,
+    };
+    Ok(crate::apply::carry_out(run).await?)
+}
+
+/// [`Error::NotConverged`] unless `summary` says the account converged.
+///
+/// # Errors
+/// When it did not.
+pub fn converged(summary: &Summary) -> Result<()> {
+    if summary.converged {
+        return Ok(());
+    }
+    Err(Error::NotConverged {
+        failed: summary.problems.len(),
+        stopped: summary.stopped.clone(),
+    })
+}
