@@ -29,7 +29,7 @@ pub struct Cli {
 pub enum Command {
     /// Check a configuration against the schema and the rules R01-R10 (no backend contact).
     ///
-    /// Exit codes: 0 valid, 1 invalid, 2 usage error.
+    /// Exit codes: 0 valid, 1 invalid, 64 usage error.
     #[command(
         after_help = "Example:\n  accord validate examples/acme\n  accord validate --format json configs/ > problems.json"
     )]
@@ -38,7 +38,8 @@ pub enum Command {
     /// Fetch the live account, diff it with the configuration and print the minimal plan.
     ///
     /// Exit codes: 0 no changes (or changes without --detailed-exitcode), 2 changes with
-    /// --detailed-exitcode, 3 refused by a safety rule (R11-R13), 1 any other error.
+    /// --detailed-exitcode, 3 refused by a safety rule (R11-R13), 1 any other error, 64
+    /// usage error.
     #[command(
         after_help = "Examples:\n  accord plan examples/acme\n  accord plan --format markdown --detailed-exitcode config/ > plan.md\n  accord plan --out plan.json config/   # review now, `accord apply --plan plan.json` later"
     )]
@@ -50,7 +51,7 @@ pub enum Command {
     /// runs the same safety checks as `plan`, asks for confirmation on a terminal, then
     /// applies the changes in batches, verifies the account converged, and writes a run
     /// journal. Exit codes: 0 converged, 3 refused by a safety rule (R11-R13; nothing was
-    /// changed), 1 any other error (including changes that failed).
+    /// changed), 1 any other error (including changes that failed), 64 usage error.
     #[command(
         after_help = "Examples:\n  accord apply config/                        # shows the plan, asks, applies\n  accord apply --auto-approve config/         # CI, after review\n  accord apply --plan plan.json config/       # exactly the plan that was reviewed\n\nRun journals (one JSON object a line per operation outcome) go to .accord/runs/ under\nthe current directory unless --runs-dir says otherwise. After an interrupted apply, run\n`accord plan` and `accord apply` again: nothing is done twice."
     )]

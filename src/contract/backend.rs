@@ -138,18 +138,19 @@ pub struct LastChange {
     pub actor: Option<String>,
 }
 
-/// The newest change per target among `entries` (an audit log, oldest first),
-/// keeping only `targets`: what [`Backend::last_changes`] answers.
+/// The newest change per target among `entries` (an audit log, oldest first, as
+/// `(target, op, at, actor)`), keeping only `targets`: what [`Backend::last_changes`]
+/// answers.
 #[must_use]
 pub fn latest_per_target(
-    entries: impl IntoIterator<Item = (String, LastChange)>,
+    entries: impl IntoIterator<Item = (String, String, i64, Option<String>)>,
     targets: &[String],
 ) -> BTreeMap<String, LastChange> {
     let wanted: std::collections::BTreeSet<&str> = targets.iter().map(String::as_str).collect();
     let mut latest = BTreeMap::new();
-    for (target, change) in entries {
+    for (target, op, at, actor) in entries {
         if wanted.contains(target.as_str()) {
-            latest.insert(target, change);
+            latest.insert(target, LastChange { op, at, actor });
         }
     }
     latest

@@ -311,10 +311,11 @@ mod tests {
             at,
             actor: None,
         };
+        let entry = |target: &str, op: &str, at: i64| (target.to_owned(), op.to_owned(), at, None);
         let log = [
-            ("a@x".to_owned(), change("member.invite", 1)),
-            ("b@x".to_owned(), change("member.invite", 2)),
-            ("a@x".to_owned(), change("member.update", 3)),
+            entry("a@x", "member.invite", 1),
+            entry("b@x", "member.invite", 2),
+            entry("a@x", "member.update", 3),
         ];
         let latest = latest_per_target(log, &["a@x".to_owned()]);
         assert_eq!(latest.len(), 1);

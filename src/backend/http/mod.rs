@@ -308,14 +308,11 @@ impl Backend for HttpBackend {
         if targets.is_empty() {
             return Ok(std::collections::BTreeMap::new());
         }
-        let entries = self.audit().await?.into_iter().map(|entry| {
-            let change = LastChange {
-                op: entry.op,
-                at: entry.at,
-                actor: entry.actor,
-            };
-            (entry.target, change)
-        });
+        let entries = self
+            .audit()
+            .await?
+            .into_iter()
+            .map(|e| (e.target, e.op, e.at, e.actor));
         Ok(latest_per_target(entries, targets))
     }
 }

@@ -666,14 +666,7 @@ impl Backend for SqliteBackend {
             return Ok(std::collections::BTreeMap::new());
         }
         let history = self.run(|s| s.history()).await?;
-        let entries = history.into_iter().map(|entry| {
-            let change = LastChange {
-                op: entry.op,
-                at: entry.at,
-                actor: entry.actor,
-            };
-            (entry.target, change)
-        });
+        let entries = history.into_iter().map(|e| (e.target, e.op, e.at, e.actor));
         Ok(latest_per_target(entries, targets))
     }
 }
