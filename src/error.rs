@@ -115,7 +115,7 @@ pub enum Error {
 
     /// The backend could not be opened, read or written as a whole (unreachable,
     /// credentials refused, a damaged store, a call that kept failing).
-    #[error("{doing} {url}: {source}")]
+    #[error("{}", backend_message(.doing, .url, .source))]
     Backend {
         /// What accord was doing (`cannot read the account from`).
         doing: &'static str,
@@ -191,6 +191,16 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+/// `cannot read the account from URL: WHY`, naming the URL once.
+fn backend_message(doing: &str, url: &str, source: &BackendError) -> String {
+    let why = source.to_string();
+    if why.contains(url) {
+        format!("{doing}: {why}")
+    } else {
+        format!("{doing} {url}: {why}")
+    }
 }
 
 fn at(location: Option<&Location>) -> String {

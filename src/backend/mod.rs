@@ -14,6 +14,7 @@
 pub mod acc;
 pub mod http;
 pub mod sqlite;
+pub mod transport;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use std::sync::Arc;
 
+use crate::backend::transport::{self, ClientSettings};
 use crate::call::{Budget, Caller, Repeat, Request};
 use crate::contract::BackendError;
 
@@ -179,14 +180,7 @@ impl AccClient {
         credentials: Credentials,
         caller: Arc<Caller>,
     ) -> Result<Self, BackendError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("accord/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| BackendError::Internal {
-                detail: format!("cannot set up the HTTP client: {e}"),
-            })?;
+        let http = transport::client(&ClientSettings::default())?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
@@ -414,20 +408,8 @@ impl AccClient {
     }
 
     fn transport(&self, error: &reqwest::Error) -> BackendError {
-        let url = self.base.clone();
-        if error.is_connect() {
-            BackendError::Unreachable {
-                url,
-                detail: format!("cannot connect ({error}); check the network and the region"),
-            }
-        } else {
-            BackendError::Timeout {
-                url,
-                detail: format!(
-                    "no complete answer ({error}); the call may or may not have been carried out"
-                ),
-            }
-        }
+        let check = "check the network, the region and ACCORD_ACC_BASE_URL";
+        transport::failure(&self.base, error, ClientSettings::default().timeout, check)
     }
 
     /// The error a non-2xx answer stands for. Admin error bodies are undocumented, so

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use std::sync::Arc;
 
+use crate::backend::transport::{self, ClientSettings};
 pub use crate::call::Repeat;
 use crate::call::{Caller, Kind, Request};
 use crate::contract::BackendError;
@@ -147,18 +148,11 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(header::AUTHORIZATION, bearer);
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("accord/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(32)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| BackendError::Internal {
-                detail: format!("cannot set up the HTTP client: {e}"),
-            })?;
+        let http = transport::client(&ClientSettings {
+            headers,
+            connect_timeout: CONNECT_TIMEOUT,
+            timeout: REQUEST_TIMEOUT,
+        })?;
         Ok(Self {
             http,
             base: base.to_owned(),
@@ -275,33 +269,8 @@ impl Client {
 
     /// A transport failure, phrased for the person who has to fix it.
     fn transport(&self, error: &reqwest::Error) -> BackendError {
-        let url = self.shown.clone();
-        let cause = root_cause(error);
-        if error.is_connect() {
-            let detail = if cause.contains("refused") {
-                format!("connection refused: is `accord serve` running at {url}?")
-            } else {
-                format!(
-                    "cannot connect ({cause}): is `accord serve` running at {url}, and is the address right?"
-                )
-            };
-            return BackendError::Unreachable { url, detail };
-        }
-        if error.is_timeout() {
-            return BackendError::Timeout {
-                url,
-                detail: format!(
-                    "no answer within {} s; the call may or may not have been carried out",
-                    REQUEST_TIMEOUT.as_secs()
-                ),
-            };
-        }
-        BackendError::Timeout {
-            url,
-            detail: format!(
-                "the connection dropped before the answer arrived ({cause}); the call may or may not have been carried out"
-            ),
-        }
+        let check = format!("is `accord serve` running at {}?", self.shown);
+        transport::failure(&self.shown, error, REQUEST_TIMEOUT, &check)
     }
 
     /// The error a non-2xx answer stands for, by the status table the service
@@ -357,15 +326,6 @@ fn retry_after(answer: &Answer) -> Option<Duration> {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs)
     })
-}
-
-/// The innermost cause of an error (`Connection refused (os error 111)`).
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

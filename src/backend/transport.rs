@@ -1,0 +1,90 @@
+//! What every HTTP backend shares below its own API: one pooled reqwest client
+//! (rustls, no OpenSSL) with timeouts, and transport failures (a refused connection,
+//! a timeout, a connection dropped before the answer) phrased as [`BackendError`]s
+//! the call policy knows how to retry.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+
+use crate::contract::BackendError;
+
+/// How an HTTP client connects.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Headers every request carries (`Authorization`, `Accept`).
+    pub headers: HeaderMap,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+    /// How long one request may take, answer included.
+    pub timeout: Duration,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            headers: HeaderMap::new(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A pooled client with `settings`.
+///
+/// # Errors
+/// [`BackendError::Internal`] when the TLS stack cannot be set up.
+pub fn client(settings: &ClientSettings) -> Result<reqwest::Client, BackendError> {
+    reqwest::Client::builder()
+        .default_headers(settings.headers.clone())
+        .user_agent(concat!("accord/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(32)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| BackendError::Internal {
+            detail: format!("cannot set up the HTTP client: {e}"),
+        })
+}
+
+/// A transport failure at `url`, phrased for the person who has to fix it; `check`
+/// says what to check when nothing answers (`is accord serve running at ...?`).
+#[must_use]
+pub fn failure(url: &str, error: &reqwest::Error, timeout: Duration, check: &str) -> BackendError {
+    let url = url.to_owned();
+    let cause = root_cause(error);
+    if error.is_connect() {
+        let detail = if cause.contains("refused") {
+            format!("connection refused: {check}")
+        } else {
+            format!("cannot connect ({cause}): {check}")
+        };
+        return BackendError::Unreachable { url, detail };
+    }
+    if error.is_timeout() {
+        return BackendError::Timeout {
+            url,
+            detail: format!(
+                "no answer within {} s; the call may or may not have been carried out",
+                timeout.as_secs()
+            ),
+        };
+    }
+    BackendError::Timeout {
+        url,
+        detail: format!(
+            "the connection dropped before the answer arrived ({cause}); the call may or may not have been carried out"
+        ),
+    }
+}
+
+/// The innermost cause of an error (`Connection refused (os error 111)`).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
