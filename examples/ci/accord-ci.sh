@@ -172,7 +172,7 @@ headline() {
           ;;
         3) echo "Refused by a safety rule: this plan cannot be applied; nothing was changed." ;;
         1)
-          if grep -Eq '^error: cannot (open the backend|read the account from) ' plan.err 2>/dev/null; then
+          if grep -Eq '^error: cannot (open the backend|read the account from)' plan.err 2>/dev/null; then
             echo "Backend error: accord could not read the live account, so there is no plan; nothing was changed."
           else
             echo "Error: accord could not make the plan; nothing was changed."
