@@ -12,6 +12,7 @@
 //!   [`carry_out`] (journal, execution, verification), which answers the summary or
 //!   [`Error::NotConverged`].
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,11 +69,14 @@ pub struct PlanOptions {
     /// `--skip-unsupported`: plan without the parts the backend does not manage
     /// instead of failing.
     pub skip_unsupported: bool,
+    /// Whether to classify drift for the report (`plan` does; `apply`, which only
+    /// carries the plan out, does not need to).
+    pub drift: bool,
 }
 
 /// A plan checked against the live account: what `plan` prints and `apply` carries out.
 #[derive(Debug, Clone)]
-pub struct Checked {
+pub struct Checked<'a> {
     /// The plan, with its notes and drift report.
     pub plan: Plan,
     /// The account's revision it was made at.
@@ -80,8 +84,9 @@ pub struct Checked {
     /// Whether the backend holds no account yet.
     pub fresh: bool,
     /// The configuration restricted to what the backend manages (what `apply`
-    /// verifies against).
-    pub managed: Desired,
+    /// verifies against): the configuration itself, not a copy, for a backend that
+    /// manages everything.
+    pub managed: Cow<'a, Desired>,
     /// The diff options it was made with.
     pub options: DiffOptions,
 }
@@ -92,11 +97,11 @@ pub struct Checked {
 /// [`Error::Backend`] (unreadable), [`Error::AccountMismatch`], [`Error::CannotPlan`],
 /// [`Error::Refused`] (R11-R14: exit 3), [`Error::Rejected`] (another rule on the
 /// result), [`Error::Unsupported`] (parts not managed, without `skip_unsupported`).
-pub async fn check(
+pub async fn check<'a>(
     backend: &dyn Backend,
-    desired: &Desired,
+    desired: &'a Desired,
     options: PlanOptions,
-) -> Result<Checked> {
+) -> Result<Checked<'a>> {
     let snapshot = fetch(backend).await?;
     let capabilities = backend.capabilities();
     let diff_options = DiffOptions::for_backend(&capabilities, snapshot.now, options.max_removals);
@@ -114,7 +119,9 @@ pub async fn check(
         Err(refusal) => return Err(refused(refusal)),
     };
     plan.notes.extend(notes);
-    plan.drift = drift_report(backend, &plan, &snapshot, &managed).await;
+    if options.drift {
+        plan.drift = drift_report(backend, &plan, &snapshot, &managed).await;
+    }
     if unsupported > 0 && !options.skip_unsupported {
         return Err(Error::Unsupported {
             plan: Box::new(plan),
@@ -125,7 +132,7 @@ pub async fn check(
         plan,
         revision: snapshot.revision,
         fresh: snapshot.is_fresh(),
-        managed: managed.into_owned(),
+        managed,
         options: diff_options,
     })
 }
@@ -318,7 +325,7 @@ pub struct CarryOut {
 pub async fn carry_out(
     backend: Arc<dyn Backend>,
     plan: Plan,
-    checked: &Checked,
+    checked: &Checked<'_>,
     settings: CarryOut,
 ) -> Result<Summary> {
     let run = Run {

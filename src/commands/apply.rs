@@ -25,9 +25,9 @@ use crate::apply::{ExecuteOptions, Summary};
 use crate::backend::OpenOptions;
 use crate::call::CallOptions;
 use crate::cli::{ApplyArgs, ApplyFormat, PlanFormat};
-use crate::contract::Backend;
+use crate::contract::{Backend, LockScope};
 use crate::error::{Approval, Error, Result, exit};
-use crate::pipeline::{self, CarryOut, Checked, PlanOptions};
+use crate::pipeline::{self, CarryOut, PlanOptions};
 use crate::plan::{Plan, SavedPlan, render};
 use crate::time::format_utc;
 use crate::validate::Validated;
@@ -112,8 +112,9 @@ impl Session<'_> {
         let options = PlanOptions {
             max_removals: self.args.max_removals,
             skip_unsupported: self.args.skip_unsupported,
+            drift: false,
         };
-        let checked = match pipeline::check(backend.as_ref(), &validated.desired, options).await {
+        let mut checked = match pipeline::check(backend.as_ref(), &validated.desired, options).await {
             Ok(checked) => checked,
             Err(error) => {
                 if let Some(plan) = error.plan() {
@@ -124,7 +125,7 @@ impl Session<'_> {
         };
         let plan = match (saved, &self.args.plan) {
             (Some(saved), Some(path)) => pipeline::check_saved(path, saved, &checked)?,
-            _ => checked.plan.clone(),
+            _ => std::mem::take(&mut checked.plan),
         };
         self.show(&plan);
         if !plan.is_empty() || checked.fresh {
@@ -140,8 +141,9 @@ impl Session<'_> {
             stop,
             started: self.started,
         };
+        let lock_scope = pipeline::lock_scope(backend.as_ref());
         let summary = pipeline::carry_out(backend, plan, &checked, settings).await?;
-        self.report(&summary, &checked);
+        self.report(&summary, lock_scope);
         pipeline::converged(&summary)
     }
 
@@ -197,17 +199,12 @@ impl Session<'_> {
 
     /// Prints the summary (with `--format json`, with the error when it did not
     /// converge).
-    fn report(&self, summary: &Summary, checked: &Checked) {
+    fn report(&self, summary: &Summary, lock_scope: LockScope) {
         let text = match self.args.format {
             ApplyFormat::Text => {
                 let mut text = summary.text();
-                for note in checked
-                    .plan
-                    .notes
-                    .iter()
-                    .filter(|n| n.as_str() == pipeline::PROCESS_LOCK_NOTE)
-                {
-                    text.push_str(&format!("note: {note}\n"));
+                if lock_scope == LockScope::ProcessLocal {
+                    text.push_str(&format!("note: {}\n", pipeline::PROCESS_LOCK_NOTE));
                 }
                 text
             }

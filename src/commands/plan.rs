@@ -8,7 +8,7 @@ use crate::backend::OpenOptions;
 use crate::cli::{ConfigArgs, PlanArgs, PlanFormat};
 use crate::config::SourceMap;
 use crate::error::{Error, Result, exit};
-use crate::pipeline::{self, PlanOptions};
+use crate::pipeline::{self, Checked, PlanOptions};
 use crate::plan::Plan;
 use crate::plan::model::{SavedPlan, config_digest};
 use crate::plan::render::{self, Format};
@@ -42,8 +42,10 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<Finished> {
     let options = PlanOptions {
         max_removals: args.max_removals,
         skip_unsupported: args.skip_unsupported,
+        drift: true,
     };
-    let checked = super::runtime()?.block_on(async {
+    let runtime = super::runtime()?;
+    let checked = runtime.block_on(async {
         let backend = pipeline::open(&args.backend.backend, &OpenOptions::default()).await?;
         pipeline::check(backend.as_ref(), &desired, options).await
     });
@@ -62,18 +64,27 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<Finished> {
     } else {
         exit::OK
     };
+    let Checked {
+        plan,
+        revision,
+        managed,
+        ..
+    } = checked;
+    // The restricted configuration borrows the configuration (or is a copy of part of
+    // it): let it go, so the configuration itself can be kept to the end.
+    drop(managed);
     let finished = Finished::with(code).keeping(desired);
     match (&args.out, digest) {
         (Some(out), Some(digest)) => {
             let saved = SavedPlan {
-                plan: checked.plan,
-                backend_revision: checked.revision,
+                plan,
+                backend_revision: revision,
                 config_digest: digest,
             };
             save(out, &saved)?;
-            Ok(finished.keeping(saved).keeping(checked.managed))
+            Ok(finished.keeping(saved))
         }
-        _ => Ok(finished.keeping(checked)),
+        _ => Ok(finished.keeping(plan)),
     }
 }
 

@@ -84,7 +84,7 @@ impl SeatLine {
 
 /// A plan: the operations that make the backend's account match the configuration,
 /// ordered and batched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// [`PLAN_FORMAT_VERSION`].
     pub version: u32,
