@@ -692,3 +692,31 @@ fn the_schema_describes_every_key_of_a_team_for_editors() {
         0
     );
 }
+
+/// The README's configuration and its `teams` example, together, are valid.
+#[test]
+fn the_readme_configuration_with_its_team_is_valid() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .map(|block| block.split("```").next().expect("block"))
+        .collect();
+    let config = blocks
+        .iter()
+        .find(|b| b.contains("\naccount: "))
+        .expect("the configuration block");
+    let teams = blocks
+        .iter()
+        .find(|b| b.starts_with("teams:\n"))
+        .expect("the teams block");
+    let validated = TestConfig::with(&format!("{config}{teams}")).valid();
+    let team = &validated.desired.state.teams["100001"];
+    assert_eq!(
+        team.users.len(),
+        4,
+        "bob, alice and group `structural` (dana, erik)"
+    );
+    assert_eq!(team.pools["AutoCAD"].seats, Some(10));
+    assert_eq!(team.pools["Revit"].seats, None);
+}
