@@ -76,6 +76,14 @@ pub enum Declared {
     Project,
     /// Project member; target: `PROJECT/email`.
     ProjectMember,
+    /// Team; target: team id.
+    Team,
+    /// A user of a team (on its `members` or an `assigned` list); target: `TEAM/email`.
+    TeamMember,
+    /// A product pool of a team; target: `TEAM/PRODUCT`.
+    TeamPool,
+    /// A direct seat of a team's pool; target: `TEAM/PRODUCT/email`.
+    TeamSeat,
 }
 
 /// Where each declaration of a configuration is.
@@ -91,7 +99,7 @@ pub struct Provenance {
 
 impl Declared {
     /// The number of kinds.
-    const COUNT: usize = Declared::ProjectMember as usize + 1;
+    const COUNT: usize = Declared::TeamSeat as usize + 1;
 }
 
 impl Provenance {

@@ -83,6 +83,8 @@ pub fn to_config(state: &State) -> ConfigFile {
                 support: agreement.support.iter().map(ToString::to_string).collect(),
             })
             .collect(),
+        // Teams are not exported yet (issue 11: the store and the export come later).
+        teams: Vec::new(),
         projects: state
             .projects
             .iter()

@@ -5,7 +5,8 @@
 //! way in: emails are trimmed and lower-cased ([`Email`]), sets are ordered sets, and
 //! defaults (role access, "no coordinator means the contract manager", `[docs]`) are
 //! already resolved. A desired state never holds backend-owned facts (pending status,
-//! invitation dates); a current state always has every product's seat count.
+//! invitation dates, inherited team seats, pool dates); a current state always has
+//! every product's seat count (a team pool's, unless the pool is unlimited).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -245,6 +246,50 @@ pub struct ProjectState {
     pub members: BTreeMap<Email, ProjectMemberState>,
 }
 
+/// A product pool of a team (named-user subscriptions, DOMAIN.md "Teams").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolState {
+    /// Seats in the pool. Desired: `None` = not declared, keep the live size.
+    /// Current: `None` only when `unlimited`.
+    pub seats: Option<u32>,
+    /// Current only: the pool has unlimited seats (`seats` is then `None`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unlimited: bool,
+    /// Current only: when the pool starts (Unix seconds), if the backend says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts: Option<i64>,
+    /// Current only: when the pool ends (Unix seconds), if the backend says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends: Option<i64>,
+    /// Direct assignments (desired: the `assigned` list).
+    pub direct: BTreeSet<Email>,
+    /// Current only: users holding the product by inheritance (a group or the
+    /// whole team, set in the vendor's portal); never changed by accord.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub inherited: BTreeSet<Email>,
+}
+
+impl PoolState {
+    /// Whether the pool is current at `now` (Unix seconds): `starts <= now < ends`,
+    /// a bound the backend does not give being open (R14).
+    #[must_use]
+    pub fn is_current(&self, now: i64) -> bool {
+        self.starts.is_none_or(|starts| starts <= now) && self.ends.is_none_or(|ends| now < ends)
+    }
+}
+
+/// A team: a named-user subscription with a product pool per product.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamState {
+    /// The team's display name.
+    pub name: String,
+    /// The team's users: everyone on its `members` and `assigned` lists (desired);
+    /// everyone on the team (current).
+    pub users: BTreeSet<Email>,
+    /// Product pools by product name.
+    pub pools: BTreeMap<String, PoolState>,
+}
+
 /// The whole account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -260,4 +305,52 @@ pub struct State {
     pub agreements: BTreeMap<String, AgreementState>,
     /// Projects by name.
     pub projects: BTreeMap<String, ProjectState>,
+    /// Teams by the vendor's team id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teams: BTreeMap<String, TeamState>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_is_current_from_its_start_until_before_its_end() {
+        let pool = |starts, ends| PoolState {
+            starts,
+            ends,
+            ..PoolState::default()
+        };
+        let bounded = pool(Some(100), Some(200));
+        assert!(!bounded.is_current(99));
+        assert!(bounded.is_current(100), "the start is included");
+        assert!(bounded.is_current(199));
+        assert!(!bounded.is_current(200), "the end is excluded");
+        assert!(
+            pool(None, None).is_current(i64::MIN),
+            "no bounds: always current"
+        );
+        assert!(pool(None, Some(200)).is_current(-5));
+        assert!(!pool(None, Some(200)).is_current(200));
+        assert!(pool(Some(100), None).is_current(i64::MAX));
+        assert!(!pool(Some(100), None).is_current(99));
+    }
+
+    #[test]
+    fn a_state_without_teams_serialises_as_before() {
+        let state = State::default();
+        let json = serde_json::to_value(&state).expect("JSON");
+        assert!(json.get("teams").is_none(), "{json}");
+        let back: State = serde_json::from_value(json).expect("reads back without `teams`");
+        assert_eq!(back, state);
+        let pool = PoolState {
+            seats: Some(10),
+            ..PoolState::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&pool).expect("JSON"),
+            serde_json::json!({ "seats": 10, "direct": [] }),
+            "current-only facts are left out when unset"
+        );
+    }
 }

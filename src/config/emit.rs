@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use super::model::{
     Account, Agreement, CloudService, Company, ConfigFile, Group, Member, Product, Project,
-    ProjectMember, Role, Settings,
+    ProjectMember, Role, Settings, Team, TeamProduct,
 };
 
 /// The configuration as YAML text, sections in the order of DOMAIN.md.
@@ -27,6 +27,7 @@ pub fn to_yaml(config: &ConfigFile) -> String {
     out.section("groups", &config.groups, Emitter::group);
     out.section("members", &config.members, Emitter::member);
     out.section("agreements", &config.agreements, Emitter::agreement);
+    out.section("teams", &config.teams, Emitter::team);
     out.section("projects", &config.projects, Emitter::project);
     out.text
 }
@@ -173,6 +174,29 @@ impl Emitter {
                 ("assigned", flow_list(&service.assigned)),
             ],
         );
+    }
+
+    fn team(&mut self, team: &Team) {
+        let mut fields = vec![("id", quoted(&team.id)), ("name", scalar(&team.name))];
+        if !team.members.is_empty() {
+            fields.push(("members", flow_list(&team.members)));
+        }
+        self.block_item("  ", &fields);
+        if !team.products.is_empty() {
+            self.text.push_str("    products:\n");
+            for product in &team.products {
+                self.team_product(product);
+            }
+        }
+    }
+
+    fn team_product(&mut self, product: &TeamProduct) {
+        let mut fields = vec![("name", scalar(&product.name))];
+        if let Some(seats) = product.seats {
+            fields.push(("seats", seats.to_string()));
+        }
+        fields.push(("assigned", flow_list(&product.assigned)));
+        self.flow_item("      ", &fields);
     }
 
     fn project(&mut self, project: &Project) {

@@ -48,12 +48,13 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * MIB;
 const MIB: u64 = 1024 * 1024;
 
 /// Top-level sections that are lists: concatenated across files, in file order.
-pub const LIST_SECTIONS: [&str; 6] = [
+pub const LIST_SECTIONS: [&str; 7] = [
     "companies",
     "roles",
     "groups",
     "members",
     "agreements",
+    "teams",
     "projects",
 ];
 

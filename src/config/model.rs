@@ -42,6 +42,9 @@ pub struct ConfigFile {
     /// Subscription agreements and their seat, cloud-service and support assignments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agreements: Vec<Agreement>,
+    /// Teams (named-user subscriptions, the portal's "User Management"): product pools and who holds their seats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<Team>,
     /// Projects and their members.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub projects: Vec<Project>,
@@ -214,6 +217,39 @@ pub struct CloudService {
     #[schemars(length(min = 1))]
     pub name: String,
     /// Members (or `group:NAME`) who may use it; at most 3 (R05).
+    #[serde(default)]
+    pub assigned: Vec<String>,
+}
+
+/// A team: a named-user subscription, managed in the portal's "User Management" (next to the classic `agreements`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    /// The vendor's team id, such as "100001" (`accord teams` lists them); quote it: it is text, not a number.
+    #[schemars(length(min = 1))]
+    pub id: String,
+    /// The team's display name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// People on the team with no seat (emails or `group:NAME`); everyone on an `assigned` list is on the team too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// The team's product pools, and who holds a seat of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<TeamProduct>,
+}
+
+/// A product pool of a team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamProduct {
+    /// The product's name, such as "AutoCAD".
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Seats in the team's pool; left out, the pool keeps its live size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seats: Option<u32>,
+    /// Members (or `group:NAME`) assigned a seat directly; never more than `seats` (R04).
     #[serde(default)]
     pub assigned: Vec<String>,
 }

@@ -286,6 +286,7 @@ impl ItemSink for ItemChecker {
             "groups" => typed_item(item).map(|item| typed.groups.push(item)),
             "members" => typed_item(item).map(|item| typed.members.push(item)),
             "agreements" => typed_item(item).map(|item| typed.agreements.push(item)),
+            "teams" => typed_item(item).map(|item| typed.teams.push(item)),
             "projects" => typed_item(item).map(|item| typed.projects.push(item)),
             _ => Ok(()),
         };
@@ -312,6 +313,7 @@ impl ConfigFile {
             "groups" => into.groups.append(&mut self.groups),
             "members" => into.members.append(&mut self.members),
             "agreements" => into.agreements.append(&mut self.agreements),
+            "teams" => into.teams.append(&mut self.teams),
             "projects" => into.projects.append(&mut self.projects),
             _ => {}
         }
@@ -986,6 +988,8 @@ impl Place {
             Some("Agreement") => "an agreement",
             Some("Product") => "a product of an agreement",
             Some("CloudService") => "a cloud service of an agreement",
+            Some("Team") => "a team",
+            Some("TeamProduct") => "a product of a team",
             Some("Project") => "a project",
             Some("ProjectMember") => "a project member entry",
             _ => "this mapping",
@@ -1134,8 +1138,8 @@ mod tests {
     fn every_mapping_refuses_unknown_keys() {
         let mut objects = Vec::new();
         object_schemas(&schema(), &mut objects);
-        // The root and the eleven structs of the model.
-        assert_eq!(objects.len(), 12);
+        // The root and the thirteen structs of the model.
+        assert_eq!(objects.len(), 14);
         for object in objects {
             assert_eq!(object["additionalProperties"], json!(false), "{object:#}");
         }

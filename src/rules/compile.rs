@@ -13,13 +13,19 @@
 //!   the admin" or "Erik only needs docs here"), while a group entry is a default
 //!   for many. Several group entries naming the same person merge: the highest
 //!   access (`admin` over `member`) and every product any of them grants, since
-//!   each group entry means "these people get at least this".
+//!   each group entry means "these people get at least this";
+//! - a team's users are everyone on its `members` list and on any of its `assigned`
+//!   lists (groups expanded, each person once); a pool's `direct` seats are its
+//!   `assigned` list, and its `seats` stay `None` when not declared (keep the live
+//!   size).
 //!
 //! Provenance records where each declaration is (`Declared` kind plus the target
 //! string of DOMAIN.md's Operations table), so a plan can cite `file:line`. A seat,
 //! service, support benefit or project membership given through a group points at
 //! the `group:` entry; when a person is on a list both directly and through a group,
-//! the direct entry is cited.
+//! the direct entry is cited. A team user (`Declared::TeamMember`) cites the first
+//! direct entry naming them on the team's `members` list, else on an `assigned` list,
+//! else the first group entry that brings them in.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,8 +34,8 @@ use crate::config::model::{self, AccessLevel, ProjectProduct};
 use crate::desired::{Declared, Desired, LimitSource, MaxRemovals, Provenance};
 use crate::diagnostic::{Code, Diagnostic, Location};
 use crate::state::{
-    AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus, ProductState,
-    ProjectMemberState, ProjectState, RoleState, State,
+    AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus, PoolState,
+    ProductState, ProjectMemberState, ProjectState, RoleState, State, TeamState,
 };
 
 /// Compiles a configuration whose rules all hold.
@@ -65,6 +71,7 @@ pub fn desired(ctx: &Context) -> Result<Desired, Vec<Diagnostic>> {
             members: compiler.members(),
             agreements: compiler.agreements(),
             projects: BTreeMap::new(),
+            teams: compiler.teams(),
         };
         match projects.join() {
             Ok(projects) => (compiler, state, projects),
@@ -338,6 +345,85 @@ impl<'c, 'a> Compiler<'c, 'a> {
             self.record_at(kind, joined(prefix, "", &email), location);
             people.insert(email);
         }
+    }
+
+    fn teams(&mut self) -> BTreeMap<String, TeamState> {
+        let mut teams = BTreeMap::new();
+        for (t, team) in self.ctx.config.teams.iter().enumerate() {
+            let state = self.team(t, team);
+            teams.insert(team.id.clone(), state);
+        }
+        teams
+    }
+
+    fn team(&mut self, t: usize, team: &'a model::Team) -> TeamState {
+        let id = &team.id;
+        self.record_item(Declared::Team, id.clone(), "/teams", t);
+        let mut pools = BTreeMap::new();
+        for (p, product) in team.products.iter().enumerate() {
+            let pointer = format!("/teams/{t}/products/{p}");
+            let target = format!("{id}/{}", product.name);
+            self.record(Declared::TeamPool, target.clone(), &pointer);
+            let direct = self.assignees(
+                &product.assigned,
+                &format!("{pointer}/assigned"),
+                Declared::TeamSeat,
+                &format!("{target}/"),
+            );
+            pools.insert(
+                product.name.clone(),
+                PoolState {
+                    seats: product.seats,
+                    direct,
+                    ..PoolState::default()
+                },
+            );
+        }
+        TeamState {
+            name: team.name.clone(),
+            users: self.team_users(t, team),
+            pools,
+        }
+    }
+
+    /// Everyone on a team's lists, each recorded once as `Declared::TeamMember`:
+    /// direct entries of every list first (`members`, then each `assigned` list),
+    /// then group entries, so a person named directly cites that entry.
+    fn team_users(&mut self, t: usize, team: &'a model::Team) -> BTreeSet<Email> {
+        let mut lists: Vec<(String, &'a [String])> =
+            vec![(format!("/teams/{t}/members"), &team.members)];
+        for (p, product) in team.products.iter().enumerate() {
+            lists.push((
+                format!("/teams/{t}/products/{p}/assigned"),
+                &product.assigned,
+            ));
+        }
+        let prefix = format!("{}/", team.id);
+        let mut users = BTreeSet::new();
+        for groups_pass in [false, true] {
+            for (pointer, items) in &lists {
+                for (index, raw) in items.iter().enumerate() {
+                    let people: &[_] = match Entry::parse(raw) {
+                        Entry::Person(email) if !groups_pass => &[email],
+                        Entry::Group(name) if groups_pass => {
+                            self.ctx.group_members(name).unwrap_or_default()
+                        }
+                        _ => continue,
+                    };
+                    let location = self.ctx.sources.locate_item(pointer, index);
+                    for email in people {
+                        self.add_assignee(
+                            &mut users,
+                            email,
+                            Declared::TeamMember,
+                            &prefix,
+                            location.as_ref(),
+                        );
+                    }
+                }
+            }
+        }
+        users
     }
 
     fn projects(&mut self) -> BTreeMap<String, ProjectState> {

@@ -3,7 +3,8 @@
 //! It is built once per validation: members indexed by normalised email, companies,
 //! roles and groups indexed by name, every group expanded to the people it stands
 //! for (through nested groups, with cycles found on the way), and the list of every
-//! place where members are listed (seats, cloud services, support, groups). With it
+//! place where members are listed (seats, cloud services, support, groups, team
+//! members and team seats). With it
 //! each rule is a single pass over the configuration, so validating 50,000 members
 //! and 150,000 project memberships stays near-linear.
 //!
@@ -82,6 +83,22 @@ pub enum Holding<'a> {
         /// Group name.
         group: &'a str,
     },
+    /// A place on a team (its `members` list: a user with no seat).
+    TeamMember {
+        /// The team's id.
+        team: &'a str,
+        /// The team's name.
+        name: &'a str,
+    },
+    /// A direct seat of a team's product pool.
+    TeamSeat {
+        /// The team's id.
+        team: &'a str,
+        /// The team's name.
+        name: &'a str,
+        /// Product name.
+        product: &'a str,
+    },
 }
 
 impl Holding<'_> {
@@ -103,7 +120,21 @@ impl Holding<'_> {
             }
             Self::Support { agreement } => format!("the support list of agreement {agreement}"),
             Self::Group { group } => format!("group `{group}`"),
+            Self::TeamMember { team, name } => {
+                format!("the `members` list of team {team} ({name})")
+            }
+            Self::TeamSeat {
+                team,
+                name,
+                product,
+            } => format!("the seats of `{product}` on team {team} ({name})"),
         }
+    }
+
+    /// Whether the list is one of a team's.
+    #[must_use]
+    pub fn is_team(self) -> bool {
+        matches!(self, Self::TeamMember { .. } | Self::TeamSeat { .. })
     }
 }
 
@@ -148,7 +179,7 @@ pub struct Context<'a> {
     expansions: Vec<Vec<Cow<'a, str>>>,
     /// Group entries that close a cycle.
     pub group_cycles: Vec<GroupCycle>,
-    /// Every seat, cloud-service, support and group list.
+    /// Every seat, cloud-service, support, group and team list.
     pub member_lists: Vec<MemberList<'a>>,
 }
 
@@ -323,6 +354,25 @@ fn member_lists(config: &ConfigFile) -> Vec<MemberList<'_>> {
             items: &agreement.support,
             holding: Holding::Support { agreement: number },
         });
+    }
+    for (t, team) in config.teams.iter().enumerate() {
+        let (id, name) = (team.id.as_str(), team.name.as_str());
+        lists.push(MemberList {
+            pointer: format!("/teams/{t}/members"),
+            items: &team.members,
+            holding: Holding::TeamMember { team: id, name },
+        });
+        for (p, product) in team.products.iter().enumerate() {
+            lists.push(MemberList {
+                pointer: format!("/teams/{t}/products/{p}/assigned"),
+                items: &product.assigned,
+                holding: Holding::TeamSeat {
+                    team: id,
+                    name,
+                    product: &product.name,
+                },
+            });
+        }
     }
     lists
 }

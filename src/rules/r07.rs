@@ -1,6 +1,7 @@
-//! R07: every member named anywhere (assignment, project, group) is declared under
-//! `members`, and an inactive member holds no seat, cloud service, support benefit,
-//! project membership, contract manager or coordinator role.
+//! R07: every member named anywhere (assignment, project, group, team) is declared
+//! under `members`, and an inactive member holds no seat, cloud service, support
+//! benefit, project membership, contract manager or coordinator role, holds no team
+//! seat and is on no team's `members` list.
 //!
 //! Precedence (DOMAIN.md): an undeclared contract manager or coordinator is
 //! R02/R03's, and a malformed undeclared address R01's; everything else named but
@@ -17,6 +18,9 @@ use crate::diagnostic::{Code, Diagnostic};
 /// Why an inactive member may not be where they are, for help lines.
 const INACTIVE_HELP: &str = "an inactive member holds no seat, cloud service, support benefit, project membership, contract manager or coordinator role: remove them here, or set their `status` to `active`";
 
+/// Why an inactive member may not be on a team's list, for help lines.
+const INACTIVE_TEAM_HELP: &str = "an inactive member holds no team seat and is on no team's `members` list: remove them here, or set their `status` to `active`";
+
 /// Checks R07.
 #[must_use]
 pub fn check(ctx: &Context) -> Vec<Diagnostic> {
@@ -31,10 +35,15 @@ fn member_lists(ctx: &Context, out: &mut Vec<Diagnostic>) {
     for list in &ctx.member_lists {
         let benefit = list.holding.is_benefit();
         let pointer = |index: usize| format!("{}/{index}", list.pointer);
+        let help = if list.holding.is_team() {
+            INACTIVE_TEAM_HELP
+        } else {
+            INACTIVE_HELP
+        };
         for (index, raw) in list.items.iter().enumerate() {
             let found = match Entry::parse(raw) {
                 Entry::Person(email) => person(ctx, &email, benefit).map(|fault| {
-                    fault.report(ctx, pointer(index), &email, &list.holding.describe())
+                    fault.report(ctx, pointer(index), &email, &list.holding.describe(), help)
                 }),
                 Entry::Group(name) if benefit => inactive_in_group(ctx, name).map(|inactive| {
                     group_report(
@@ -43,6 +52,7 @@ fn member_lists(ctx: &Context, out: &mut Vec<Diagnostic>) {
                         name,
                         &inactive,
                         &list.holding.describe(),
+                        list.holding.is_team(),
                     )
                 }),
                 Entry::Group(_) => None,
@@ -64,6 +74,7 @@ fn projects(ctx: &Context, out: &mut Vec<Diagnostic>) {
                         format!("/projects/{p}/members/{m}/email"),
                         &email,
                         &place(),
+                        INACTIVE_HELP,
                     )
                 })
             } else if let Some(name) = &entry.group {
@@ -75,6 +86,7 @@ fn projects(ctx: &Context, out: &mut Vec<Diagnostic>) {
                         name,
                         &inactive,
                         &place(),
+                        false,
                     )
                 })
             } else {
@@ -105,7 +117,14 @@ fn person(ctx: &Context, email: &str, holds_something: bool) -> Option<Fault> {
 }
 
 impl Fault {
-    fn report(&self, ctx: &Context, pointer: String, email: &str, place: &str) -> Diagnostic {
+    fn report(
+        &self,
+        ctx: &Context,
+        pointer: String,
+        email: &str,
+        place: &str,
+        inactive_help: &str,
+    ) -> Diagnostic {
         match *self {
             Self::Undeclared => ctx
                 .error(
@@ -122,7 +141,7 @@ impl Fault {
                     pointer,
                     format!("`{email}` is inactive but is on {place}"),
                 )
-                .help(INACTIVE_HELP)
+                .help(inactive_help)
                 .related(
                     ctx.locate(&format!("/members/{index}/status")),
                     "made inactive here",
@@ -149,7 +168,13 @@ fn group_report(
     group: &str,
     inactive: &[String],
     place: &str,
+    team: bool,
 ) -> Diagnostic {
+    let held = if team {
+        "team seat and is on no team's `members` list"
+    } else {
+        "seat, cloud service, support benefit or project membership"
+    };
     ctx.error(
         Code::R07,
         pointer,
@@ -160,7 +185,7 @@ fn group_report(
         ),
     )
     .help(format!(
-        "an inactive member holds no seat, cloud service, support benefit or project membership: take them out of group `{group}`, list the others directly here, or set their `status` to `active`"
+        "an inactive member holds no {held}: take them out of group `{group}`, list the others directly here, or set their `status` to `active`"
     ))
 }
 

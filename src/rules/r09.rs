@@ -1,9 +1,11 @@
 //! R09: every company, role and group referenced exists; companies, roles, groups,
-//! projects and agreement numbers are unique.
+//! projects, agreement numbers and team ids are unique.
 //!
 //! Also R09's, as "a name declared twice" (DOMAIN.md gives R01 only to member
-//! emails): the same product or cloud service listed twice in one agreement, and the
-//! same person or group listed twice in one project. A group that includes itself,
+//! emails): the same product or cloud service listed twice in one agreement, the
+//! same product listed twice in one team, and the same person or group listed twice
+//! in one project. Groups named in team lists must exist like any other. A group
+//! that includes itself,
 //! directly or through other groups, references no group that can exist and is
 //! reported at the entry that closes the cycle. Names are compared as written.
 
@@ -20,6 +22,7 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     unique_sections(ctx, &mut out);
     unique_within_agreements(ctx, &mut out);
+    unique_within_teams(ctx, &mut out);
     unique_within_projects(ctx, &mut out);
     member_references(ctx, &mut out);
     group_references(ctx, &mut out);
@@ -83,6 +86,15 @@ fn unique_sections(ctx: &Context, out: &mut Vec<Diagnostic>) {
         "agreement numbers must be unique: merge the two agreements into one, or correct the number",
         out,
     );
+    let ids = config.teams.iter().map(|t| t.id.as_str()).enumerate();
+    repeated(
+        ctx,
+        ids,
+        |i| format!("/teams/{i}/id"),
+        "team id",
+        "team ids must be unique: merge the two teams into one, or correct the id (`accord teams` lists the ids of the teams you administer)",
+        out,
+    );
 }
 
 fn unique_within_agreements(ctx: &Context, out: &mut Vec<Diagnostic>) {
@@ -109,6 +121,19 @@ fn unique_within_agreements(ctx: &Context, out: &mut Vec<Diagnostic>) {
             |s| format!("/agreements/{a}/cloud_services/{s}/name"),
             &format!("on agreement {}, cloud service", agreement.number),
             "list each cloud service once per agreement: merge the two `assigned` lists into one",
+            out,
+        );
+    }
+}
+
+fn unique_within_teams(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    for (t, team) in ctx.config.teams.iter().enumerate() {
+        repeated(
+            ctx,
+            team.products.iter().map(|p| p.name.as_str()).enumerate(),
+            |p| format!("/teams/{t}/products/{p}/name"),
+            &format!("on team {} ({}), product", team.id, team.name),
+            "a team has one pool per product: merge the two entries (seats and assigned) into one",
             out,
         );
     }

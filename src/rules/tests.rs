@@ -892,3 +892,260 @@ fn timing_on_50_000_members() {
             .sum::<usize>()
     );
 }
+
+// Teams
+
+/// `base()` with one team, `extra` fields merged into it.
+fn with_team(extra: Value) -> Value {
+    let mut team = json!({ "id": "100001", "name": "ACME EU" });
+    let Value::Object(fields) = extra else {
+        panic!("extra fields are an object")
+    };
+    for (key, value) in fields {
+        team[key] = value;
+    }
+    with("teams", json!([team]))
+}
+
+#[test]
+fn teams_r04_counts_people_after_group_expansion() {
+    let config = with_team(json!({ "products": [
+        { "name": "AutoCAD", "seats": 2, "assigned": ["alice@acme.example", "group:structural"] }
+    ] }));
+    let diagnostics = messages(config);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let d = &diagnostics[0];
+    assert_eq!(d.code, Code::R04);
+    assert_eq!(d.pointer, "/teams/0/products/0/assigned/1");
+    assert_eq!(
+        d.message,
+        "`AutoCAD` on team 100001 (ACME EU) is assigned to 3 members but its pool has 2 seats"
+    );
+    assert!(
+        d.help.as_deref().unwrap().starts_with("raise `seats` to 3"),
+        "{:?}",
+        d.help
+    );
+}
+
+#[test]
+fn teams_r04_a_person_named_directly_and_through_a_group_uses_one_seat() {
+    let desired = valid(with_team(json!({ "products": [
+        { "name": "AutoCAD", "seats": 2, "assigned": ["Dana@acme.example ", "group:structural"] }
+    ] })));
+    let pool = &desired.state.teams["100001"].pools["AutoCAD"];
+    assert_eq!(pool.seats, Some(2));
+    assert_eq!(
+        pool.direct.iter().map(Email::as_str).collect::<Vec<_>>(),
+        ["dana@acme.example", "erik@acme.example"]
+    );
+}
+
+#[test]
+fn teams_r04_the_members_list_uses_no_seat_and_a_pool_without_seats_is_not_checked() {
+    let desired = valid(with_team(json!({
+        "members": ["alice@acme.example", "bob@acme.example", "group:structural"],
+        "products": [
+            { "name": "AutoCAD", "seats": 0 },
+            { "name": "Revit", "assigned": ["alice@acme.example", "bob@acme.example", "group:structural"] }
+        ]
+    })));
+    let team = &desired.state.teams["100001"];
+    assert_eq!(team.pools["AutoCAD"].seats, Some(0));
+    assert_eq!(
+        team.pools["Revit"].seats, None,
+        "not declared: keep the live size"
+    );
+    assert_eq!(team.pools["Revit"].direct.len(), 4);
+}
+
+#[test]
+fn teams_r07_everyone_on_a_team_is_declared() {
+    let config = with_team(json!({
+        "members": ["zoe@acme.example"],
+        "products": [{ "name": "AutoCAD", "assigned": ["alice@acme.example", "yves@acme.example"] }]
+    }));
+    let diagnostics = messages(config);
+    let found: Vec<(Code, &str, &str)> = diagnostics
+        .iter()
+        .map(|d| (d.code, d.pointer.as_str(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                Code::R07,
+                "/teams/0/members/0",
+                "`zoe@acme.example` in the `members` list of team 100001 (ACME EU) is not declared under `members`"
+            ),
+            (
+                Code::R07,
+                "/teams/0/products/0/assigned/1",
+                "`yves@acme.example` in the seats of `AutoCAD` on team 100001 (ACME EU) is not declared under `members`"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn teams_r07_an_inactive_member_holds_no_team_seat_and_is_on_no_team() {
+    let mut config = with_team(json!({
+        "members": ["bob@acme.example", "group:structural"],
+        "products": [{ "name": "AutoCAD", "assigned": ["Bob@acme.example", "group:structural"] }]
+    }));
+    config["members"][1]["status"] = json!("inactive");
+    config["members"][2]["status"] = json!("inactive");
+    let diagnostics = messages(config);
+    let found: Vec<(Code, &str)> = diagnostics
+        .iter()
+        .map(|d| (d.code, d.pointer.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Code::R07, "/teams/0/members/0"),
+            (Code::R07, "/teams/0/members/1"),
+            (Code::R07, "/teams/0/products/0/assigned/0"),
+            (Code::R07, "/teams/0/products/0/assigned/1"),
+        ]
+    );
+    assert_eq!(
+        diagnostics[0].message,
+        "`bob@acme.example` is inactive but is on the `members` list of team 100001 (ACME EU)"
+    );
+    assert!(
+        diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("holds no team seat and is on no team's `members` list"),
+        "{:?}",
+        diagnostics[0].help
+    );
+    assert_eq!(
+        diagnostics[3].message,
+        "group `structural` puts inactive member dana@acme.example on the seats of `AutoCAD` on team 100001 (ACME EU)"
+    );
+}
+
+#[test]
+fn teams_r01_a_malformed_address_on_a_team_list() {
+    let config = with_team(json!({ "members": ["alice@acme.example", "bob at acme"] }));
+    assert_eq!(errors(config), one(Code::R01, "/teams/0/members/1"));
+}
+
+#[test]
+fn teams_r09_a_team_id_declared_twice() {
+    let config = with(
+        "teams",
+        json!([
+            { "id": "100001", "name": "ACME EU" },
+            { "id": "100002", "name": "ACME US" },
+            { "id": "100001", "name": "ACME EU again" }
+        ]),
+    );
+    let diagnostics = messages(config);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert_eq!(diagnostics[0].code, Code::R09);
+    assert_eq!(diagnostics[0].pointer, "/teams/2/id");
+    assert_eq!(diagnostics[0].message, "team id `100001` is declared twice");
+}
+
+#[test]
+fn teams_r09_a_product_twice_in_one_team_but_fine_in_two_teams() {
+    let config = with_team(json!({
+        "products": [{ "name": "AutoCAD" }, { "name": "Revit" }, { "name": "AutoCAD", "seats": 3 }]
+    }));
+    let diagnostics = messages(config);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert_eq!(diagnostics[0].code, Code::R09);
+    assert_eq!(diagnostics[0].pointer, "/teams/0/products/2/name");
+    assert_eq!(
+        diagnostics[0].message,
+        "on team 100001 (ACME EU), product `AutoCAD` is declared twice"
+    );
+    valid(with(
+        "teams",
+        json!([
+            { "id": "1", "name": "A", "products": [{ "name": "AutoCAD" }] },
+            { "id": "2", "name": "B", "products": [{ "name": "AutoCAD" }] }
+        ]),
+    ));
+}
+
+#[test]
+fn teams_r09_an_unknown_group_on_a_team_list() {
+    let config = with_team(json!({
+        "members": ["group:structual"],
+        "products": [{ "name": "AutoCAD", "assigned": ["group:nobody"] }]
+    }));
+    let diagnostics = messages(config);
+    let found: Vec<(Code, &str)> = diagnostics
+        .iter()
+        .map(|d| (d.code, d.pointer.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Code::R09, "/teams/0/members/0"),
+            (Code::R09, "/teams/0/products/0/assigned/0"),
+        ]
+    );
+    assert!(
+        diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("did you mean `structural`?")
+    );
+}
+
+#[test]
+fn teams_compile_users_pools_and_provenance_kinds() {
+    let desired = valid(with(
+        "teams",
+        json!([
+            {
+                "id": "100001", "name": "ACME EU",
+                "members": ["alice@acme.example", "group:structural"],
+                "products": [
+                    { "name": "AutoCAD", "seats": 10, "assigned": ["BOB@acme.example", "dana@acme.example"] },
+                    { "name": "Revit" }
+                ]
+            },
+            { "id": "100002", "name": "ACME US" }
+        ]),
+    ));
+    let teams = &desired.state.teams;
+    assert_eq!(teams.keys().collect::<Vec<_>>(), ["100001", "100002"]);
+    let eu = &teams["100001"];
+    assert_eq!(eu.name, "ACME EU");
+    assert_eq!(
+        eu.users.iter().map(Email::as_str).collect::<Vec<_>>(),
+        [
+            "alice@acme.example",
+            "bob@acme.example",
+            "dana@acme.example",
+            "erik@acme.example"
+        ],
+        "`members` and `assigned`, groups expanded, each person once"
+    );
+    assert_eq!(eu.pools.len(), 2);
+    assert!(eu.pools["Revit"].direct.is_empty());
+    let autocad = &eu.pools["AutoCAD"];
+    assert!(!autocad.unlimited && autocad.starts.is_none() && autocad.ends.is_none());
+    assert!(
+        autocad.inherited.is_empty(),
+        "a desired pool holds no inherited seats"
+    );
+    assert_eq!(
+        teams["100002"],
+        crate::state::TeamState {
+            name: "ACME US".into(),
+            ..Default::default()
+        }
+    );
+    // No positions here (configurations built in code): nothing is recorded, and
+    // tests/it/rules.rs checks the lines through files.
+    assert!(desired.provenance.is_empty());
+}

@@ -578,8 +578,11 @@ fn export_writes_one_file_per_section_which_validates_and_plans_no_change() {
     run(&["validate", out_str], 0);
     let output = plan(&out, &store, &["--detailed-exitcode"], 0);
     assert_eq!(stdout_of(&output), "No changes.\n");
-    // The exported files compile to the state the store holds.
-    assert_eq!(desired_state(&out), desired_state(&acme()));
+    // The exported files compile to the state the store holds (the store and the
+    // export do not hold teams yet: issue 11, later).
+    let mut acme_state = desired_state(&acme());
+    acme_state.teams.clear();
+    assert_eq!(desired_state(&out), acme_state);
 }
 
 #[test]
@@ -679,6 +682,8 @@ fn export_without_out_prints_one_document_that_validates() {
         .unwrap();
     bob.status = MemberStatus::Active;
     bob.invited_at = None;
+    // The store and the export do not hold teams yet (issue 11, later).
+    expected.teams.clear();
     assert_eq!(exported, expected);
     let output = plan(config.path(), &store, &[], 0);
     assert_eq!(stdout_of(&output), "No changes.\n");

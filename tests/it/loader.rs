@@ -813,3 +813,57 @@ fn split_files_load_in_parallel_and_merge_in_order() {
         ("part-02.yaml".into(), 236, 14)
     );
 }
+
+#[test]
+fn team_lists_merge_across_files_with_positions_for_every_node() {
+    let config = TestConfig::new()
+        .file(
+            "a.yaml",
+            "account: { id: acme, name: ACME }\nteams:\n  - id: \"100001\"\n    name: ACME EU\n    members: [it@acme.example]\n",
+        )
+        .file(
+            "b.yaml",
+            "teams:\n  - id: \"100002\"\n    name: ACME US\n    products:\n      - name: AutoCAD\n        seats: 4\n        assigned:\n          - alice@acme.example\n          - group:structural\n",
+        );
+    for loaded in [
+        loaded(&config),
+        // What `validate` uses: team items checked and typed as they are read.
+        {
+            let checked =
+                accord::config::schema::load_and_check(config.path(), &LoadOptions::default())
+                    .expect("valid");
+            assert_eq!(checked.config.teams.len(), 2);
+            assert_eq!(checked.config.teams[1].products[0].seats, Some(4));
+            Loaded {
+                value: json!({}),
+                sources: checked.sources,
+            }
+        },
+    ] {
+        let sources = &loaded.sources;
+        let at = |pointer: &str| place(sources.locate(pointer));
+        assert_eq!(at("/teams/0/id"), ("a.yaml".into(), 3, 9));
+        assert_eq!(at("/teams/0/members/0"), ("a.yaml".into(), 5, 15));
+        assert_eq!(at("/teams/1"), ("b.yaml".into(), 2, 5));
+        assert_eq!(at("/teams/1/name"), ("b.yaml".into(), 3, 11));
+        assert_eq!(at("/teams/1/products/0"), ("b.yaml".into(), 5, 9));
+        assert_eq!(at("/teams/1/products/0/seats"), ("b.yaml".into(), 6, 16));
+        assert_eq!(
+            at("/teams/1/products/0/assigned/1"),
+            ("b.yaml".into(), 9, 13)
+        );
+        assert_eq!(
+            place(sources.locate_key("/teams/1/products/0/seats")),
+            ("b.yaml".into(), 6, 9)
+        );
+        assert_eq!(place(sources.locate_key("/teams")), ("a.yaml".into(), 2, 1));
+    }
+    let whole = loaded(&config);
+    let ids: Vec<&str> = whole.value["teams"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|t| t["id"].as_str().expect("text"))
+        .collect();
+    assert_eq!(ids, ["100001", "100002"]);
+}

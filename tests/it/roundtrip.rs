@@ -1,14 +1,16 @@
 //! Property tests of the configuration as a whole: generated valid configurations
-//! pass, and writing the typed model back as YAML and loading it again yields the
-//! same desired state.
+//! (teams included) pass, and writing the typed model back as YAML and loading it
+//! again yields the same desired state.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use accord::config::emit::to_yaml;
 use accord::config::model::{
     AccessLevel, Account, Agreement, CloudService, Company, ConfigFile, DesiredStatus, Group,
-    Member, Product, Project, ProjectAccess, ProjectMember, ProjectProduct, Role,
+    Member, Product, Project, ProjectAccess, ProjectMember, ProjectProduct, Role, Team,
+    TeamProduct,
 };
+use accord::state::State;
 use proptest::prelude::*;
 
 use crate::common::TestConfig;
@@ -155,6 +157,7 @@ fn build(company_names: &BTreeSet<String>, member_count: usize, dice: &[u8]) -> 
             products: None,
         });
     }
+    let teams = teams(&active, !groups.is_empty(), &mut next);
     ConfigFile {
         account: Some(Account {
             id: "acme-eu".into(),
@@ -166,11 +169,50 @@ fn build(company_names: &BTreeSet<String>, member_count: usize, dice: &[u8]) -> 
         groups,
         members,
         agreements,
+        teams,
         projects: vec![Project {
             name: "Tower A".into(),
             members: project_members,
         }],
     }
+}
+
+/// Up to two teams of active members (R07): numeric-looking ids (text, R09: unique),
+/// a `members` list, pools with and without `seats`, some through `group:team`;
+/// every pool with `seats` has room for everyone it lists (R04).
+fn teams(active: &[String], has_group: bool, next: &mut impl FnMut(usize) -> usize) -> Vec<Team> {
+    let people = |next: &mut dyn FnMut(usize) -> usize| -> Vec<String> {
+        let mut people: Vec<String> = active.iter().filter(|_| next(2) == 0).cloned().collect();
+        if has_group && next(3) == 0 {
+            people.push("group:team".into());
+        }
+        people
+    };
+    let mut teams = Vec::new();
+    for t in 0..next(3) {
+        let members = people(&mut *next);
+        let mut products = Vec::new();
+        for name in ["AutoCAD", "Revit"] {
+            if next(3) == 0 {
+                continue;
+            }
+            let assigned = people(&mut *next);
+            // The group counts for its (at most 2) people.
+            let room = assigned.len() + 2 + next(3);
+            products.push(TeamProduct {
+                name: name.into(),
+                seats: (next(3) != 0).then(|| u32::try_from(room).expect("small")),
+                assigned,
+            });
+        }
+        teams.push(Team {
+            id: format!("10000{t}"),
+            name: format!("ACME Team {t}"),
+            members,
+            products,
+        });
+    }
+    teams
 }
 
 proptest! {
@@ -197,8 +239,11 @@ proptest! {
     #[test]
     fn an_exported_state_validates_to_the_same_state(config in config()) {
         let state = TestConfig::with(&to_yaml(&config)).valid().desired.state;
+        prop_assert_eq!(state.teams.len(), config.teams.len());
         let exported = accord::export::to_config(&state);
         let back = TestConfig::with(&to_yaml(&exported)).valid().desired.state;
-        prop_assert_eq!(back, state);
+        // `accord export` does not write teams yet (issue 11: export comes with the store).
+        let without_teams = State { teams: BTreeMap::new(), ..state };
+        prop_assert_eq!(back, without_teams);
     }
 }

@@ -714,3 +714,308 @@ fn compile_resolves_defaults_groups_and_provenance() {
         Some(line_is(&yaml, "members:"))
     );
 }
+
+// Teams (R04, R07, R09 as for agreements; R14 is the plan's)
+
+/// A team section; `body` holds the team's `members:` and `products:` lines,
+/// indented under the team (4 spaces).
+fn team(body: &str) -> String {
+    format!("teams:\n  - id: \"100001\"\n    name: ACME EU\n{body}")
+}
+
+const TEAM_SEATS: &str = "    products:
+      - name: AutoCAD
+        seats: 2
+        assigned:
+          - alice@acme.example
+          - group:structural
+";
+
+#[test]
+fn teams_r04_more_people_than_pool_seats_after_group_expansion() {
+    let yaml = format!("{BASE}{}", team(TEAM_SEATS));
+    let errors = errors(&yaml);
+    assert_eq!(codes(&errors), ["R04"]);
+    let location = errors[0].location.as_ref().expect("located");
+    assert_eq!(location.line, line_of(&yaml, "- group:structural"));
+    assert_eq!(location.column, 13);
+    assert_eq!(errors[0].pointer, "/teams/0/products/0/assigned/1");
+    assert_eq!(
+        errors[0].message,
+        "`AutoCAD` on team 100001 (ACME EU) is assigned to 3 members but its pool has 2 seats"
+    );
+    assert!(
+        errors[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("take 1 member off `assigned`"),
+        "{:?}",
+        errors[0].help
+    );
+    assert_eq!(
+        errors[0].related[0].location.line,
+        line_of(&yaml, "seats: 2")
+    );
+    assert_eq!(errors[0].related[0].message, "2 seats in the pool here");
+}
+
+#[test]
+fn teams_r04_a_person_named_directly_and_through_a_group_uses_one_seat() {
+    let yaml = format!("{BASE}{}", team(TEAM_SEATS)).replace(
+        "- alice@acme.example\n          - group",
+        "- Dana@acme.example\n          - group",
+    );
+    let desired = TestConfig::with(&yaml).valid().desired;
+    let pool = &desired.state.teams["100001"].pools["AutoCAD"];
+    assert_eq!(pool.direct.len(), 2);
+    assert_eq!(pool.seats, Some(2));
+}
+
+#[test]
+fn teams_r07_undeclared_people_on_the_members_and_assigned_lists() {
+    let yaml = format!(
+        "{BASE}{}",
+        team(
+            "    members:\n      - zoe@acme.example\n    products:\n      - name: Revit\n        assigned: [alice@acme.example, yves@acme.example]\n"
+        )
+    );
+    let errors = errors(&yaml);
+    assert_eq!(codes(&errors), ["R07", "R07"], "{errors:#?}");
+    assert_eq!(
+        lines_of(&errors, "R07"),
+        [line_of(&yaml, "zoe@"), line_of(&yaml, "yves@")]
+    );
+    assert_eq!(errors[1].location.as_ref().unwrap().column, 40);
+    assert!(
+        errors[0]
+            .message
+            .contains("the `members` list of team 100001 (ACME EU)"),
+        "{}",
+        errors[0].message
+    );
+}
+
+#[test]
+fn teams_r07_an_inactive_member_holds_no_team_seat_and_is_on_no_team() {
+    let yaml = format!(
+        "{}{}",
+        base_with(
+            "email: bob@acme.example,",
+            "email: bob@acme.example, status: inactive,"
+        ),
+        team(
+            "    members:\n      - bob@acme.example\n    products:\n      - name: Revit\n        assigned:\n          - BOB@acme.example\n"
+        )
+    );
+    let errors = errors(&yaml);
+    assert_eq!(codes(&errors), ["R07", "R07"], "{errors:#?}");
+    assert_eq!(
+        lines_of(&errors, "R07"),
+        [
+            line_is(&yaml, "      - bob@acme.example"),
+            line_of(&yaml, "BOB@")
+        ]
+    );
+    for error in &errors {
+        assert!(error.message.contains("is inactive"), "{}", error.message);
+        assert_eq!(
+            error.related[0].location.line,
+            line_of(&yaml, "status: inactive"),
+            "cites where the member was made inactive"
+        );
+    }
+}
+
+#[test]
+fn teams_r09_a_team_id_declared_twice_across_files_cites_both() {
+    let config = TestConfig::with(BASE)
+        .file(
+            "teams-eu.yaml",
+            "teams:\n  - { id: \"100001\", name: ACME EU }\n",
+        )
+        .file(
+            "teams-us.yaml",
+            "teams:\n  - { id: \"100002\", name: ACME US }\n  - { id: \"100001\", name: ACME EU (copy) }\n",
+        );
+    let errors = config.errors();
+    assert_eq!(codes(&errors), ["R09"]);
+    assert_eq!(errors[0].message, "team id `100001` is declared twice");
+    let location = errors[0].location.as_ref().expect("located");
+    assert!(location.file.ends_with("teams-us.yaml"), "{location}");
+    assert_eq!((location.line, location.column), (3, 11));
+    let first = &errors[0].related[0];
+    assert_eq!(first.message, "first declared here");
+    assert!(
+        first.location.file.ends_with("teams-eu.yaml"),
+        "{}",
+        first.location
+    );
+    assert_eq!((first.location.line, first.location.column), (2, 11));
+}
+
+#[test]
+fn teams_r09_a_product_twice_in_one_team_cites_both() {
+    let yaml = format!(
+        "{BASE}{}",
+        team(
+            "    products:\n      - { name: AutoCAD, seats: 1 }\n      - { name: AutoCAD, seats: 2 }\n"
+        )
+    );
+    let errors = errors(&yaml);
+    assert_eq!(codes(&errors), ["R09"]);
+    assert_eq!(lines_of(&errors, "R09"), [line_of(&yaml, "seats: 2")]);
+    assert_eq!(
+        errors[0].related[0].location.line,
+        line_of(&yaml, "seats: 1")
+    );
+    assert!(
+        errors[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("one pool per product"),
+        "{:?}",
+        errors[0].help
+    );
+}
+
+#[test]
+fn teams_r09_an_unknown_group_on_a_team_list() {
+    let yaml = format!(
+        "{BASE}{}",
+        team(
+            "    members: [group:structual]\n    products:\n      - { name: Revit, assigned: [group:nobody] }\n"
+        )
+    );
+    let errors = errors(&yaml);
+    assert_eq!(codes(&errors), ["R09", "R09"], "{errors:#?}");
+    assert_eq!(
+        lines_of(&errors, "R09"),
+        [line_of(&yaml, "structual"), line_of(&yaml, "nobody")]
+    );
+    assert_eq!(errors[0].location.as_ref().unwrap().column, 15);
+    assert!(
+        errors[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("did you mean `structural`?")
+    );
+}
+
+#[test]
+fn teams_merge_across_files_and_compile_with_provenance() {
+    let config = TestConfig::with(BASE)
+        .file(
+            "teams-a.yaml",
+            "teams:\n  - id: \"100001\"\n    name: ACME EU\n    members:\n      - bob@acme.example\n      - group:structural\n    products:\n      - name: AutoCAD\n        seats: 10\n        assigned:\n          - alice@acme.example\n          - group:structural\n      - { name: Revit, assigned: [Dana@acme.example] }\n",
+        )
+        .file(
+            "teams-b.yaml",
+            "teams:\n  - { id: \"100002\", name: ACME US }\n",
+        );
+    let validated = config.valid();
+    let desired = &validated.desired;
+    let teams = &desired.state.teams;
+    assert_eq!(teams.keys().collect::<Vec<_>>(), ["100001", "100002"]);
+    let eu = &teams["100001"];
+    assert_eq!(
+        eu.users.iter().map(Email::as_str).collect::<Vec<_>>(),
+        [
+            "alice@acme.example",
+            "bob@acme.example",
+            "dana@acme.example",
+            "erik@acme.example"
+        ]
+    );
+    assert_eq!(eu.pools["AutoCAD"].seats, Some(10));
+    assert_eq!(eu.pools["AutoCAD"].direct.len(), 3);
+    assert_eq!(eu.pools["Revit"].seats, None);
+    assert_eq!(
+        eu.pools["Revit"]
+            .direct
+            .iter()
+            .map(Email::as_str)
+            .collect::<Vec<_>>(),
+        ["dana@acme.example"]
+    );
+    assert!(teams["100002"].users.is_empty() && teams["100002"].pools.is_empty());
+
+    let at = |kind, target: &str| {
+        let location = desired
+            .provenance
+            .get(kind, target)
+            .unwrap_or_else(|| panic!("{kind:?} {target} is not recorded"));
+        let file = std::path::Path::new(&*location.file)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        (file, location.line)
+    };
+    let a = |line: u32| ("teams-a.yaml".to_owned(), line);
+    assert_eq!(at(Declared::Team, "100001"), a(2));
+    assert_eq!(at(Declared::Team, "100002"), ("teams-b.yaml".to_owned(), 2));
+    assert_eq!(at(Declared::TeamPool, "100001/AutoCAD"), a(8));
+    assert_eq!(at(Declared::TeamPool, "100001/Revit"), a(13));
+    assert_eq!(
+        at(Declared::TeamSeat, "100001/AutoCAD/alice@acme.example"),
+        a(11)
+    );
+    assert_eq!(
+        at(Declared::TeamSeat, "100001/AutoCAD/dana@acme.example"),
+        a(12)
+    );
+    assert_eq!(
+        at(Declared::TeamSeat, "100001/Revit/dana@acme.example"),
+        a(13)
+    );
+    // A user cites the first direct entry naming them (`members` first, then the
+    // `assigned` lists), else the first group entry bringing them in.
+    assert_eq!(at(Declared::TeamMember, "100001/bob@acme.example"), a(5));
+    assert_eq!(at(Declared::TeamMember, "100001/alice@acme.example"), a(11));
+    assert_eq!(at(Declared::TeamMember, "100001/dana@acme.example"), a(13));
+    assert_eq!(at(Declared::TeamMember, "100001/erik@acme.example"), a(6));
+    assert!(
+        desired
+            .provenance
+            .get(Declared::TeamSeat, "100001/Revit/alice@acme.example")
+            .is_none()
+    );
+}
+
+/// Through the binary, as CI sees it: the team's defect with file, line and column.
+#[test]
+fn teams_errors_through_the_binary_name_file_line_and_column() {
+    let yaml = format!("{BASE}{}", team(TEAM_SEATS));
+    let config = TestConfig::with(&yaml);
+    let output = crate::common::accord()
+        .args(["validate", "--format", "json"])
+        .arg(config.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let errors = value.as_array().expect("a list");
+    assert_eq!(errors.len(), 1, "{value:#}");
+    assert_eq!(errors[0]["code"], "R04");
+    assert_eq!(errors[0]["line"], line_of(&yaml, "- group:structural"));
+    assert_eq!(errors[0]["column"], 13);
+    assert_eq!(errors[0]["pointer"], "/teams/0/products/0/assigned/1");
+    assert_eq!(errors[0]["related"][0]["line"], line_of(&yaml, "seats: 2"));
+    let human = crate::common::accord()
+        .arg("validate")
+        .arg(config.path())
+        .output()
+        .expect("runs");
+    let text = String::from_utf8(human.stdout).expect("UTF-8");
+    assert!(text.contains("error[R04]"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "accord.yaml:{}:13]",
+            line_of(&yaml, "- group:structural")
+        )),
+        "{text}"
+    );
+}

@@ -388,3 +388,335 @@ fn the_domain_example_is_valid() {
     assert_eq!(config.agreements[0].number, "110001234567");
     assert_eq!(config.projects[0].members.len(), 2);
 }
+
+// ---------------------------------------------------------------------------------------
+// Teams: every malformed team entry is one located schema error
+// ---------------------------------------------------------------------------------------
+
+/// The only diagnostic of a configuration whose `teams:` section is `teams` (lines
+/// of the file: 1 is `account`, 2 is `teams:`, 3 the first line of `teams`).
+fn team_error(teams: &str) -> Diagnostic {
+    only_schema_error(&TestConfig::with(&format!("{ACCOUNT}teams:\n{teams}")))
+}
+
+/// Asserts a diagnostic's message, help (when given) and `line:column` in accord.yaml.
+fn assert_team_error(teams: &str, message: &str, help: Option<&str>, (line, column): (u32, u32)) {
+    let diagnostic = team_error(teams);
+    assert_eq!(diagnostic.message, message, "{teams}");
+    if let Some(help) = help {
+        assert_eq!(diagnostic.help.as_deref(), Some(help), "{teams}");
+    }
+    assert_at(&diagnostic, "accord.yaml", line, column);
+}
+
+#[test]
+fn a_team_id_written_as_a_number_says_to_quote_it_like_an_agreement_number() {
+    assert_team_error(
+        "  - id: 100001\n    name: ACME EU\n",
+        "expected text, found a number",
+        Some("quote it: \"100001\""),
+        (3, 9),
+    );
+    assert_team_error(
+        "  - { id: \"\", name: ACME EU }\n",
+        "`id` of a team must not be empty",
+        None,
+        (3, 11),
+    );
+}
+
+#[test]
+fn a_team_without_id_or_name_is_refused_at_the_team() {
+    assert_team_error(
+        "  - name: ACME EU\n    members: [alice@acme.example]\n",
+        "a team needs `id`",
+        Some("add `id: ...` to it"),
+        (3, 5),
+    );
+    assert_team_error(
+        "  - id: \"100001\"\n    products: []\n",
+        "a team needs `name`",
+        Some("add `name: ...` to it"),
+        (3, 5),
+    );
+    assert_team_error(
+        "  - { id: \"100001\", name: ACME EU, products: [{ seats: 3 }] }\n",
+        "a product of a team needs `name`",
+        Some("add `name: ...` to it"),
+        (3, 47),
+    );
+}
+
+#[test]
+fn unknown_keys_of_a_team_and_of_its_products_are_refused() {
+    assert_team_error(
+        "  - id: \"100001\"\n    name: ACME EU\n    member: [alice@acme.example]\n",
+        "unknown key `member` in a team",
+        Some("allowed keys: id, members, name, products; did you mean `members`?"),
+        (5, 5),
+    );
+    assert_team_error(
+        "  - id: \"100001\"\n    name: ACME EU\n    products:\n      - { name: AutoCAD, seat: 3 }\n",
+        "unknown key `seat` in a product of a team",
+        Some("allowed keys: assigned, name, seats; did you mean `seats`?"),
+        (6, 26),
+    );
+}
+
+#[test]
+fn team_lists_of_the_wrong_type_are_refused() {
+    assert_team_error(
+        "  { id: \"100001\", name: ACME EU }\n",
+        "expected a list, found a mapping",
+        None,
+        (3, 3),
+    );
+    assert_team_error(
+        "  - \"100001\"\n",
+        "expected a mapping, found text",
+        Some("write a mapping, such as { id: ..., name: ... }"),
+        (3, 5),
+    );
+    assert_team_error(
+        "  - id: \"100001\"\n    name: ACME EU\n    members: alice@acme.example\n",
+        "expected a list, found text",
+        Some("write a list, such as [alice@acme.example]"),
+        (5, 14),
+    );
+    assert_team_error(
+        "  - id: \"100001\"\n    name: ACME EU\n    products: AutoCAD\n",
+        "expected a list, found text",
+        Some("write a list, such as [AutoCAD]"),
+        (5, 15),
+    );
+    assert_team_error(
+        "  - id: \"100001\"\n    name: ACME EU\n    products:\n      - AutoCAD\n",
+        "expected a mapping, found text",
+        Some("write a mapping, such as { name: AutoCAD }"),
+        (6, 9),
+    );
+    assert_team_error(
+        "  - id: \"100001\"\n    name: ACME EU\n    products:\n      - { name: AutoCAD, assigned: alice@acme.example }\n",
+        "expected a list, found text",
+        Some("write a list, such as [alice@acme.example]"),
+        (6, 36),
+    );
+    assert_team_error(
+        "  - id: \"100001\"\n    name: ACME EU\n    products:\n",
+        "expected a list, found nothing",
+        Some("write a value, or remove the key if it is optional"),
+        (5, 13),
+    );
+    assert_team_error(
+        "  - id: \"100001\"\n    name: [ACME EU]\n",
+        "expected text, found a list",
+        None,
+        (4, 11),
+    );
+}
+
+#[test]
+fn team_seats_must_be_a_whole_number_of_at_least_zero() {
+    let product = |seats: &str| {
+        format!(
+            "  - id: \"100001\"\n    name: ACME EU\n    products:\n      - {{ name: AutoCAD, seats: {seats} }}\n"
+        )
+    };
+    assert_team_error(
+        &product("-1"),
+        "`-1` is too small for `seats` of a product of a team",
+        Some("the smallest allowed value is 0"),
+        (6, 33),
+    );
+    assert_team_error(
+        &product("\"10\""),
+        "expected a whole number, found text",
+        Some("remove the quotes: 10"),
+        (6, 33),
+    );
+    assert_team_error(
+        &product("ten"),
+        "expected a whole number, found text",
+        None,
+        (6, 33),
+    );
+    assert_team_error(
+        &product("10.5"),
+        "expected a whole number, found a number",
+        None,
+        (6, 33),
+    );
+    // Passes JSON Schema (10.0 is an integer there) but not the model: still located.
+    assert_team_error(
+        &product("10.0"),
+        "expected a whole number, found 10.0",
+        Some("write it without a fraction: 10"),
+        (6, 33),
+    );
+    assert_team_error(
+        &product("4294967296"),
+        "`4294967296` is too large for `seats` of a product of a team",
+        None,
+        (6, 33),
+    );
+}
+
+#[test]
+fn a_key_twice_in_a_team_is_a_yaml_error_citing_both() {
+    let config = TestConfig::with(&format!(
+        "{ACCOUNT}teams:\n  - id: \"100001\"\n    name: ACME EU\n    name: ACME Europe\n"
+    ));
+    let diagnostics = config.errors();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let diagnostic = &diagnostics[0];
+    assert_eq!(diagnostic.code, Code::Yaml, "{diagnostic}");
+    assert!(
+        diagnostic.message.starts_with("duplicate key `name`"),
+        "{diagnostic}"
+    );
+    assert_at(diagnostic, "accord.yaml", 5, 5);
+    assert_eq!(diagnostic.related[0].location.line, 4, "the first `name:`");
+    let product = TestConfig::with(&format!(
+        "{ACCOUNT}teams:\n  - id: \"1\"\n    name: A\n    products:\n      - {{ name: AutoCAD, seats: 1, seats: 2 }}\n"
+    ));
+    let diagnostics = product.errors();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert_eq!(diagnostics[0].code, Code::Yaml);
+    assert_at(&diagnostics[0], "accord.yaml", 6, 36);
+}
+
+#[test]
+fn every_team_defect_is_reported_at_once_across_files() {
+    let config = TestConfig::new()
+        .file(
+            "a.yaml",
+            format!("{ACCOUNT}teams:\n  - {{ id: 1, name: A }}\n"),
+        )
+        .file(
+            "b.yaml",
+            "teams:\n  - { id: \"2\", name: B, products: [{ name: Revit, seats: -3 }] }\n  - { id: \"3\" }\n",
+        );
+    let found: Vec<(String, u32, String)> = config
+        .errors()
+        .iter()
+        .map(|d| {
+            assert_eq!(d.code, Code::Schema, "{d}");
+            let location = d.location.as_ref().expect("located");
+            let file = Path::new(&*location.file)
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (file, location.line, d.pointer.clone())
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("a.yaml".to_owned(), 3, "/teams/0/id".to_owned()),
+            (
+                "b.yaml".to_owned(),
+                2,
+                "/teams/1/products/0/seats".to_owned()
+            ),
+            ("b.yaml".to_owned(), 3, "/teams/2".to_owned()),
+        ]
+    );
+}
+
+/// `validate` checks team items while reading (the streaming check); it must agree
+/// with the plain pipeline, stage after stage on the whole value.
+#[test]
+fn the_streaming_check_agrees_with_the_whole_value_on_teams() {
+    let valid = format!(
+        "{ACCOUNT}roles: [{{ name: Admin, default_access: [account_admin] }}]\n\
+         members: [{{ email: alice@acme.example, role: Admin }}]\n\
+         teams:\n  - {{ id: \"1\", name: A, members: [alice@acme.example], products: [{{ name: AutoCAD, seats: 1, assigned: [alice@acme.example] }}] }}\n"
+    );
+    let invalid = format!(
+        "{ACCOUNT}teams:\n  - {{ id: 1, name: A }}\n  - {{ id: \"2\", name: B, colour: red, products: [{{ name: X, seats: 1.0 }}] }}\n"
+    );
+    for yaml in [valid, invalid] {
+        let config = TestConfig::with(&yaml);
+        let options = LoadOptions::default();
+        let streamed = schema::load_and_check(config.path(), &options).map(|c| c.config);
+        let whole = config::load(config.path(), &options).and_then(|l| schema::check(&l));
+        match (streamed, whole) {
+            (Ok(streamed), Ok(whole)) => {
+                assert_eq!(streamed, whole);
+                assert_eq!(streamed.teams.len(), 1);
+            }
+            (Err(mut streamed), Err(mut whole)) => {
+                accord::diagnostic::sort(&mut streamed);
+                accord::diagnostic::sort(&mut whole);
+                assert_eq!(streamed, whole);
+            }
+            (streamed, whole) => panic!("disagree: {streamed:?} / {whole:?}"),
+        }
+    }
+}
+
+/// Editors complete and explain every key of a team from the committed schema.
+#[test]
+fn the_schema_describes_every_key_of_a_team_for_editors() {
+    let schema = schema::schema();
+    assert_eq!(
+        schema["properties"]["teams"]["items"]["$ref"],
+        "#/$defs/Team"
+    );
+    for (definition, keys) in [
+        ("Team", &["id", "name", "members", "products"][..]),
+        ("TeamProduct", &["name", "seats", "assigned"][..]),
+    ] {
+        let def = &schema["$defs"][definition];
+        assert!(def["description"].as_str().is_some_and(|d| !d.is_empty()));
+        assert_eq!(def["additionalProperties"], false);
+        for key in keys {
+            let described = def["properties"][key]["description"].as_str();
+            assert!(
+                described.is_some_and(|d| !d.is_empty()),
+                "{definition}.{key}"
+            );
+        }
+    }
+    assert_eq!(
+        schema["$defs"]["Team"]["required"],
+        serde_json::json!(["id", "name"])
+    );
+    assert_eq!(
+        schema["$defs"]["Team"]["properties"]["id"]["type"],
+        "string"
+    );
+    assert_eq!(
+        schema["$defs"]["TeamProduct"]["properties"]["seats"]["minimum"],
+        0
+    );
+}
+
+/// The README's configuration and its `teams` example, together, are valid.
+#[test]
+fn the_readme_configuration_with_its_team_is_valid() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .map(|block| block.split("```").next().expect("block"))
+        .collect();
+    let config = blocks
+        .iter()
+        .find(|b| b.contains("\naccount: "))
+        .expect("the configuration block");
+    let teams = blocks
+        .iter()
+        .find(|b| b.starts_with("teams:\n"))
+        .expect("the teams block");
+    let validated = TestConfig::with(&format!("{config}{teams}")).valid();
+    let team = &validated.desired.state.teams["100001"];
+    assert_eq!(
+        team.users.len(),
+        4,
+        "bob, alice and group `structural` (dana, erik)"
+    );
+    assert_eq!(team.pools["AutoCAD"].seats, Some(10));
+    assert_eq!(team.pools["Revit"].seats, None);
+}

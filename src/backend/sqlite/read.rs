@@ -86,6 +86,7 @@ impl Reader<'_, '_> {
             members: members.rows.into_iter().collect(),
             agreements,
             projects,
+            teams: Default::default(),
         };
         Ok((state, revision))
     }
