@@ -19,7 +19,11 @@
 //! - removals and deactivations need every contract-manager and coordinator transfer
 //!   (`holders`, R11) and every grant of `account_admin` (`admins`, R10); so do member
 //!   updates that may take `account_admin` away;
-//! - project members need their project (`project:P`).
+//! - project members need their project (`project:P`);
+//! - everything on a team needs its creation (`team:T`); a team's seats of a product
+//!   are one pool (`team-pool:T/P`) as an agreement's are; a seat needs its holder on
+//!   the team (`team-user:T/email`), and a failed removal from a team skips the later
+//!   assignments of the pools its cascade would have freed.
 
 use std::collections::HashMap;
 
@@ -62,10 +66,8 @@ fn record_needs(company: Option<&String>, role: Option<&String>) -> Vec<String> 
 #[must_use]
 pub fn keys(operation: &Operation) -> Keys {
     let mut keys = keys_of(&operation.op);
-    if operation.op.is_member_exit() {
-        keys.changes
-            .extend(operation.consequences.iter().filter_map(|c| pool_of(c)));
-    }
+    keys.changes
+        .extend(operation.consequences.iter().filter_map(|c| pool_of(c)));
     keys
 }
 
@@ -170,6 +172,46 @@ pub fn keys_of(op: &Op) -> Keys {
             vec![format!("agreement:{number}"), member(email)],
         ),
         Op::ProjectCreate { name } => (vec![format!("project:{name}")], vec![]),
+        Op::TeamCreate { team, seats, .. } => (
+            std::iter::once(format!("team:{team}"))
+                .chain(seats.keys().map(|p| format!("team-pool:{team}/{p}")))
+                .collect(),
+            vec![],
+        ),
+        Op::TeamUpdate { team, name, seats } => {
+            let mut changes: Vec<String> = seats
+                .keys()
+                .map(|p| format!("team-pool:{team}/{p}"))
+                .collect();
+            if name.is_some() {
+                changes.push(format!("team-name:{team}"));
+            }
+            (changes, vec![format!("team:{team}")])
+        }
+        Op::TeamMemberAdd { team, email, .. } | Op::TeamMemberRemove { team, email } => (
+            vec![format!("team-user:{team}/{email}")],
+            vec![format!("team:{team}"), member(email)],
+        ),
+        Op::TeamSeatAssign {
+            team,
+            product,
+            email,
+        } => (
+            vec![format!("team-pool:{team}/{product}")],
+            vec![
+                format!("team:{team}"),
+                format!("team-user:{team}/{email}"),
+                member(email),
+            ],
+        ),
+        Op::TeamSeatUnassign {
+            team,
+            product,
+            email,
+        } => (
+            vec![format!("team-pool:{team}/{product}")],
+            vec![format!("team:{team}"), member(email)],
+        ),
         Op::ProjectMemberAdd { project, email, .. }
         | Op::ProjectMemberUpdate { project, email, .. }
         | Op::ProjectMemberRemove { project, email } => (
@@ -196,6 +238,7 @@ fn pool_of(consequence: &str) -> Option<String> {
         "seat.unassign" => Some(format!("seat:{number}/{}", middle()?)),
         "cloud_service.unassign" => Some(format!("cloud:{number}/{}", middle()?)),
         "support.unassign" => Some(format!("support:{number}")),
+        "team_seat.unassign" => Some(format!("team-pool:{number}/{}", middle()?)),
         _ => None,
     }
 }

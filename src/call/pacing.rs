@@ -415,8 +415,14 @@ mod tests {
         pacer.pause("svc", "", Duration::from_secs(3));
         let times = times(&pacer, "svc", "", 3).await;
         assert!(times[0] >= Duration::from_secs(3), "{times:?}");
-        assert!(times[1] - times[0] >= Duration::from_millis(99), "{times:?}");
-        assert!(times[2] - times[1] >= Duration::from_millis(99), "{times:?}");
+        assert!(
+            times[1] - times[0] >= Duration::from_millis(99),
+            "{times:?}"
+        );
+        assert!(
+            times[2] - times[1] >= Duration::from_millis(99),
+            "{times:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

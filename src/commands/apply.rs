@@ -114,7 +114,8 @@ impl Session<'_> {
             skip_unsupported: self.args.skip_unsupported,
             drift: false,
         };
-        let mut checked = match pipeline::check(backend.as_ref(), &validated.desired, options).await {
+        let mut checked = match pipeline::check(backend.as_ref(), &validated.desired, options).await
+        {
             Ok(checked) => checked,
             Err(error) => {
                 if let Some(plan) = error.plan() {

@@ -77,6 +77,8 @@ pub enum ObjectKind {
     Agreement,
     /// A project, with its members.
     Project,
+    /// A named-user team, with its users and seats.
+    Team,
 }
 
 impl ObjectKind {
@@ -89,6 +91,7 @@ impl ObjectKind {
             Self::Member => "member",
             Self::Agreement => "agreement",
             Self::Project => "project",
+            Self::Team => "team",
         }
     }
 
@@ -101,6 +104,7 @@ impl ObjectKind {
             Self::Member => "members",
             Self::Agreement => "agreements",
             Self::Project => "projects",
+            Self::Team => "teams",
         }
     }
 }
@@ -129,11 +133,17 @@ pub enum Section {
     Projects,
     /// Project members, their project access level and products.
     ProjectMembers,
+    /// Named-user teams: creation, names, pool sizes.
+    Teams,
+    /// The users of a team.
+    TeamMembers,
+    /// Direct seat assignments of a team's pools.
+    TeamSeats,
 }
 
 impl Section {
     /// Every section.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 12] = [
         Self::Companies,
         Self::Roles,
         Self::Members,
@@ -143,6 +153,9 @@ impl Section {
         Self::Support,
         Self::Projects,
         Self::ProjectMembers,
+        Self::Teams,
+        Self::TeamMembers,
+        Self::TeamSeats,
     ];
 
     /// The word messages use (`project members`).
@@ -158,6 +171,9 @@ impl Section {
             Self::Support => "support benefits",
             Self::Projects => "projects",
             Self::ProjectMembers => "project members",
+            Self::Teams => "teams",
+            Self::TeamMembers => "team users",
+            Self::TeamSeats => "team seats",
         }
     }
 }
@@ -271,12 +287,35 @@ operations! {
         /// New default access levels.
         default_access: BTreeSet<AccessLevel>,
     }
+    /// Create a named-user team with its name and pool sizes (backends that are the
+    /// system of record for teams: the embedded store and the account service).
+    TeamCreate = "team.create" (Add, Team, Teams, true) {
+        /// The team's id.
+        team: String,
+        /// Its display name.
+        name: String,
+        /// Seats per product pool.
+        seats: BTreeMap<String, u32>,
+    }
     /// Add a member to the account (sends the invitation when they have access or a project).
     MemberInvite = "member.invite" (Add, Member, Members, true) {
         /// Email.
         email: Email,
         /// The record.
         record: MemberRecord,
+    }
+    /// Add a user to a team (on the vendor: an invitation; an existing user is done).
+    TeamMemberAdd = "team_member.add" (Add, Team, TeamMembers, true) {
+        /// The team's id.
+        team: String,
+        /// The user.
+        email: Email,
+        /// Given name, for the invitation of someone with no login yet.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first_name: Option<String>,
+        /// Family name, likewise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_name: Option<String>,
     }
     /// Change a member's record (company, role, names, access, external subscriptions).
     MemberUpdate = "member.update" (Change, Member, Members, true) {
@@ -328,6 +367,17 @@ operations! {
         /// New holder.
         to: Email,
     }
+    /// Rename a team and/or change pool sizes (only the products listed).
+    TeamUpdate = "team.update" (Change, Team, Teams, true) {
+        /// The team's id.
+        team: String,
+        /// New name, when it changes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// New seat counts of the pools whose size changes.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        seats: BTreeMap<String, u32>,
+    }
     /// Deactivate a member: frees everything they hold, keeps the member.
     MemberDeactivate = "member.deactivate" (Change, Member, Members, true) {
         /// Email.
@@ -336,6 +386,13 @@ operations! {
     /// Remove a member from the account: frees everything, leaves every project.
     MemberRemove = "member.remove" (Remove, Member, Members, true) {
         /// Email.
+        email: Email,
+    }
+    /// Remove a user from a team: frees their seats of that team.
+    TeamMemberRemove = "team_member.remove" (Remove, Team, TeamMembers, true) {
+        /// The team's id.
+        team: String,
+        /// The user.
         email: Email,
     }
     /// Take a member's seat of a product back.
@@ -363,6 +420,15 @@ operations! {
         /// Member.
         email: Email,
     }
+    /// Take a user's direct seat of a team's pool back.
+    TeamSeatUnassign = "team_seat.unassign" (Remove, Team, TeamSeats, true) {
+        /// The team's id.
+        team: String,
+        /// The product.
+        product: String,
+        /// The user.
+        email: Email,
+    }
     /// Give a member a seat of a product.
     SeatAssign = "seat.assign" (Add, Agreement, Seats, true) {
         /// Contract number.
@@ -386,6 +452,15 @@ operations! {
         /// Contract number.
         number: String,
         /// Member.
+        email: Email,
+    }
+    /// Give a team user a direct seat of a pool.
+    TeamSeatAssign = "team_seat.assign" (Add, Team, TeamSeats, true) {
+        /// The team's id.
+        team: String,
+        /// The product.
+        product: String,
+        /// The user.
         email: Email,
     }
     /// Create a project.
@@ -469,6 +544,20 @@ impl Op {
             | Self::RoleCreate { name, .. }
             | Self::RoleUpdate { name, .. }
             | Self::ProjectCreate { name } => name.clone(),
+            Self::TeamCreate { team, .. } | Self::TeamUpdate { team, .. } => team.clone(),
+            Self::TeamMemberAdd { team, email, .. } | Self::TeamMemberRemove { team, email } => {
+                format!("{team}/{email}")
+            }
+            Self::TeamSeatAssign {
+                team,
+                product,
+                email,
+            }
+            | Self::TeamSeatUnassign {
+                team,
+                product,
+                email,
+            } => format!("{team}/{product}/{email}"),
             Self::AgreementCreate { number, .. }
             | Self::AgreementUpdate { number, .. }
             | Self::SetContractManager { number, .. }
@@ -537,6 +626,12 @@ impl Op {
             Self::ProjectMemberAdd { project, .. }
             | Self::ProjectMemberUpdate { project, .. }
             | Self::ProjectMemberRemove { project, .. } => project.as_str(),
+            Self::TeamCreate { team, .. }
+            | Self::TeamUpdate { team, .. }
+            | Self::TeamMemberAdd { team, .. }
+            | Self::TeamMemberRemove { team, .. }
+            | Self::TeamSeatAssign { team, .. }
+            | Self::TeamSeatUnassign { team, .. } => team.as_str(),
         };
         (self.kind().object(), key)
     }

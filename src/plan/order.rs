@@ -38,6 +38,9 @@ impl Slot {
     /// An agreement's licence decreases: step 5, after the un-assignments that free the seats.
     pub const LICENCE_DECREASE: Self = Self::at(5, 3);
 
+    /// A team's pool decreases: step 5, after the team un-assignments that free them.
+    pub const POOL_DECREASE: Self = Self::at(5, 5);
+
     /// The slot of a member update that changes access from `from` to `to`.
     #[must_use]
     pub fn member_update(from: &BTreeSet<AccessLevel>, to: &BTreeSet<AccessLevel>) -> Self {
@@ -66,8 +69,11 @@ impl Slot {
             Op::CompanyUpdate { .. } => Self::at(1, 1),
             Op::RoleCreate { .. } => Self::at(1, 2),
             Op::RoleUpdate { .. } => Self::at(1, 3),
+            Op::TeamCreate { .. } => Self::at(1, 4),
             // 2. invites, then activations and updates (grants before revocations)
             Op::MemberInvite { .. } => Self::at(2, 0),
+            // right after the invitations: team users
+            Op::TeamMemberAdd { .. } => Self::at(2, 3),
             Op::MemberActivate { .. } => Self::at(2, 1),
             Op::MemberUpdate { .. } => Self::at(2, 2),
             // 3. agreements: creation and increases, then role transfers
@@ -75,17 +81,22 @@ impl Slot {
             Op::AgreementUpdate { .. } => Self::at(3, 1),
             Op::SetContractManager { .. } => Self::at(3, 2),
             Op::SetSoftwareCoordinator { .. } => Self::at(3, 3),
+            // with the agreements: pool increases and team renames
+            Op::TeamUpdate { .. } => Self::at(3, 4),
             // 4. removals and deactivations
             Op::MemberRemove { .. } => Self::at(4, 0),
             Op::MemberDeactivate { .. } => Self::at(4, 1),
+            Op::TeamMemberRemove { .. } => Self::at(4, 2),
             // 5. un-assignments, then licence decreases
             Op::SeatUnassign { .. } => Self::at(5, 0),
             Op::CloudServiceUnassign { .. } => Self::at(5, 1),
             Op::SupportUnassign { .. } => Self::at(5, 2),
+            Op::TeamSeatUnassign { .. } => Self::at(5, 4),
             // 6. assignments
             Op::SeatAssign { .. } => Self::at(6, 0),
             Op::CloudServiceAssign { .. } => Self::at(6, 1),
             Op::SupportAssign { .. } => Self::at(6, 2),
+            Op::TeamSeatAssign { .. } => Self::at(6, 3),
             // 7. projects: creation, then member removals, additions, updates
             Op::ProjectCreate { .. } => Self::at(7, 0),
             Op::ProjectMemberRemove { .. } => Self::at(7, 1),

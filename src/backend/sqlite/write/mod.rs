@@ -133,6 +133,15 @@ impl Writer<'_, '_> {
             Op::ProjectMemberRemove { project, email } => {
                 self.project_member_remove(project, email)
             }
+            // Teams are not kept in the store yet (issue 11).
+            Op::TeamCreate { .. }
+            | Op::TeamUpdate { .. }
+            | Op::TeamMemberAdd { .. }
+            | Op::TeamMemberRemove { .. }
+            | Op::TeamSeatAssign { .. }
+            | Op::TeamSeatUnassign { .. } => {
+                Ok(Outcome::refused_plain("this store does not keep teams yet"))
+            }
         }
     }
 }
