@@ -19,9 +19,60 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// When to use colour: `auto` uses it on a terminal unless NO_COLOR is set.
+    /// When to use colour: `auto` uses it on a terminal unless NO_COLOR is set (or
+    /// always when CLICOLOR_FORCE is); `always` and `never` win over both.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Log more on standard error: `-v` each backend call and retry, `-vv` everything
+    /// (RUST_LOG, when set, says exactly what to log and wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Log only errors on standard error.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// How log lines are written: `text` for people, `json` (one object a line) for
+    /// log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+impl Cli {
+    /// The log filter these flags ask for: `RUST_LOG` when set, else warnings (`-q`:
+    /// errors; `-v`: calls and retries; `-vv`: everything). `accord serve` logs each
+    /// request at `info`, so it starts one step up.
+    #[must_use]
+    pub fn log_filter(&self) -> String {
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            if !filter.trim().is_empty() {
+                return filter;
+            }
+        }
+        let base = u8::from(matches!(self.command, Command::Serve(_)));
+        let level = if self.quiet {
+            "error"
+        } else {
+            match self.verbose.saturating_add(base) {
+                0 => "warn",
+                1 => "info",
+                2 => "debug",
+                _ => "trace",
+            }
+        };
+        // Dependencies stay quiet unless asked for by name in RUST_LOG.
+        format!("warn,accord={level}")
+    }
 }
 
 /// accord's commands.
@@ -81,11 +132,45 @@ pub enum Command {
     )]
     Serve(ServeArgs),
 
+    /// Write a small valid configuration to start from (`accord.yaml` in DIR).
+    ///
+    /// Its first line points editors at the JSON Schema: the repository's own when DIR
+    /// is inside a checkout that has `schemas/accord.schema.json`, the published one
+    /// otherwise. An existing file is never overwritten without --force.
+    #[command(
+        after_help = "Examples:\n  accord init config/\n  accord init --account-id acme-eu --account-name \"ACME Architects\" --admin it@acme.example config/"
+    )]
+    Init(InitArgs),
+
     /// Print a shell completion script for bash, zsh or fish.
     #[command(
         after_help = "Examples:\n  accord completions bash > /etc/bash_completion.d/accord\n  accord completions zsh > \"${fpath[1]}/_accord\"\n  accord completions fish > ~/.config/fish/completions/accord.fish"
     )]
     Completions(CompletionsArgs),
+}
+
+/// `accord init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to write `accord.yaml` into (created if missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+
+    /// The account's id (it must match the backend's).
+    #[arg(long, value_name = "ID", default_value = "my-firm")]
+    pub account_id: String,
+
+    /// The account's display name (also the first company's).
+    #[arg(long, value_name = "NAME", default_value = "My Firm")]
+    pub account_name: String,
+
+    /// The first account admin's email (R10: an account keeps one).
+    #[arg(long, value_name = "EMAIL", default_value = "admin@my-firm.example")]
+    pub admin: String,
+
+    /// Overwrite an existing `accord.yaml`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `accord completions`.
@@ -339,8 +424,14 @@ pub enum DiagnosticFormat {
     /// A snippet of the offending line with a caret, the rule ID and a help line.
     #[value(alias = "text")]
     Human,
-    /// A JSON array of `{code, severity, file, line, column, pointer, message, help}`.
+    /// Versioned JSON (`schemas/validate.schema.json`): `{version, valid, errors,
+    /// warnings, diagnostics: [{code, severity, file, line, column, pointer, message,
+    /// help, related}]}`.
     Json,
+    /// GitHub Actions workflow commands: an annotation on each offending line.
+    Github,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 /// When to colour output.
@@ -355,14 +446,19 @@ pub enum ColorChoice {
 }
 
 impl ColorChoice {
-    /// Whether to colour standard output.
+    /// Whether to colour standard output. An explicit `--color always|never` wins
+    /// (no-color.org: a flag the user typed beats the environment); with `auto`,
+    /// `CLICOLOR_FORCE` (not `0`) forces colour, `NO_COLOR` turns it off, and
+    /// otherwise a terminal decides.
     #[must_use]
     pub fn enabled(self) -> bool {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         match self {
-            _ if no_color => false,
             Self::Always => true,
             Self::Never => false,
+            Self::Auto if set("CLICOLOR_FORCE") => true,
+            Self::Auto if no_color => false,
             Self::Auto => std::io::stdout().is_terminal(),
         }
     }

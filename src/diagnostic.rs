@@ -86,6 +86,9 @@ pub enum Code {
     R12,
     /// Too many removals.
     R13,
+    /// Declared teams exist, their products are current pools, and no pool ends
+    /// up holding more seats than it has.
+    R14,
 }
 
 impl Code {
@@ -108,6 +111,7 @@ impl Code {
             Self::R10 => "R10",
             Self::R11 => "R11",
             Self::R12 => "R12",
+            Self::R14 => "R14",
             Self::R13 => "R13",
         }
     }

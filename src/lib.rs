@@ -17,12 +17,14 @@
 //! 3. [`contract`]: the operation vocabulary and the backend contract;
 //! 4. [`config`], [`desired`], [`wire`]: the configuration files, the desired state,
 //!    the account service's JSON;
-//! 5. [`rules`], [`report`], [`export`]: R01-R10, diagnostics rendered, state to files;
+//! 5. [`rules`], [`report`], [`annotate`], [`export`]: R01-R10, diagnostics rendered
+//!    for people, tools and CI systems, state to files;
 //! 6. [`validate`], [`plan`], [`backend`]: a checked configuration, plans, backends;
 //! 7. [`apply`], [`service`]: carrying a plan out, the account service;
 //! 8. [`error`], then [`pipeline`]: the commands' errors and the steps they call;
 //! 9. [`cli`], then [`commands`]: the command line, parsed, then carried out.
 
+pub mod annotate;
 pub mod apply;
 pub mod backend;
 pub mod call;

@@ -5,7 +5,8 @@
 //! - [`open`] the backend a URL names;
 //! - [`check`]: fetch the account, restrict the configuration to what the backend
 //!   manages, diff, run the safety rules, attach the notes (parts not managed, a
-//!   process-local lock) and the drift report: a [`Checked`] plan, or the error that
+//!   process-local lock) and the drift report, and ask the backend whether it can
+//!   carry every operation out (its preflight): a [`Checked`] plan, or the error that
 //!   refuses it;
 //! - for `apply`: [`read_saved`] and [`check_saved`] (a reviewed plan must still be
 //!   the plan), [`lock`] (the backend's lock, or a process-local one), then
@@ -128,12 +129,59 @@ pub async fn check<'a>(
             parts: unsupported,
         });
     }
+    preflight(backend, &plan).await?;
     Ok(Checked {
         plan,
         revision: snapshot.revision,
         fresh: snapshot.is_fresh(),
         managed,
         options: diff_options,
+    })
+}
+
+/// Refuses, before anything is written, a plan the backend says it cannot carry out
+/// ([`Backend::preflight`]): [`Error::Rejected`] with the plan, saying each reason
+/// once, with the first operation it concerns, where that operation comes from
+/// (`file:line`) and how many more share the reason.
+///
+/// # Errors
+/// When the backend finds any operation unfit.
+async fn preflight(backend: &dyn Backend, plan: &Plan) -> Result<()> {
+    let ops: Vec<crate::contract::Op> = plan.operations.iter().map(|o| o.op.clone()).collect();
+    let unfit = backend.preflight(&ops).await;
+    let mut reasons: Vec<(&str, usize, usize)> = Vec::new(); // reason, first index, count
+    for u in unfit.iter().filter(|u| u.index < plan.operations.len()) {
+        match reasons.iter_mut().find(|(reason, ..)| *reason == u.reason) {
+            Some((_, _, count)) => *count += 1,
+            None => reasons.push((&u.reason, u.index, 1)),
+        }
+    }
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = reasons
+        .iter()
+        .map(|&(reason, first, count)| {
+            let o = &plan.operations[first];
+            let more = match count {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            };
+            format!(
+                "{} {} ({}){more}: {reason}",
+                o.op.name(),
+                o.target,
+                o.provenance.as_str()
+            )
+        })
+        .collect();
+    Err(Error::Rejected {
+        plan: Box::new(plan.clone()),
+        summary: format!(
+            "{} cannot carry it out ({})",
+            backend.url(),
+            lines.join("; ")
+        ),
     })
 }
 
@@ -144,7 +192,7 @@ fn refused(refusal: Refusal) -> Error {
             let safety = plan
                 .refusals
                 .iter()
-                .any(|d| matches!(d.code, Code::R11 | Code::R12 | Code::R13));
+                .any(|d| matches!(d.code, Code::R11 | Code::R12 | Code::R13 | Code::R14));
             if safety {
                 Error::Refused(plan)
             } else {

@@ -55,6 +55,9 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
     }
 }
 
+/// The version of the diagnostics' JSON shape (`schemas/validate.schema.json`).
+pub const DIAGNOSTICS_FORMAT_VERSION: u32 = 1;
+
 /// One diagnostic as CI tools read it.
 #[derive(Debug, Serialize)]
 struct JsonDiagnostic<'a> {
@@ -104,7 +107,15 @@ pub fn json(diagnostics: &[Diagnostic]) -> String {
                 .collect(),
         })
         .collect();
-    let mut text = serde_json::to_string_pretty(&items).expect("diagnostics serialise");
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let document = serde_json::json!({
+        "version": DIAGNOSTICS_FORMAT_VERSION,
+        "valid": errors == 0,
+        "errors": errors,
+        "warnings": diagnostics.len() - errors,
+        "diagnostics": items,
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("diagnostics serialise");
     text.push('\n');
     text
 }

@@ -26,6 +26,13 @@
 //! has is simply not planned again; the new run records it as `done`, recovered
 //! from the dead run (the dead run's call carried it out), and closes the old
 //! journal. An in-doubt operation still needed is planned and run as usual.
+//!
+//! An operation the dead run's journal shows acknowledged (`done`, `already_so`) is
+//! never sent again blindly: a backend that carries writes out in the background
+//! (the vendor answers a project import 202 and shows its users later) may not show
+//! it yet, so when the new plan still holds one, the new run first reads the account
+//! again (with the call policy's backoff, within its bound) until it shows; only
+//! what never shows is sent again, and the summary says so.
 
 use crate::time::{compact_utc, now_ms};
 use std::collections::HashSet;
@@ -313,6 +320,10 @@ pub struct DeadRun {
     pub run: String,
     /// Operations it sent without recording an answer, in the order sent.
     pub in_doubt: Vec<OpRef>,
+    /// Operations its journal shows acknowledged (`done` or `already_so`): the
+    /// backend said the account is so. A backend that carries writes out in the
+    /// background (the vendor's project imports) may not show them yet.
+    pub acknowledged: Vec<OpRef>,
 }
 
 impl DeadRun {
@@ -359,6 +370,7 @@ fn read_dead_run(path: &Path, backend: &str, account: &str, current: &str) -> Op
     let mut info: Option<RunInfo> = None;
     let mut sent: Vec<OpRef> = Vec::new();
     let mut answered: HashSet<OpRef> = HashSet::new();
+    let mut acknowledged: Vec<OpRef> = Vec::new();
     for line in text.lines() {
         let Ok(event) = serde_json::from_str::<Event>(line) else {
             continue;
@@ -366,7 +378,10 @@ fn read_dead_run(path: &Path, backend: &str, account: &str, current: &str) -> Op
         match event {
             Event::Start { info: start, .. } => info = Some(start),
             Event::Call { ops, .. } => sent.extend(ops),
-            Event::Op { op, .. } => {
+            Event::Op { op, outcome, .. } => {
+                if outcome.is_success() && !answered.contains(&op) {
+                    acknowledged.push(op.clone());
+                }
                 answered.insert(op);
             }
             Event::End { .. } | Event::Closed { .. } => return None,
@@ -385,6 +400,7 @@ fn read_dead_run(path: &Path, backend: &str, account: &str, current: &str) -> Op
         path: path.to_owned(),
         run: info.run,
         in_doubt,
+        acknowledged,
     })
 }
 
@@ -438,6 +454,7 @@ mod tests {
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].run, journal.run());
         assert_eq!(dead[0].in_doubt, [op("b@x")]);
+        assert_eq!(dead[0].acknowledged, [op("a@x")]);
         assert!(dead_runs(dir.path(), "sqlite:y.db", "acme", "another").is_empty());
         assert!(dead_runs(dir.path(), "sqlite:x.db", "acme", journal.run()).is_empty());
 

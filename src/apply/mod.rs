@@ -5,7 +5,8 @@
 //! fetches, plans (or checks a saved plan), asks for approval, then hands the plan
 //! to [`carry_out`], which:
 //!
-//! 1. opens the run's [`journal`] and recovers what a dead earlier run left in doubt;
+//! 1. opens the run's [`journal`] and recovers what a dead earlier run left in doubt
+//!    (and waits until the account shows what a dead run was told was done);
 //! 2. gives a fresh backend its account ([`crate::backend::Backend::ensure_account`]);
 //! 3. runs the [`executor`]: calls cut by [`schedule`], wave after wave, the calls of a
 //!    wave concurrently; each paced and retried by the backend's call policy
@@ -132,13 +133,21 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
                 source,
             })?,
         );
-    let recovered = recover_dead_runs(&journal, &runs_dir, &backend.url(), &plan);
+    let recovery = Recovery {
+        journal: &journal,
+        runs_dir: &runs_dir,
+        backend: backend.as_ref(),
+        desired,
+        diff_options: &diff_options,
+    };
+    let (recovered, unseen) = recovery.run(&plan).await;
     if fresh {
         if let Err(error) = backend.ensure_account(&plan.account).await {
             journal.end(Tally::default(), false);
             return Err(CarryOutError::Account(error));
         }
     }
+    let manual = plan.manual;
     let operations: Arc<[crate::plan::Operation]> = Arc::from(plan.operations);
     let executor = Executor::new(
         Arc::clone(&backend),
@@ -151,6 +160,7 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
     let verification = verify(backend.as_ref(), desired, &diff_options).await;
     let tally = execution.tally();
     let mut summary = summarise(&operations, &execution, verification, recovered);
+    summary.warnings.extend(unseen);
     journal.end(tally, summary.converged);
     summary.run.push_str(journal.run());
     summary.journal = journal.path().display().to_string();
@@ -162,37 +172,88 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
     summary.rate_limited = counts.rate_limited;
     summary.retries += counts.retries;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
+    summary.manual = manual;
     Ok(summary)
 }
 
-/// Records, in this run's journal, the operations dead runs sent without recording
-/// an answer that the plan no longer needs (the account has them), and closes the
-/// dead runs' journals. Answers how many were recovered.
-fn recover_dead_runs(
-    journal: &Journal,
-    runs_dir: &std::path::Path,
-    url: &str,
-    plan: &Plan,
-) -> usize {
-    let dead = journal::dead_runs(runs_dir, url, &plan.account.id, journal.run());
-    if dead.is_empty() {
-        return 0;
+/// What recovering dead runs needs.
+struct Recovery<'a> {
+    journal: &'a Journal,
+    runs_dir: &'a std::path::Path,
+    backend: &'a dyn Backend,
+    desired: &'a Desired,
+    diff_options: &'a DiffOptions,
+}
+
+impl Recovery<'_> {
+    /// Records, in this run's journal, the operations dead runs sent without
+    /// recording an answer that the plan no longer needs (the account has them), and
+    /// closes the dead runs' journals. Then, when the plan still holds operations a
+    /// dead run's journal shows acknowledged, waits until the account shows them
+    /// before anything is sent ([`Self::await_acknowledged`]). Answers how many were
+    /// recovered, and a warning for those that never showed.
+    async fn run(&self, plan: &Plan) -> (usize, Option<String>) {
+        let dead = journal::dead_runs(
+            self.runs_dir,
+            &self.backend.url(),
+            &plan.account.id,
+            self.journal.run(),
+        );
+        if dead.is_empty() {
+            return (0, None);
+        }
+        let planned: HashSet<OpRef> = plan.operations.iter().map(OpRef::of).collect();
+        let mut recovered = 0;
+        let mut acknowledged: HashSet<OpRef> = HashSet::new();
+        for run in dead {
+            let done: Vec<OpRef> = run
+                .in_doubt
+                .iter()
+                .filter(|op| !planned.contains(op))
+                .cloned()
+                .collect();
+            self.journal.recovered(&run.run, &done);
+            recovered += done.len();
+            acknowledged.extend(
+                run.acknowledged
+                    .iter()
+                    .filter(|op| planned.contains(*op))
+                    .cloned(),
+            );
+            // A journal that cannot be closed is found again next time: harmless.
+            let _ = run.close(self.journal.run());
+        }
+        (recovered, self.await_acknowledged(acknowledged).await)
     }
-    let planned: HashSet<OpRef> = plan.operations.iter().map(OpRef::of).collect();
-    let mut recovered = 0;
-    for run in dead {
-        let done: Vec<OpRef> = run
-            .in_doubt
-            .iter()
-            .filter(|op| !planned.contains(op))
-            .cloned()
-            .collect();
-        journal.recovered(&run.run, &done);
-        recovered += done.len();
-        // A journal that cannot be closed is found again next time: harmless.
-        let _ = run.close(journal.run());
+
+    /// Reads the account again, with the call policy's backoff and within its bound,
+    /// until none of `acknowledged` (operations a dead run was told were carried out,
+    /// that the plan made from the account still holds) is still needed: the backend
+    /// then has them and answers `already_so` when they come. What never shows is
+    /// sent again (the backend may really have lost it), and the warning says so.
+    async fn await_acknowledged(&self, mut acknowledged: HashSet<OpRef>) -> Option<String> {
+        if acknowledged.is_empty() {
+            return None;
+        }
+        let mut backoff = self.backend.caller().backoff();
+        loop {
+            if let Ok(now) = verify(self.backend, self.desired, self.diff_options).await {
+                let needed: HashSet<&str> = now.differences.iter().map(String::as_str).collect();
+                acknowledged
+                    .retain(|op| needed.contains(format!("{} {}", op.op, op.target).as_str()));
+                if acknowledged.is_empty() {
+                    return None;
+                }
+            }
+            let Some(delay) = backoff.next_delay(None) else {
+                return Some(format!(
+                    "{} operations an interrupted apply was told were done did not show in the account while accord waited; they were sent again",
+                    acknowledged.len()
+                ));
+            };
+            tokio::time::sleep(delay).await;
+        }
     }
-    recovered
 }
 
 fn summarise(
@@ -242,5 +303,6 @@ fn summarise(
         differences,
         stopped: execution.stopped.clone(),
         warnings: warning.into_iter().collect(),
+        manual: Vec::new(),
     }
 }

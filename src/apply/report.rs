@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::lock::format_duration;
 use super::outcome::{OpOutcome, Tally};
 use super::progress::tally_words;
+use crate::plan::model::ManualStep;
 
 /// The version of the JSON summary's shape.
 pub const SUMMARY_FORMAT_VERSION: u32 = 1;
@@ -71,6 +72,9 @@ pub struct Summary {
     /// Anything else worth knowing (a journal that could not be written).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The plan's manual steps: changes a person still has to make in the vendor's
+    /// portal (the apply converged without them: the backend cannot make them).
+    pub manual: Vec<ManualStep>,
 }
 
 impl Summary {
@@ -128,6 +132,20 @@ impl Summary {
             format_duration(Duration::from_secs_f64(self.elapsed_secs.max(0.0)))
         );
         self.push_verdict(&mut out);
+        if !self.manual.is_empty() {
+            let _ = writeln!(
+                out,
+                "Manual steps left ({}): accord cannot make these; a person makes them in the vendor's portal:",
+                self.manual.len()
+            );
+            for step in &self.manual {
+                let _ = writeln!(
+                    out,
+                    "  - {} {}: {} ({})",
+                    step.op, step.target, step.action, step.why
+                );
+            }
+        }
         let _ = writeln!(out, "Run journal: {}", self.journal);
         for warning in &self.warnings {
             let _ = writeln!(out, "warning: {warning}");
@@ -209,6 +227,7 @@ mod tests {
             differences: vec!["seat.assign 1/A/x@y".into()],
             stopped: None,
             warnings: vec![],
+            manual: vec![],
         }
     }
 

@@ -208,16 +208,25 @@ impl Caller {
     {
         let mut backoff: Option<Backoff> = None;
         let mut attempt = 0;
+        let mut sent = 0_u32;
         loop {
             attempt += 1;
             if request.kind != Kind::Token {
                 self.pacer.acquire(request.family, request.key).await;
             }
-            self.count(request.kind, attempt > 1);
+            // Counted once it is known to have left: an attempt that failed before
+            // sending anything is no request (the counts are the requests as sent).
             let error = match send(attempt).await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    self.count(request.kind, sent > 0);
+                    return Ok(value);
+                }
                 Err(error) => error,
             };
+            if error.was_sent() {
+                self.count(request.kind, sent > 0);
+                sent += 1;
+            }
             if error.is_rate_limited() {
                 self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
                 if let Some(wait) = error.retry_after() {
@@ -231,8 +240,9 @@ impl Caller {
             let Some(delay) = backoff.next_delay(error.retry_after()) else {
                 return Err(error);
             };
-            tracing::debug!(
+            tracing::info!(
                 family = request.family,
+                key = request.key,
                 attempt,
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 error = %error,
@@ -356,6 +366,47 @@ mod tests {
             "Retry-After honoured"
         );
         assert_eq!(c.counts().rate_limited, 1);
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    struct Unsent;
+
+    impl std::fmt::Display for Unsent {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("no token")
+        }
+    }
+
+    impl Failure for Unsent {
+        fn retry(&self) -> Retry {
+            Retry::NotCarriedOut
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            None
+        }
+        fn is_rate_limited(&self) -> bool {
+            false
+        }
+        fn was_sent(&self) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_that_never_left_is_not_counted() {
+        let c = caller();
+        let result = c
+            .call(&Request::read("svc"), |attempt| async move {
+                if attempt == 1 {
+                    Err(Unsent)
+                } else {
+                    Ok(attempt)
+                }
+            })
+            .await;
+        assert_eq!(result.unwrap(), 2);
+        let counts = c.counts();
+        assert_eq!((counts.reads, counts.retries), (1, 0), "one request left");
     }
 
     #[tokio::test(start_paused = true)]

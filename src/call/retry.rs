@@ -35,6 +35,14 @@ pub trait Failure {
 
     /// Whether the server said "too many requests" (counted, and it pauses the budget).
     fn is_rate_limited(&self) -> bool;
+
+    /// Whether the request left at all. An attempt that failed before anything was
+    /// sent (the access token it needs could not be had, a header could not be made)
+    /// is not counted as a request. Every failure the server answered, and every lost
+    /// answer, was sent.
+    fn was_sent(&self) -> bool {
+        true
+    }
 }
 
 /// Whether a call is safe to send twice.

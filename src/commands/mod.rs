@@ -5,6 +5,7 @@
 mod apply;
 pub mod completions;
 mod export;
+mod init;
 mod plan;
 mod schema;
 mod serve;
@@ -53,11 +54,12 @@ impl std::fmt::Debug for Finished {
     }
 }
 
-/// Runs the command the user asked for.
+/// Runs the command the user asked for (logging as its flags say).
 ///
 /// # Errors
 /// Whatever the command fails with; the caller prints it and maps it to an exit code.
 pub fn run(cli: &Cli) -> Result<Finished> {
+    start_logging(cli);
     let color = cli.color.enabled();
     match &cli.command {
         Command::Validate(args) => validate::run(args, color),
@@ -66,8 +68,27 @@ pub fn run(cli: &Cli) -> Result<Finished> {
         Command::Export(args) => export::run(args),
         Command::Schema => schema::run(),
         Command::Serve(args) => serve::run(args),
+        Command::Init(args) => init::run(args),
         Command::Completions(args) => completions::run(args.shell),
     }
+}
+
+/// Logs to standard error, at the level and in the format the flags ask for. Log
+/// lines never carry a secret: tokens and keys live only in request headers.
+fn start_logging(cli: &Cli) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_new(cli.log_filter())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match cli.log_format {
+        crate::cli::LogFormat::Json => builder.json().with_ansi(false).try_init(),
+        crate::cli::LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal() && cli.color.enabled())
+            .try_init(),
+    };
 }
 
 /// Whether the command asked for JSON on standard output.

@@ -59,7 +59,9 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<Finished> {
         }
     };
     print(&checked.plan, args.format, color, None);
-    let code = if args.detailed_exitcode && !checked.plan.is_empty() {
+    // Manual steps still to make are changes too: the account is not as declared.
+    let changes = !checked.plan.is_empty() || !checked.plan.manual.is_empty();
+    let code = if args.detailed_exitcode && changes {
         exit::CHANGES
     } else {
         exit::OK

@@ -2,11 +2,10 @@
 //! Ctrl-C, then stops accepting, finishes the requests and writes in progress, and
 //! exits 0.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 use super::Finished;
 use crate::cli::ServeArgs;
@@ -20,7 +19,6 @@ use crate::time::SystemClock;
 /// The tokens file is unusable, the store cannot be opened, or the address cannot be
 /// bound.
 pub fn run(args: &ServeArgs) -> Result<Finished> {
-    start_logging();
     let tokens = Tokens::load(&args.tokens).map_err(|e| Error::Refusal(e.to_string()))?;
     let token_count = tokens.len();
     let mut options = ServiceOptions::new(&args.db, tokens);
@@ -80,16 +78,6 @@ pub fn run(args: &ServeArgs) -> Result<Finished> {
         tracing::info!("accord serve stopped: every request and write in progress finished");
         Ok(Finished::with(exit::OK))
     })
-}
-
-/// Logs to standard error; `RUST_LOG` sets the level (default `info`).
-fn start_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT).

@@ -17,6 +17,14 @@ pub fn run(args: &ValidateArgs, color: bool) -> Result<Finished> {
     let mut stdout = std::io::stdout().lock();
     let (text, code) = match (&outcome, args.format) {
         (Ok(_), DiagnosticFormat::Json) => (report::json(&[]), exit::OK),
+        (Ok(_), DiagnosticFormat::Github) => (String::new(), exit::OK),
+        (Ok(_), DiagnosticFormat::Sarif) => (crate::annotate::sarif(&[]), exit::OK),
+        (Err(diagnostics), DiagnosticFormat::Github) => {
+            (crate::annotate::github(diagnostics), exit::FAILURE)
+        }
+        (Err(diagnostics), DiagnosticFormat::Sarif) => {
+            (crate::annotate::sarif(diagnostics), exit::FAILURE)
+        }
         (Ok(validated), DiagnosticFormat::Human) => {
             let state = &validated.desired.state;
             (

@@ -39,8 +39,10 @@ use super::loader::{self, ItemSink, LIST_SECTIONS};
 use super::{ConfigFile, LoadOptions, Loaded, SourceMap};
 use crate::diagnostic::{Code, Diagnostic, Location};
 
-/// The schema's `$id`: an identifier, not a download location (`.example` is reserved).
-pub const SCHEMA_ID: &str = "https://accord.example/schemas/accord.schema.json";
+/// The schema's `$id`, and where it is published: the file on the main branch of the
+/// repository (the repository URL is the one in `Cargo.toml`).
+pub const SCHEMA_ID: &str =
+    "https://raw.githubusercontent.com/accord-rs/accord/main/schemas/accord.schema.json";
 
 /// The command that rewrites the committed schema file.
 pub const REGENERATE_COMMAND: &str = "cargo run -- schema > schemas/accord.schema.json";

@@ -8,7 +8,8 @@
 //! once: pacing and retries by the call policy ([`crate::call`]), the batch-limit
 //! check, restriction to what it manages and manual steps (`plan`), scheduling,
 //! journaling and verification (`apply`), and a process-local lock for a backend
-//! that offers none.
+//! that offers none. A backend that knows, before the first write, that some
+//! operation cannot be carried out says so in [`Backend::preflight`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -108,6 +109,19 @@ impl Outcome {
             _ => None,
         }
     }
+}
+
+/// An operation a backend cannot carry out as planned, found by
+/// [`Backend::preflight`] before anything is written (a credential the write needs
+/// is missing, a field the backend requires is not set, a value it would not keep).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unfit {
+    /// The operation's position in the list given to [`Backend::preflight`].
+    pub index: usize,
+    /// Why it cannot be carried out, and what to change, in words an account
+    /// administrator can act on. Operations that fail for the same reason give the
+    /// same text, so a refusal can say it once.
+    pub reason: String,
 }
 
 /// A lease on a backend's apply lock.
@@ -218,6 +232,17 @@ pub trait Backend: Send + Sync {
     /// and the rest commit). A `BackendError` means the call as a whole failed after
     /// the call policy's retries; it may or may not have been carried out.
     async fn execute(&self, batch: &[Op]) -> Result<Vec<Outcome>, BackendError>;
+
+    /// Checks, before anything is written, whether every one of `operations` (a whole
+    /// plan, in plan order, against the account just fetched) can be carried out, and
+    /// answers those that cannot: a plan with any is refused before its first write
+    /// (by `plan` too), so an apply never stops halfway on something knowable in
+    /// advance. The default finds nothing: a backend that can carry out whatever its
+    /// capabilities admit needs no check.
+    async fn preflight(&self, operations: &[Op]) -> Vec<Unfit> {
+        let _ = operations;
+        Vec::new()
+    }
 
     /// Makes sure the backend holds `account`: a fresh backend (empty account id) takes
     /// its id and name; a backend holding the same id is left as it is (`AlreadySo`,

@@ -24,22 +24,24 @@
 //! capabilities and clock.
 //!
 //! A private `Builder` collects operations section by section (`members`: steps 1, 2, 4
-//! and 8; `agreements`: steps 3, 5 and 6; `projects`: step 7), then `finish` attaches
-//! consequences, runs the safety checks and orders and batches the plan.
+//! and 8; `agreements`: steps 3, 5 and 6; `teams`: steps 1-6; `projects`: step 7),
+//! then `finish` attaches consequences, runs the safety checks and orders and
+//! batches the plan.
 
 mod agreements;
 mod finish;
 mod members;
 mod projects;
+mod teams;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::model::Plan;
+use super::model::{ManualStep, Plan};
 use super::operation::{FieldChange, Op, Operation, Provenance};
 use super::order::{Placed, Slot};
 use super::safety::Exit;
-use crate::contract::{Capabilities, Limits, OpKind};
+use crate::contract::{Capabilities, Limits, ManualAction, OpKind, Section};
 use crate::desired::{Declared, Desired};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::state::{Email, State};
@@ -59,8 +61,11 @@ pub struct DiffOptions {
     /// agreements created, renamed and their licence counts changed.
     pub records_agreements: bool,
     /// The kinds of operation the backend carries out; `None` means all. Operations it
-    /// does not carry out are left out of the plan and counted in its notes.
+    /// does not carry out are left out of the plan: listed as manual steps when
+    /// `manual` says what a person does instead, counted in its notes otherwise.
     pub kinds: Option<BTreeSet<OpKind>>,
+    /// What a person does for kinds the backend does not carry out (manual steps).
+    pub manual: BTreeMap<OpKind, ManualAction>,
 }
 
 impl Default for DiffOptions {
@@ -71,6 +76,7 @@ impl Default for DiffOptions {
             max_removals: None,
             records_agreements: true,
             kinds: None,
+            manual: BTreeMap::new(),
         }
     }
 }
@@ -87,6 +93,7 @@ impl DiffOptions {
             max_removals,
             records_agreements: capabilities.records_agreements(),
             kinds: Some(capabilities.kinds.clone()),
+            manual: capabilities.manual.clone(),
         }
     }
 }
@@ -159,7 +166,7 @@ impl Refusal {
         }
     }
 
-    /// Whether a safety rule (R11-R13) is among the reasons: `plan` then exits with 3.
+    /// Whether a safety rule (R11-R14) is among the reasons: `plan` then exits with 3.
     #[must_use]
     pub fn is_safety_rule(&self) -> bool {
         self.diagnostics().iter().any(|d| {
@@ -168,6 +175,7 @@ impl Refusal {
                 crate::diagnostic::Code::R11
                     | crate::diagnostic::Code::R12
                     | crate::diagnostic::Code::R13
+                    | crate::diagnostic::Code::R14
             )
         })
     }
@@ -184,11 +192,21 @@ impl Refusal {
 pub fn diff(current: &State, desired: &Desired, options: &DiffOptions) -> Result<Plan, Refusal> {
     check_account(current, desired)?;
     let mut builder = Builder::new(current, desired, options);
-    builder.companies();
+    // A section the backend does not manage is not diffed at all (the restriction
+    // of the configuration already listed it); the others are, and within them an
+    // operation the backend does not carry out becomes a manual step or a note.
+    if builder.manages(Section::Companies) {
+        builder.companies();
+    }
     builder.roles();
-    builder.members();
+    if builder.manages(Section::Members) {
+        builder.members();
+    }
     builder.agreements()?;
-    builder.projects();
+    builder.teams();
+    if builder.manages(Section::Projects) {
+        builder.projects();
+    }
     builder.finish()
 }
 
@@ -221,6 +239,10 @@ struct Builder<'a> {
     changed_roles: BTreeSet<&'a str>,
     /// Operations the backend does not carry out, by name.
     unmanaged: BTreeMap<&'static str, usize>,
+    /// Changes a person makes instead (kinds the backend does not carry out).
+    manual: Vec<ManualStep>,
+    /// Users leaving a team (`team_member.remove`), with their operation's index.
+    team_exits: BTreeMap<(String, Email), usize>,
     notes: Vec<String>,
     refusals: Vec<Diagnostic>,
 }
@@ -235,6 +257,8 @@ impl<'a> Builder<'a> {
             exits: BTreeMap::new(),
             changed_roles: BTreeSet::new(),
             unmanaged: BTreeMap::new(),
+            manual: Vec::new(),
+            team_exits: BTreeMap::new(),
             notes: Vec::new(),
             refusals: Vec::new(),
         }
@@ -251,7 +275,16 @@ impl<'a> Builder<'a> {
     ) -> Option<usize> {
         if let Some(supported) = &self.options.kinds {
             if !supported.contains(&op.kind()) {
-                *self.unmanaged.entry(op.name()).or_default() += 1;
+                match self.options.manual.get(&op.kind()) {
+                    Some(action) => self.manual.push(ManualStep {
+                        op: op.kind(),
+                        target: op.target(),
+                        provenance,
+                        action: action.action.clone(),
+                        why: action.why.clone(),
+                    }),
+                    None => *self.unmanaged.entry(op.name()).or_default() += 1,
+                }
                 return None;
             }
         }
@@ -259,6 +292,14 @@ impl<'a> Builder<'a> {
         operation.changes = changes;
         self.placed.push(Placed { slot, operation });
         Some(self.placed.len() - 1)
+    }
+
+    /// Whether the backend manages `section` (carries out some kind of it).
+    fn manages(&self, section: Section) -> bool {
+        self.options
+            .kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.iter().any(|k| k.section() == section))
     }
 
     fn push_op(&mut self, op: Op, provenance: Provenance) -> Option<usize> {

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::model::Plan;
 use super::operation::{Action, Op, Operation, Provenance};
 use crate::desired::Desired;
-use crate::state::State;
+use crate::state::{MemberStatus, State};
 
 pub use crate::contract::{LastChange, latest_per_target};
 
@@ -59,11 +59,19 @@ pub struct Drift {
     /// Pending invitations that expired.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expired_invitations: Vec<DriftItem>,
+    /// Differences only a person can repair, in the vendor's portal (the plan's
+    /// manual steps): they stay until someone makes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manual: Vec<DriftItem>,
 }
 
 /// What apply does about an undeclared member when prune is off.
 pub const LEFT_ALONE: &str =
     "nothing: settings.prune is off (declare the member, or turn prune on to remove them)";
+
+/// What apply does about an undeclared member when prune is on but the plan does not
+/// remove them: the backend cannot remove members (the vendor's public API).
+pub const CANNOT_REMOVE: &str = "nothing: settings.prune is on, but this backend cannot remove members (the plan's notes say so): remove them by hand in the vendor's console, or declare them";
 
 /// What apply does about an undeclared protected member (R12).
 pub const PROTECTED: &str = "nothing: the member is protected (settings.protected)";
@@ -77,12 +85,16 @@ impl Drift {
 
     /// The classes with their titles, in report order.
     #[must_use]
-    pub fn classes(&self) -> [(&'static str, &[DriftItem]); 4] {
+    pub fn classes(&self) -> [(&'static str, &[DriftItem]); 5] {
         [
             ("Changed in the live account", &self.changed),
             ("Live but not declared (unmanaged)", &self.unmanaged),
             ("Declared but missing live", &self.missing),
             ("Invitations expired", &self.expired_invitations),
+            (
+                "Manual steps (a person makes them in the portal)",
+                &self.manual,
+            ),
         ]
     }
 
@@ -117,7 +129,7 @@ impl Drift {
 pub fn classify(plan: &Plan, current: &State, desired: &Desired) -> Drift {
     let mut drift = Drift::default();
     for operation in &plan.operations {
-        let item = item_of(operation);
+        let item = item_of(operation, current);
         match operation.op.action() {
             _ if matches!(operation.op, Op::MemberResendInvite { .. }) => {
                 drift.expired_invitations.push(item);
@@ -127,6 +139,14 @@ pub fn classify(plan: &Plan, current: &State, desired: &Desired) -> Drift {
             Action::Remove => drift.unmanaged.push(item),
         }
     }
+    for step in &plan.manual {
+        drift.manual.push(DriftItem {
+            target: step.target.clone(),
+            detail: format!("{} ({})", step.op, step.why),
+            repair: format!("nothing: {}", step.action),
+            last_change: None,
+        });
+    }
     for email in current.members.keys() {
         if !desired.state.members.contains_key(email) && !removed(plan, email.as_str()) {
             drift.unmanaged.push(DriftItem {
@@ -134,6 +154,8 @@ pub fn classify(plan: &Plan, current: &State, desired: &Desired) -> Drift {
                 detail: "member not declared".to_owned(),
                 repair: if desired.protected.contains(email) {
                     PROTECTED.to_owned()
+                } else if desired.prune {
+                    CANNOT_REMOVE.to_owned()
                 } else {
                     LEFT_ALONE.to_owned()
                 },
@@ -152,9 +174,9 @@ fn removed(plan: &Plan, email: &str) -> bool {
 }
 
 /// The drift item an operation repairs.
-fn item_of(operation: &Operation) -> DriftItem {
+fn item_of(operation: &Operation, current: &State) -> DriftItem {
     let detail = if operation.changes.is_empty() {
-        describe(operation)
+        describe(operation, current)
     } else {
         operation
             .changes
@@ -171,13 +193,22 @@ fn item_of(operation: &Operation) -> DriftItem {
     }
 }
 
-/// Words for an operation without field changes.
-fn describe(operation: &Operation) -> String {
+/// Words for an operation without field changes; a deactivation says what the
+/// member is live (pending, never invited, not in the account yet, active).
+fn describe(operation: &Operation, current: &State) -> String {
     let (kind, _) = operation.op.object();
-    match operation.op {
+    match &operation.op {
         Op::MemberResendInvite { .. } => "invited more than 7 days ago, never accepted".to_owned(),
         Op::MemberActivate { .. } => "inactive live, declared active".to_owned(),
-        Op::MemberDeactivate { .. } => "active live, declared inactive".to_owned(),
+        Op::MemberDeactivate { email } => {
+            let live = match current.members.get(email).map(|m| m.status) {
+                None => "not in the account yet",
+                Some(MemberStatus::Pending) => "pending live (invited, not accepted yet)",
+                Some(MemberStatus::NotInvited) => "in the account but never invited",
+                Some(_) => "active live",
+            };
+            format!("{live}, declared inactive")
+        }
         _ if operation.provenance.as_str() == Provenance::NOT_DECLARED => {
             format!("{} not declared", kind.word())
         }
@@ -343,6 +374,90 @@ mod tests {
         assert!(markdown.contains("... and 5 more (all are in `--format json`)"));
         assert!(markdown.contains(&format!("| {}... |", "x".repeat(CELL_LIMIT))));
         assert!(text(&drift).contains("    ... and 5 more"));
+    }
+
+    /// An account with its admin, and `extra` as the member `x@acme.example`.
+    fn account(extra: Option<crate::state::MemberState>) -> State {
+        use crate::state::{AccessLevel, AccountInfo, Email, MemberState};
+        let mut state = State {
+            account: AccountInfo {
+                id: "acme".into(),
+                name: "ACME".into(),
+            },
+            ..State::default()
+        };
+        state.members.insert(
+            Email::new("admin@acme.example"),
+            MemberState {
+                access: [AccessLevel::AccountAdmin].into(),
+                ..MemberState::default()
+            },
+        );
+        if let Some(member) = extra {
+            state.members.insert(Email::new("x@acme.example"), member);
+        }
+        state
+    }
+
+    #[test]
+    fn a_deactivation_says_what_the_member_is_live() {
+        use crate::state::MemberState;
+        let inactive = MemberState {
+            status: MemberStatus::Inactive,
+            ..MemberState::default()
+        };
+        let desired = Desired {
+            state: account(Some(inactive)),
+            ..Desired::default()
+        };
+        for (status, words) in [
+            (
+                MemberStatus::Pending,
+                "pending live (invited, not accepted yet), declared inactive",
+            ),
+            (
+                MemberStatus::NotInvited,
+                "in the account but never invited, declared inactive",
+            ),
+            (MemberStatus::Active, "active live, declared inactive"),
+        ] {
+            let current = account(Some(MemberState {
+                status,
+                ..MemberState::default()
+            }));
+            let plan = crate::plan::diff(&current, &desired, &crate::plan::DiffOptions::default())
+                .expect("a plan");
+            let drift = classify(&plan, &current, &desired);
+            assert_eq!(drift.changed.len(), 1, "{drift:?}");
+            assert_eq!(drift.changed[0].detail, words);
+        }
+    }
+
+    #[test]
+    fn an_undeclared_member_a_backend_cannot_remove_is_not_blamed_on_prune_being_off() {
+        let current = account(Some(crate::state::MemberState::default()));
+        let options = crate::plan::DiffOptions {
+            kinds: Some(
+                crate::contract::OpKind::ALL
+                    .iter()
+                    .copied()
+                    .filter(|k| *k != crate::contract::OpKind::MemberRemove)
+                    .collect(),
+            ),
+            ..crate::plan::DiffOptions::default()
+        };
+        for (prune, repair) in [(true, CANNOT_REMOVE), (false, LEFT_ALONE)] {
+            let desired = Desired {
+                state: account(None),
+                prune,
+                ..Desired::default()
+            };
+            let plan = crate::plan::diff(&current, &desired, &options).expect("a plan");
+            assert!(plan.operations.is_empty(), "{:?}", plan.operations);
+            let drift = classify(&plan, &current, &desired);
+            assert_eq!(drift.unmanaged.len(), 1, "{drift:?}");
+            assert_eq!(drift.unmanaged[0].repair, repair);
+        }
     }
 
     #[test]

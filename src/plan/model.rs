@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::drift::Drift;
-use super::operation::{Action, Operation};
+use super::operation::{Action, OpKind, Operation, Provenance};
 use crate::diagnostic::Diagnostic;
 use crate::state::AccountInfo;
 
@@ -59,6 +59,61 @@ pub struct SeatCount {
     pub seats: u32,
 }
 
+/// Seats of one team pool: how many users hold one (direct and inherited), out of
+/// how many the pool has (`None`: unlimited).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolCount {
+    /// Users holding a seat, directly or by inheritance.
+    pub assigned: usize,
+    /// Seats in the pool; `null` when it is unlimited.
+    pub seats: Option<u32>,
+}
+
+/// One line of the seat picture of a declared team: a product pool, before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolLine {
+    /// The team's id.
+    pub team: String,
+    /// The team's name (as configured).
+    pub team_name: String,
+    /// The product.
+    pub product: String,
+    /// Now; `null` when the team or the pool does not exist yet.
+    pub before: Option<PoolCount>,
+    /// After the plan.
+    pub after: PoolCount,
+    /// Who gets a seat (direct assignments the plan makes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gains: Vec<String>,
+    /// Who loses one (direct assignments the plan takes back, cascades included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loses: Vec<String>,
+}
+
+impl PoolLine {
+    /// Whether the plan changes this pool's size or holders.
+    #[must_use]
+    pub fn changes(&self) -> bool {
+        self.before != Some(self.after) || !self.gains.is_empty() || !self.loses.is_empty()
+    }
+}
+
+/// A change the backend cannot carry out inside a section it manages: a person
+/// makes it, in the portal (DOMAIN.md "Manual steps").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualStep {
+    /// The operation it stands for (`team_member.remove`).
+    pub op: OpKind,
+    /// Its target, as an operation's (`100001/dana@acme.example`).
+    pub target: String,
+    /// The declaration that asks for it.
+    pub provenance: Provenance,
+    /// What to do, and where.
+    pub action: String,
+    /// Why accord cannot.
+    pub why: String,
+}
+
 /// One line of the seat picture: a product of a declared agreement, before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatLine {
@@ -102,6 +157,13 @@ pub struct Plan {
     /// Seats per product of every declared agreement, before and after.
     #[serde(default)]
     pub seats: Vec<SeatLine>,
+    /// Seats per product pool of every declared team, before and after.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub team_seats: Vec<PoolLine>,
+    /// Changes a person makes in the vendor's portal: the backend manages their
+    /// section but cannot make them. `apply` does the rest and prints these.
+    #[serde(default)]
+    pub manual: Vec<ManualStep>,
     /// Things worth knowing that change nothing (a protected member prune passed by,
     /// a licence count this backend does not manage).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -103,6 +103,49 @@ pub fn split<'a>(
         }
         managed.state.roles.clone_from(&current.roles);
     }
+    for (section, kind, names) in [
+        (
+            Section::Companies,
+            Declared::Company,
+            declared_names(&desired.state.companies, &current.companies),
+        ),
+        (
+            Section::Projects,
+            Declared::Project,
+            declared_names(&desired.state.projects, &current.projects),
+        ),
+    ] {
+        if capabilities.manages(section) {
+            continue;
+        }
+        for (name, changes) in names {
+            let word = if section == Section::Companies {
+                "company"
+            } else {
+                "project"
+            };
+            parts.push(Unmanaged {
+                what: format!("{word} {name}"),
+                location: here(kind, name),
+                changes,
+            });
+        }
+    }
+    if !capabilities.manages(Section::Members) {
+        // A backend without the account's members (the vendor's teams alone): the
+        // members are declared for the teams (R07), not for this backend to change.
+        if !desired.state.members.is_empty() {
+            parts.push(Unmanaged {
+                what: format!(
+                    "members ({} declared): invitations, companies, roles, access levels and status; they stay declared for the teams",
+                    desired.state.members.len()
+                ),
+                location: here(Declared::MembersSection, ""),
+                changes: false,
+            });
+        }
+        return (Cow::Owned(managed), parts);
+    }
     let access = capabilities.writes(MemberField::Access);
     let subscriptions = capabilities.writes(MemberField::ExternalSubscriptions);
     let names = capabilities.writes(MemberField::Names);
@@ -151,6 +194,17 @@ pub fn split<'a>(
         }
     }
     (Cow::Owned(managed), parts)
+}
+
+/// Each declared name, and whether the live value differs from the declared one.
+fn declared_names<'d, T: PartialEq>(
+    declared: &'d std::collections::BTreeMap<String, T>,
+    live: &std::collections::BTreeMap<String, T>,
+) -> Vec<(&'d str, bool)> {
+    declared
+        .iter()
+        .map(|(name, value)| (name.as_str(), live.get(name) != Some(value)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -219,6 +273,42 @@ mod tests {
             parts[0]
                 .note(true)
                 .starts_with("warning: not managed by this backend: role BIM Manager")
+        );
+    }
+
+    #[test]
+    fn a_backend_with_teams_alone_lists_the_members_and_other_sections_without_failing() {
+        let mut caps = Capabilities::full(100);
+        caps.kinds.retain(|kind| {
+            matches!(
+                kind.section(),
+                Section::Teams | Section::TeamMembers | Section::TeamSeats
+            )
+        });
+        let mut desired = Desired::default();
+        desired
+            .state
+            .members
+            .insert(Email::new("a@x.example"), MemberState::default());
+        desired
+            .state
+            .projects
+            .insert("Tower A".into(), crate::state::ProjectState::default());
+        let (managed, parts) = split(&State::default(), &desired, &caps);
+        assert_eq!(
+            managed.state.members, desired.state.members,
+            "kept for the teams"
+        );
+        let whats: Vec<(&str, bool)> = parts.iter().map(|p| (p.what.as_str(), p.changes)).collect();
+        assert_eq!(
+            whats,
+            [
+                ("project Tower A", true),
+                (
+                    "members (1 declared): invitations, companies, roles, access levels and status; they stay declared for the teams",
+                    false
+                ),
+            ]
         );
     }
 }

@@ -7,6 +7,12 @@
 #[path = "acc/fake.rs"]
 mod fake;
 
+#[path = "acc/faults.rs"]
+mod faults;
+
+#[path = "acc/before_writing.rs"]
+mod before_writing;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -14,28 +20,44 @@ use std::time::Duration;
 use accord::backend::acc::client::{Credentials, RateLimits};
 use accord::backend::acc::{AccBackend, AccSettings};
 use accord::backend::{Backend, Outcome};
+use accord::call::RetryPolicy;
 use accord::plan::{MemberRecord, Op};
 use accord::state::{Email, ProjectAccess, ProjectProduct};
 use serde_json::Value;
 
 use crate::common::{TestConfig, accord};
-use fake::{ACCOUNT, ADMIN_EMAIL, ADMIN_ID, CLIENT_ID, CLIENT_SECRET, Fake, REGION};
+use fake::{ADMIN_EMAIL, ADMIN_ID, CLIENT_ID, CLIENT_SECRET, Fake, HUB, REGION};
+use fake::{Fault, FaultKind, FaultTime};
 
+/// The account as the vendor's UI names it: its hub id.
 fn backend_url() -> String {
-    format!("acc://{ACCOUNT}?region={REGION}")
+    format!("acc://{HUB}?region={REGION}")
 }
 
 /// `accord ARGS` against the fake, run in `dir` (for `.accord/runs`).
 fn run(fake: &Fake, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    accord()
-        .current_dir(dir)
-        .env("APS_CLIENT_ID", CLIENT_ID)
-        .env("APS_CLIENT_SECRET", CLIENT_SECRET)
-        .env("ACCORD_ACC_USER_ID", ADMIN_ID)
-        .env("ACCORD_ACC_BASE_URL", &fake.url)
+    command(fake, dir, Some(ADMIN_ID))
         .args(args)
         .output()
         .expect("accord runs")
+}
+
+/// `accord` against the fake, in `dir`, acting for `user_id` (`ACCORD_ACC_USER_ID`).
+fn command(fake: &Fake, dir: &std::path::Path, user_id: Option<&str>) -> assert_cmd::Command {
+    let mut cmd = accord();
+    cmd.current_dir(dir)
+        .env("APS_CLIENT_ID", CLIENT_ID)
+        .env("APS_CLIENT_SECRET", CLIENT_SECRET)
+        .env("ACCORD_ACC_BASE_URL", &fake.url)
+        .env_remove("ACCORD_ACC_USER_ID");
+    if let Some(user_id) = user_id {
+        cmd.env("ACCORD_ACC_USER_ID", user_id);
+    }
+    cmd
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn stdout(output: &std::process::Output) -> String {
@@ -47,7 +69,7 @@ fn stdout(output: &std::process::Output) -> String {
 /// project with an admin and members.
 fn managed_config() -> String {
     let mut yaml = format!(
-        "account: {{ id: {ACCOUNT}, name: ACME }}\ncompanies:\n  - {{ name: ACME Architects, trade: Architecture }}\n  - {{ name: Nordbau, trade: General Contracting }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, access: [account_admin] }}\n"
+        "account: {{ id: {HUB}, name: ACME }}\ncompanies:\n  - {{ name: ACME Architects, trade: Architecture }}\n  - {{ name: Nordbau, trade: General Contracting }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, access: [account_admin] }}\n"
     );
     for i in 0..120 {
         let company = if i % 2 == 0 {
@@ -61,7 +83,8 @@ fn managed_config() -> String {
         );
     }
     yaml.push_str("projects:\n  - name: Tower A\n    members:\n");
-    yaml.push_str("      - { email: m00@acme.example, access: admin, products: [docs, build] }\n");
+    // The vendor makes a project admin administrator of every product.
+    yaml.push_str("      - { email: m00@acme.example, access: admin, products: [docs, build, cost, insight, design_collaboration, model_coordination, takeoff] }\n");
     for i in 1..5 {
         let _ = writeln!(
             yaml,
@@ -208,7 +231,7 @@ agreements:
 fn unmanaged_parts_are_listed_in_every_format_and_fail_the_plan_unless_skipped() {
     let fake = Fake::start();
     let yaml = format!(
-        "account: {{ id: {ACCOUNT}, name: ACME }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, role: BIM Manager }}\n{UNMANAGED}"
+        "account: {{ id: {HUB}, name: ACME }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, role: BIM Manager }}\n{UNMANAGED}"
     );
     let config = TestConfig::with(&yaml);
     let dir = config.path().to_str().unwrap().to_owned();
@@ -272,9 +295,11 @@ fn unmanaged_parts_are_listed_in_every_format_and_fail_the_plan_unless_skipped()
     }
 }
 
+/// Settings for the fake with budgets that never hold a test up, and quick looks
+/// while waiting for the vendor to show what it accepted.
 fn settings(fake: &Fake) -> AccSettings {
     AccSettings {
-        account_id: ACCOUNT.into(),
+        account_id: HUB.into(),
         region: REGION.into(),
         base_url: fake.url.clone(),
         credentials: Credentials {
@@ -287,8 +312,12 @@ fn settings(fake: &Fake) -> AccSettings {
             admin_reads_per_minute: 6000.0,
             admin_writes_per_minute: 6000.0,
         },
-        poll_interval: Duration::from_millis(100),
-        poll_attempts: 20,
+        poll: RetryPolicy {
+            max_attempts: 400,
+            initial_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(100),
+            max_elapsed: Duration::from_secs(20),
+        },
     }
 }
 
@@ -356,21 +385,17 @@ async fn project_imports_wait_until_the_users_show_and_updates_send_product_keys
             products: [ProjectProduct::Docs].into(),
         })
         .collect();
-    assert!(
-        backend.capabilities().limits.check(&adds).is_err(),
-        "250 is over the bulk limit of 200: the executor never sends it"
-    );
-    for chunk in adds.chunks(200) {
-        let outcomes = backend.execute(chunk).await.unwrap();
-        assert!(outcomes.iter().all(|o| *o == Outcome::Done), "{outcomes:?}");
-    }
+    // One batch: the vendor takes 200 users an import, so two imports.
+    backend.capabilities().limits.check(&adds).unwrap();
+    let outcomes = backend.execute(&adds).await.unwrap();
+    assert!(outcomes.iter().all(|o| *o == Outcome::Done), "{outcomes:?}");
     assert_eq!(fake.state().count("POST projects/{id}/users:import"), 2);
     let products: BTreeSet<ProjectProduct> =
         [ProjectProduct::Docs, ProjectProduct::ModelCoordination].into();
     let update = Op::ProjectMemberUpdate {
         project: "Tower A".into(),
         email: Email::new("p0@acme.example"),
-        access: ProjectAccess::Admin,
+        access: ProjectAccess::Member,
         products: products.clone(),
     };
     assert_eq!(backend.execute(&[update]).await.unwrap(), [Outcome::Done]);
@@ -389,7 +414,10 @@ async fn project_imports_wait_until_the_users_show_and_updates_send_product_keys
     let tower = &state.projects["Tower A"];
     assert_eq!(tower.members.len(), 249, "the removed user is hidden");
     let p0 = &tower.members[&Email::new("p0@acme.example")];
-    assert_eq!((p0.access, &p0.products), (ProjectAccess::Admin, &products));
+    assert_eq!(
+        (p0.access, &p0.products),
+        (ProjectAccess::Member, &products)
+    );
     assert_eq!(
         backend.execute(&[remove]).await.unwrap(),
         [Outcome::AlreadySo]
@@ -420,13 +448,14 @@ async fn missing_credentials_and_regions_are_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_reused_until_shortly_before_they_expire() {
     let fake = Fake::start();
-    // 61 s: the client replaces a token a minute before it expires, so after 1 s.
-    fake.state().token_lifetime = 61;
+    // 2 s: a short-lived token is replaced a fifth of its life before it expires,
+    // so after 1.6 s.
+    fake.state().token_lifetime = 2;
     let backend = AccBackend::connect(settings(&fake)).unwrap();
     backend.fetch().await.unwrap();
     backend.fetch().await.unwrap();
     assert_eq!(fake.state().token_requests, 1, "cached across calls");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
     backend.fetch().await.unwrap();
     let s = fake.state();
     assert_eq!(s.token_requests, 2, "replaced before expiry");
@@ -450,7 +479,11 @@ async fn project_writes_without_an_admin_user_id_are_refused_before_sending() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("ACCORD_ACC_USER_ID"), "{err}");
-    assert_eq!(fake.state().count("POST projects"), 0);
+    assert_eq!(fake.state().received("POST projects"), 0);
+    // Nothing left, and nothing is counted as sent: the reads and the token only.
+    let sent = backend.caller().counts();
+    assert_eq!(sent.writes, 0, "{sent:?}");
+    assert_eq!(sent.total(), fake.state().requests, "{sent:?}");
     // Account-level writes need no User-Id.
     let outcomes = backend.execute(&[invite("a@acme.example")]).await.unwrap();
     assert_eq!(outcomes, [Outcome::Done]);
@@ -459,13 +492,15 @@ async fn project_writes_without_an_admin_user_id_are_refused_before_sending() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_lost_after_the_vendor_made_it_is_not_made_twice() {
     let fake = Fake::start();
-    fake.state()
-        .fail_after_commit
-        .insert("POST users/import".into());
+    fake.state().faults.push(Fault::new(
+        "POST users/import",
+        FaultKind::ServerError,
+        FaultTime::After,
+    ));
     let backend = AccBackend::connect(settings(&fake)).unwrap();
     backend.fetch().await.unwrap();
     let batch = [invite("a@acme.example")];
-    // A 502 after the import: the import is not safe to send again as it is, so the
+    // A 500 after the import: the import is not safe to send again as it is, so the
     // client does not; the operation is answered "failed, retryable".
     let answers = backend.execute(&batch).await.unwrap();
     assert!(
@@ -487,7 +522,7 @@ async fn a_write_lost_after_the_vendor_made_it_is_not_made_twice() {
 fn apply_refuses_unmanaged_changes_before_writing_and_converges_when_skipped() {
     let fake = Fake::start();
     let yaml = format!(
-        "account: {{ id: {ACCOUNT}, name: ACME }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, role: BIM Manager }}\n{UNMANAGED}"
+        "account: {{ id: {HUB}, name: ACME }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, role: BIM Manager }}\n{UNMANAGED}"
     );
     let config = TestConfig::with(&yaml);
     let dir = config.path().to_str().unwrap().to_owned();
@@ -576,5 +611,75 @@ fn a_failed_operation_is_not_converged_in_the_json_summary() {
             .iter()
             .any(|p| p["op"] == "member.invite" && p["target"] == "m07@acme.example"),
         "{summary}"
+    );
+}
+
+/// Manual steps (issue 11): the vendor's API cannot remove a member from the account,
+/// so with `prune: true` the removal of someone the configuration does not declare
+/// is a manual step: listed with what to do, `plan --detailed-exitcode` exits 2 while
+/// it remains, and `apply` does the rest, prints it and exits 0.
+#[test]
+fn a_removal_the_vendor_cannot_make_is_a_manual_step_that_plan_and_apply_show() {
+    let fake = Fake::start();
+    fake.state().users.push(serde_json::json!({
+        "id": "u-leaver", "account_id": fake::ACCOUNT, "email": "leaver@acme.example",
+        "role": "account_user", "status": "active", "first_name": "Lee", "last_name": "Ver",
+        "company_id": null, "last_sign_in": "2026-01-01T00:00:00Z"
+    }));
+    let yaml = format!(
+        "account: {{ id: {HUB}, name: ACME }}\nsettings: {{ prune: true }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, access: [account_admin] }}\n"
+    );
+    let config = TestConfig::with(&yaml);
+    let dir = config.path().to_str().unwrap().to_owned();
+    let url = backend_url();
+    let planned = run(
+        &fake,
+        config.path(),
+        &[
+            "plan",
+            &dir,
+            "--backend",
+            &url,
+            "--format",
+            "json",
+            "--detailed-exitcode",
+        ],
+    );
+    let plan: Value = serde_json::from_str(&stdout(&planned)).unwrap();
+    assert_eq!(planned.status.code(), Some(2), "{plan}");
+    assert_eq!(plan["operations"].as_array().unwrap().len(), 0, "{plan}");
+    let manual = plan["manual"].as_array().unwrap();
+    assert_eq!(manual.len(), 1, "{plan}");
+    assert_eq!(manual[0]["op"], "member.remove");
+    assert_eq!(manual[0]["target"], "leaver@acme.example");
+    assert_eq!(manual[0]["provenance"], "not declared");
+    assert!(
+        manual[0]["action"]
+            .as_str()
+            .unwrap()
+            .contains("Account Admin"),
+        "{plan}"
+    );
+    assert_eq!(plan["drift"]["manual"][0]["target"], "leaver@acme.example");
+    let applied = run(
+        &fake,
+        config.path(),
+        &["apply", &dir, "--backend", &url, "--auto-approve"],
+    );
+    let text = stdout(&applied);
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    assert!(text.contains("Manual steps left (1)"), "{text}");
+    assert!(text.contains("member.remove leaver@acme.example"), "{text}");
+    // Nothing was sent to remove them.
+    assert!(
+        fake.state()
+            .users
+            .iter()
+            .any(|u| u["email"] == "leaver@acme.example")
     );
 }

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["state"],
     &["contract"],
     &["config", "desired", "wire"],
-    &["rules", "report", "export"],
+    &["rules", "report", "annotate", "export"],
     &["validate", "plan", "backend"],
     &["apply", "service"],
     &["error"],

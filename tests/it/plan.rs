@@ -4,6 +4,7 @@
 mod fixtures;
 mod props;
 mod scenarios;
+mod teams;
 
 use accord::desired::{Declared, Desired};
 use accord::plan::render::{self, MARKDOWN_LIMIT};

@@ -997,7 +997,7 @@ fn teams_errors_through_the_binary_name_file_line_and_column() {
         .expect("runs");
     assert_eq!(output.status.code(), Some(1));
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    let errors = value.as_array().expect("a list");
+    let errors = value["diagnostics"].as_array().expect("a list");
     assert_eq!(errors.len(), 1, "{value:#}");
     assert_eq!(errors[0]["code"], "R04");
     assert_eq!(errors[0]["line"], line_of(&yaml, "- group:structural"));

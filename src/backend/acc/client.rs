@@ -6,6 +6,14 @@
 //! family separately (`hq` 100/min; `construction/admin` reads 600/min, writes
 //! 100/min; the token endpoint 500/min): see [`RateLimits::budgets`].
 //!
+//! The token request is retried by the call policy like any read (a 5xx, a 429 with
+//! its `Retry-After`, a dropped connection); a call whose token could not be had
+//! after those retries is not retried again on top (nor counted: it never left).
+//! The vendor's refusals are phrased from its answer: a 403 from the gateway (a
+//! token without the scope the call needs) is told apart from a 403 of the account
+//! (the app is not a custom integration, or `User-Id` is no account admin), and a
+//! 404 on the account says to check its id and region.
+//!
 //! The client secret and the access token live only in this module: they are sent
 //! in `Authorization` headers marked sensitive and never appear in `Debug` output,
 //! messages or logs.
@@ -22,12 +30,21 @@ use tokio::time::Instant;
 use std::sync::Arc;
 
 use crate::backend::transport::{self, ClientSettings};
-use crate::call::{Budget, Caller, Repeat, Request};
+use crate::call::{Budget, Caller, Failure, Repeat, Request, Retry};
 use crate::contract::BackendError;
 
-/// How long before its expiry a token is replaced (so no call is sent with a token
-/// that expires in flight).
+/// How long before its expiry a token is replaced at most (so no call is sent with a
+/// token that expires in flight). A token that lives a short time is replaced a fifth
+/// of its life before it expires ([`refresh_margin`]), so a vendor answering
+/// `expires_in: 60` does not make every call ask for a new token.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// How long before it expires a token living `lifetime` is replaced: a fifth of its
+/// life, at most [`REFRESH_MARGIN`].
+#[must_use]
+pub fn refresh_margin(lifetime: Duration) -> Duration {
+    (lifetime / 5).min(REFRESH_MARGIN)
+}
 
 /// The scopes accord asks for: read and change the account.
 pub const SCOPES: &str = "account:read account:write";
@@ -214,10 +231,10 @@ impl AccClient {
         }
         let fresh = self.request_token().await?;
         let value = fresh.access_token.clone();
-        let lifetime = Duration::from_secs(fresh.expires_in).saturating_sub(REFRESH_MARGIN);
+        let lifetime = Duration::from_secs(fresh.expires_in);
         *cached = Some(Token {
             value: fresh.access_token,
-            refresh_at: Instant::now() + lifetime,
+            refresh_at: Instant::now() + lifetime.saturating_sub(refresh_margin(lifetime)),
         });
         Ok(value)
     }
@@ -261,11 +278,15 @@ impl AccClient {
             });
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(self.error(&Answer {
-                status,
-                body: body.to_vec(),
-                retry_after,
-            }));
+            return Err(self.error(
+                &Answer {
+                    status,
+                    body: body.to_vec(),
+                    retry_after,
+                },
+                &Method::POST,
+                "",
+            ));
         }
         Err(BackendError::Unauthorized {
             detail: format!(
@@ -309,7 +330,9 @@ impl AccClient {
                 let method = method.clone();
                 let refreshed = &refreshed;
                 async move {
-                    let token = self.token().await?;
+                    // A token that could not be had (after the token request's own
+                    // retries) ends the call: nothing was sent, nothing to retry.
+                    let token = self.token().await.map_err(Attempt::unsent)?;
                     let answer = self
                         .send_once(&method, path, query, body, family, &token)
                         .await?;
@@ -322,15 +345,17 @@ impl AccClient {
                         self.forget_token(&token).await;
                         return Err(BackendError::TokenExpired {
                             detail: "HTTP 401".into(),
-                        });
+                        }
+                        .into());
                     }
                     if answer.status == StatusCode::TOO_MANY_REQUESTS || answer.status.is_server_error() {
-                        return Err(self.error(&answer));
+                        return Err(self.error(&answer, &method, path).into());
                     }
                     Ok(answer)
                 }
             })
             .await
+            .map_err(|attempt: Attempt| attempt.error)
     }
 
     async fn send_once(
@@ -341,11 +366,11 @@ impl AccClient {
         body: Option<&serde_json::Value>,
         family: Family,
         token: &str,
-    ) -> Result<Answer, BackendError> {
+    ) -> Result<Answer, Attempt> {
         let mut bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-            BackendError::Unauthorized {
+            Attempt::unsent(BackendError::Unauthorized {
                 detail: "the vendor's token cannot be sent in a header".into(),
-            }
+            })
         })?;
         bearer.set_sensitive(true);
         let mut request = self
@@ -358,10 +383,12 @@ impl AccClient {
             request = request.query(query);
         }
         if family == Family::AdminWrite {
+            // The plan's preflight refuses project changes without it before any
+            // write; this is the last guard, and sends nothing.
             let user = self.credentials.user_id.as_deref().ok_or_else(|| {
-                BackendError::Unauthorized {
-                    detail: "changing projects needs ACCORD_ACC_USER_ID: set it to the user id of an account admin (sent as the `User-Id` header)".into(),
-                }
+                Attempt::unsent(BackendError::Unauthorized {
+                    detail: USER_ID_NEEDED.into(),
+                })
             })?;
             request = request.header("User-Id", user);
         }
@@ -392,7 +419,7 @@ impl AccClient {
             .send(Method::GET, path, query, None, Repeat::Safe)
             .await?;
         if !answer.status.is_success() {
-            return Err(self.error(&answer));
+            return Err(self.error(&answer, &Method::GET, path));
         }
         self.decode(&answer)
     }
@@ -412,14 +439,13 @@ impl AccClient {
         transport::failure(&self.base, error, ClientSettings::default().timeout, check)
     }
 
-    /// The error a non-2xx answer stands for. Admin error bodies are undocumented, so
-    /// the status decides and the body is kept as text.
+    /// The error a non-2xx answer to `path` stands for. Admin error bodies are
+    /// undocumented, so the status decides and the body is kept as text; the
+    /// gateway's own errors (`{developerMessage, errorCode: "AUTH-..."}`) are read, so
+    /// a 403 says whether the token or the account refused.
     #[must_use]
-    pub fn error(&self, answer: &Answer) -> BackendError {
-        let text: String = String::from_utf8_lossy(&answer.body)
-            .chars()
-            .take(300)
-            .collect();
+    pub fn error(&self, answer: &Answer, method: &Method, path: &str) -> BackendError {
+        let text = body_text(&answer.body);
         match answer.status {
             StatusCode::UNAUTHORIZED => BackendError::Unauthorized {
                 detail: format!(
@@ -427,8 +453,16 @@ impl AccClient {
                 ),
             },
             StatusCode::FORBIDDEN => BackendError::Unauthorized {
+                detail: forbidden(
+                    &answer.body,
+                    !path.is_empty() && Family::of(method, path) == Family::AdminWrite,
+                ),
+            },
+            StatusCode::NOT_FOUND if path.contains("/accounts/") => BackendError::Rejected {
                 detail: format!(
-                    "the vendor refused access: add the app to the account as a custom integration, and set ACCORD_ACC_USER_ID to an account admin's id ({text})"
+                    "the vendor has no account `{}` in region {} (HTTP 404: {text}): check the account id in `acc://ACCOUNT_ID` (the hub id, with or without its `b.` prefix) and `?region=` (each account lives in one region)",
+                    account_in(path),
+                    self.region
                 ),
             },
             StatusCode::TOO_MANY_REQUESTS => BackendError::RateLimited {
@@ -442,6 +476,123 @@ impl AccClient {
                 detail: format!("{text} (HTTP {})", s.as_u16()),
             },
         }
+    }
+}
+
+/// What a `construction/admin` write without `ACCORD_ACC_USER_ID` needs.
+pub const USER_ID_NEEDED: &str = "changing projects needs ACCORD_ACC_USER_ID: set it to the user id of an account admin (sent as the `User-Id` header); reading and account-level changes do not need it";
+
+/// An answer's body as text for a message (at most 300 characters).
+fn body_text(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(300).collect()
+}
+
+/// The account id in an API path (`/hq/v1/accounts/ID/users`).
+fn account_in(path: &str) -> &str {
+    path.split("/accounts/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+}
+
+/// The detail of a 403: the gateway refusing the token (its body is the APS error
+/// shape with an `AUTH-` code: a scope the call needs is missing), or the account
+/// refusing the app (not a custom integration; for project changes, a `User-Id`
+/// that is no account admin).
+fn forbidden(body: &[u8], admin_write: bool) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let code = field("errorCode");
+    let said = [
+        field("developerMessage"),
+        field("userMessage"),
+        field("message"),
+    ]
+    .into_iter()
+    .find(|m| !m.is_empty())
+    .unwrap_or_else(|| body_text(body));
+    if code.starts_with("AUTH-") {
+        return format!(
+            "the vendor's gateway refused the token for this call ({code}: {said}): the token lacks a scope the call needs (changes need `account:write`); check that the app may use the scopes `{SCOPES}` in the vendor's developer portal"
+        );
+    }
+    let user = if admin_write {
+        ", and that ACCORD_ACC_USER_ID is the user id of an account admin (project changes act for that admin)"
+    } else {
+        ""
+    };
+    format!(
+        "the account refused the app ({said}): check that the app is added to the account as a custom integration (Account Admin, Custom Integrations){user}"
+    )
+}
+
+/// One attempt's failure, as the call policy sees it: whether it reached the vendor
+/// at all, and whether it may be tried again.
+#[derive(Debug)]
+pub struct Attempt {
+    /// What failed.
+    pub error: BackendError,
+    sent: bool,
+    may_retry: bool,
+}
+
+impl Attempt {
+    /// A failure before anything was sent (no token, no header): not a request, and
+    /// not retried (whatever was needed already had its own retries).
+    fn unsent(error: BackendError) -> Self {
+        Self {
+            error,
+            sent: false,
+            may_retry: false,
+        }
+    }
+}
+
+impl From<BackendError> for Attempt {
+    /// A request that failed on the way or in the vendor: sent, unless no connection
+    /// could be made (then nothing reached the vendor); retried as the error says.
+    fn from(error: BackendError) -> Self {
+        let sent = !matches!(error, BackendError::Unreachable { .. });
+        Self {
+            error,
+            sent,
+            may_retry: true,
+        }
+    }
+}
+
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl Failure for Attempt {
+    fn retry(&self) -> Retry {
+        if self.may_retry {
+            self.error.retry()
+        } else {
+            Retry::Never
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        self.error.retry_after()
+    }
+
+    fn is_rate_limited(&self) -> bool {
+        matches!(self.error, BackendError::RateLimited { .. })
+    }
+
+    fn was_sent(&self) -> bool {
+        self.sent
     }
 }
 

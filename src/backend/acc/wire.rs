@@ -54,6 +54,17 @@ pub struct User {
     /// When the user last signed in.
     #[serde(default)]
     pub last_sign_in: Option<String>,
+    /// The user's Autodesk ID (`User-Id` may name a user by it too).
+    #[serde(default)]
+    pub uid: Option<String>,
+}
+
+impl User {
+    /// Whether the user is an account admin (who may act for project changes).
+    #[must_use]
+    pub fn is_account_admin(&self) -> bool {
+        self.role.as_deref() == Some("account_admin")
+    }
 }
 
 /// A bulk import's answer (`hq/v1` companies and users): partial success in a 201.
@@ -95,6 +106,19 @@ pub struct Project {
     pub id: String,
     /// Its name.
     pub name: String,
+    /// `active`, `pending` (being set up after its creation: it takes no writes yet),
+    /// `archived`, `suspended`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl Project {
+    /// Whether the project takes writes: not still being set up. A project whose
+    /// status is not given is taken as set up.
+    #[must_use]
+    pub fn is_set_up(&self) -> bool {
+        self.status.as_deref() != Some("pending")
+    }
 }
 
 /// A project user (`construction/admin`).
@@ -152,6 +176,14 @@ pub const PRODUCT_KEYS: [(ProjectProduct, &str); 7] = [
 
 /// The vendor's key of project administration.
 pub const PROJECT_ADMINISTRATION: &str = "projectAdministration";
+
+/// Whether a project member with `access` and `products` is something the vendor
+/// keeps: it makes a project admin administrator of every product, so an admin holds
+/// every product accord knows.
+#[must_use]
+pub fn keeps(access: ProjectAccess, products: &BTreeSet<ProjectProduct>) -> bool {
+    access == ProjectAccess::Member || PRODUCT_KEYS.iter().all(|(p, _)| products.contains(p))
+}
 
 /// The product a vendor key names, if accord knows it.
 #[must_use]

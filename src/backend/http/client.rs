@@ -197,12 +197,18 @@ impl Client {
                 let started = std::time::Instant::now();
                 let result = self.send_once(call).await;
                 let status = result.as_ref().map_or(0, |a| a.status.as_u16());
-                tracing::debug!(
+                tracing::info!(
                     method = %call.method,
                     path = call.path,
                     status,
                     attempt,
                     ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    request_id = result
+                        .as_ref()
+                        .ok()
+                        .and_then(|a| a.headers.get("x-request-id"))
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default(),
                     "service call"
                 );
                 match result {

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Builder, Refusal};
 use crate::desired::{LimitSource, MaxRemovals};
 use crate::diagnostic;
-use crate::plan::model::{PLAN_FORMAT_VERSION, Plan, SeatCount, SeatLine, Summary, fingerprint};
+use crate::plan::model::{
+    PLAN_FORMAT_VERSION, Plan, PoolCount, PoolLine, SeatCount, SeatLine, Summary, fingerprint,
+};
 use crate::plan::order::order_and_batch;
 use crate::plan::safety::{self, Exit};
 use crate::state::Email;
@@ -18,6 +20,7 @@ impl<'a> Builder<'a> {
         self.attach_consequences();
         self.check_safety();
         let seats = self.seat_picture();
+        let team_seats = self.team_picture();
         let seats_short =
             safety::seats_short(self.desired, &seats, self.options.records_agreements);
         self.refusals.extend(seats_short);
@@ -33,6 +36,8 @@ impl<'a> Builder<'a> {
             fingerprint: fingerprint(&operations),
             operations,
             seats,
+            team_seats,
+            manual: self.manual,
             notes: self.notes,
             refusals: self.refusals,
             drift: crate::plan::drift::Drift::default(),
@@ -44,8 +49,10 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Lists, on each removal or deactivation, everything the member holds now.
+    /// Lists, on each removal or deactivation, everything the member holds now; on
+    /// each removal from a team, the seats of that team the user holds.
     fn attach_consequences(&mut self) {
+        self.attach_team_consequences();
         if self.exits.is_empty() {
             return;
         }
@@ -78,10 +85,35 @@ impl<'a> Builder<'a> {
                 note(email, format!("project_member.remove {name}/{email}"));
             }
         }
+        for (id, team) in &self.current.teams {
+            for (product, pool) in &team.pools {
+                for email in &pool.direct {
+                    note(email, format!("team_seat.unassign {id}/{product}/{email}"));
+                }
+            }
+            for email in &team.users {
+                note(email, format!("team_member.remove {id}/{email}"));
+            }
+        }
         for (email, consequences) in freed {
             if let Some(&(_, index)) = self.exits.get(email) {
                 self.placed[index].operation.consequences = consequences;
             }
+        }
+    }
+
+    fn attach_team_consequences(&mut self) {
+        for ((id, email), &index) in &self.team_exits {
+            let Some(team) = self.current.teams.get(id) else {
+                continue;
+            };
+            let freed = team
+                .pools
+                .iter()
+                .filter(|(_, pool)| pool.direct.contains(email))
+                .map(|(product, _)| format!("team_seat.unassign {id}/{product}/{email}"))
+                .collect();
+            self.placed[index].operation.consequences = freed;
         }
     }
 
@@ -98,9 +130,12 @@ impl<'a> Builder<'a> {
             .filter(|(_, exit)| **exit == Exit::Remove)
             .map(|(email, _)| email)
             .collect();
+        // R13 counts every member removal and every removal from a team, one each.
         let limit = self.removal_limit();
-        self.refusals
-            .extend(safety::too_many_removals(removed.len(), &limit));
+        self.refusals.extend(safety::too_many_removals(
+            removed.len() + self.team_exits.len(),
+            &limit,
+        ));
         self.refusals
             .extend(safety::last_admin(self.current, self.desired, &removed));
     }
@@ -147,6 +182,60 @@ impl<'a> Builder<'a> {
                         assigned: wanted.map_or(0, |p| p.assigned.len()),
                         seats,
                     },
+                });
+            }
+        }
+        lines
+    }
+
+    /// Seats per product pool of each declared team, before and after the plan, and
+    /// who gains and who loses one.
+    fn team_picture(&self) -> Vec<PoolLine> {
+        let mut lines = Vec::new();
+        let writes_sizes = self
+            .options
+            .kinds
+            .as_ref()
+            .is_none_or(|k| k.contains(&crate::contract::OpKind::TeamUpdate));
+        for (id, want) in &self.desired.state.teams {
+            let have = self.current.teams.get(id);
+            for (product, wanted) in &want.pools {
+                let live = have.and_then(|h| h.pools.get(product));
+                let count = |pool: &crate::state::PoolState, holders: usize| PoolCount {
+                    assigned: holders,
+                    seats: if pool.unlimited { None } else { pool.seats },
+                };
+                let before = live.map(|p| count(p, p.direct.union(&p.inherited).count()));
+                let inherited = live.map(|p| p.inherited.clone()).unwrap_or_default();
+                let direct = live.map(|p| p.direct.clone()).unwrap_or_default();
+                let holders = wanted.direct.union(&inherited).count();
+                let seats = match live {
+                    Some(p) if p.unlimited => None,
+                    Some(p) if !writes_sizes => p.seats,
+                    Some(p) => wanted.seats.or(p.seats),
+                    None => wanted.seats,
+                };
+                let gains = wanted
+                    .direct
+                    .difference(&direct)
+                    .filter(|e| !inherited.contains(*e))
+                    .map(ToString::to_string)
+                    .collect();
+                let loses = direct
+                    .difference(&wanted.direct)
+                    .map(ToString::to_string)
+                    .collect();
+                lines.push(PoolLine {
+                    team: id.clone(),
+                    team_name: want.name.clone(),
+                    product: product.clone(),
+                    before,
+                    after: PoolCount {
+                        assigned: holders,
+                        seats,
+                    },
+                    gains,
+                    loses,
                 });
             }
         }

@@ -6,7 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{Detail, details, groups, heading, seat_count, summary_line};
+use super::{
+    Detail, details, groups, heading, manual_text, pool_count, pool_impact, seat_count,
+    summary_line,
+};
 use crate::plan::model::{Plan, Summary};
 use crate::plan::operation::{Action, ObjectKind, Operation};
 
@@ -31,7 +34,9 @@ pub fn markdown(plan: &Plan) -> String {
     if !plan.is_empty() {
         summary_table(&mut out, plan);
         seat_table(&mut out, plan);
+        team_seat_table(&mut out, plan);
     }
+    manual_steps(&mut out, plan);
     notes(&mut out, plan);
     out.push_str(&crate::plan::drift::markdown(&plan.drift));
     sections(&mut out, plan);
@@ -103,6 +108,45 @@ fn seat_table(out: &mut String, plan: &Plan) {
             cell(&line.product),
             seat_count(line.before)
         );
+    }
+    out.push('\n');
+}
+
+fn team_seat_table(out: &mut String, plan: &Plan) {
+    if plan.team_seats.is_empty() {
+        return;
+    }
+    out.push_str("| team | product | seats now | after | who |\n|---|---|---:|---:|---|\n");
+    for line in &plan.team_seats {
+        let after = if line.changes() {
+            pool_count(Some(line.after))
+        } else {
+            "unchanged".to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "| {} {} | {} | {} | {after} | {} |",
+            cell(&line.team),
+            cell(&line.team_name),
+            cell(&line.product),
+            pool_count(line.before),
+            cell(&pool_impact(line).unwrap_or_default())
+        );
+    }
+    out.push('\n');
+}
+
+fn manual_steps(out: &mut String, plan: &Plan) {
+    if plan.manual.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "**Manual steps ({}): a person makes these in the vendor's portal; accord cannot.**\n",
+        plan.manual.len()
+    );
+    for step in &plan.manual {
+        let _ = writeln!(out, "- {}", cell(&manual_text(step)));
     }
     out.push('\n');
 }

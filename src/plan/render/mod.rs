@@ -17,7 +17,7 @@ pub use json::json;
 pub use markdown::{MARKDOWN_LIMIT, markdown};
 pub use text::text;
 
-use super::model::{Plan, SeatCount, SeatLine, Summary};
+use super::model::{ManualStep, Plan, PoolCount, PoolLine, SeatCount, SeatLine, Summary};
 use super::operation::{ObjectKind, Op, Operation, word, words};
 
 /// The output formats of `accord plan --format`.
@@ -67,13 +67,24 @@ fn groups(plan: &Plan) -> BTreeMap<(ObjectKind, &str), Vec<&Operation>> {
     groups
 }
 
-/// The heading of an object's group: `agreement 110001234567 (AEC Collection)`.
+/// The heading of an object's group: `agreement 110001234567 (AEC Collection)`,
+/// `team 100001 (ACME EU)`.
 fn heading(plan: &Plan, kind: ObjectKind, key: &str) -> String {
-    let name = (kind == ObjectKind::Agreement)
-        .then(|| plan.seats.iter().find(|line| line.agreement == key))
-        .flatten()
-        .map(|line| format!(" ({})", line.agreement_name))
-        .unwrap_or_default();
+    let name = match kind {
+        ObjectKind::Agreement => plan
+            .seats
+            .iter()
+            .find(|line| line.agreement == key)
+            .map(|line| line.agreement_name.as_str()),
+        ObjectKind::Team => plan
+            .team_seats
+            .iter()
+            .find(|line| line.team == key)
+            .map(|line| line.team_name.as_str()),
+        _ => None,
+    }
+    .map(|name| format!(" ({name})"))
+    .unwrap_or_default();
     format!("{} {key}{name}", kind.word())
 }
 
@@ -155,6 +166,52 @@ fn set_fields(op: &Op) -> Vec<(String, String)> {
         _ => {}
     }
     fields
+}
+
+/// `9/10`, `4/unlimited`, or `-` when the pool does not exist yet.
+fn pool_count(count: Option<PoolCount>) -> String {
+    count.map_or_else(
+        || "-".to_owned(),
+        |c| match c.seats {
+            Some(seats) => format!("{}/{seats}", c.assigned),
+            None => format!("{}/unlimited", c.assigned),
+        },
+    )
+}
+
+/// `ACME EU / AutoCAD 9/10 -> 10/10`, as [`seat_text`] does for agreements.
+fn pool_text(line: &PoolLine) -> String {
+    let after = pool_count(Some(line.after));
+    let pool = format!("{} / {}", line.team_name, line.product);
+    match line.before {
+        None => format!("{pool} (new) {after}"),
+        Some(_) if line.changes() => format!("{pool} {} -> {after}", pool_count(line.before)),
+        Some(_) => format!("{pool} {}", pool_count(line.before)),
+    }
+}
+
+/// Who gains and who loses a seat of a pool: `gains: a@x, b@x; loses: c@x`.
+fn pool_impact(line: &PoolLine) -> Option<String> {
+    let mut parts = Vec::new();
+    if !line.gains.is_empty() {
+        parts.push(format!("gains a seat: {}", line.gains.join(", ")));
+    }
+    if !line.loses.is_empty() {
+        parts.push(format!("loses their seat: {}", line.loses.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// `team_member.remove 100001/dana@x: remove the user ... (why) [file:line]`.
+fn manual_text(step: &ManualStep) -> String {
+    format!(
+        "{} {}: {} ({}) [{}]",
+        step.op,
+        step.target,
+        step.action,
+        step.why,
+        step.provenance.as_str()
+    )
 }
 
 /// `9/10`, or `-` when the product does not exist yet.

@@ -4,7 +4,9 @@ use std::fmt::Write;
 
 use similar::{Algorithm, DiffTag};
 
-use super::{Detail, details, groups, heading, seat_text, summary_line};
+use super::{
+    Detail, details, groups, heading, manual_text, pool_impact, pool_text, seat_text, summary_line,
+};
 use crate::plan::model::Plan;
 use crate::plan::operation::{Action, Operation};
 
@@ -70,7 +72,15 @@ pub fn text(plan: &Plan, colour: bool) -> String {
             out.push('\n');
         }
         seat_lines(&mut out, plan, style);
+        team_seat_lines(&mut out, plan, style);
     }
+    let manual: Vec<String> = plan.manual.iter().map(manual_text).collect();
+    list_lines(
+        &mut out,
+        "Manual steps (a person makes these in the vendor's portal; accord cannot):",
+        &manual,
+        style,
+    );
     list_lines(&mut out, "Notes:", &plan.notes, style);
     out.push_str(&crate::plan::drift::text(&plan.drift));
     refusal_lines(&mut out, plan, style);
@@ -197,6 +207,22 @@ fn seat_lines(out: &mut String, plan: &Plan, style: Style) {
             let _ = writeln!(out, "  {} {}", line.agreement, line.agreement_name);
         }
         let _ = writeln!(out, "    {}", seat_text(line));
+    }
+    out.push('\n');
+}
+
+/// The seat picture of the declared teams: `ACME EU / AutoCAD 9/10 -> 10/10`, with
+/// who gains and who loses a seat.
+fn team_seat_lines(out: &mut String, plan: &Plan, style: Style) {
+    if plan.team_seats.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", style.bold("Team seats:"));
+    for line in &plan.team_seats {
+        let _ = writeln!(out, "  {}", pool_text(line));
+        if let Some(impact) = pool_impact(line) {
+            let _ = writeln!(out, "    {}", style.dim(&impact));
+        }
     }
     out.push('\n');
 }

@@ -4,10 +4,21 @@
 //! It rejects what the real API rejects (unknown field names, more than 50 items per
 //! `hq` import or 200 per project import, page sizes over the maximum, a
 //! `construction/admin` write without `User-Id`, a missing or wrong `Region`, an
-//! expired or unknown token) and behaves as the real one does where accord must
-//! cope: partial import failures inside a 201, 429 with `Retry-After`, project
-//! imports that show only after a delay, PATCH answers with only the changed fields,
-//! deleted project users hidden from lists, new users `not_invited`.
+//! expired or unknown token, a token without `account:write` on a write, an app that
+//! is not a custom integration, a company without a trade, a second project of the
+//! same name, a write to a project still being set up) and behaves as the real one
+//! does where accord must cope: partial import failures inside a 201, 429 with
+//! `Retry-After`, new projects that are `pending` and unlisted for a while, project
+//! imports that show only after a delay, a project admin made administrator of
+//! every product, a deactivated user kept on their projects, PATCH answers with only
+//! the changed fields, deleted project users hidden from lists, new users
+//! `not_invited`.
+//!
+//! Faults, on any request (the token endpoint's too): targeted ones ([`Fault`], once
+//! each, in order) and a seeded fraction of all requests ([`FakeState::random`]):
+//! 500, 503, 429 or a dropped connection, before the request is carried out or (but
+//! 429) after it (a write committed, its answer lost). Every request received is
+//! counted ([`FakeState::requests`]), faulted or not.
 
 // The `Err` of the handlers' helpers is the HTTP answer itself, built once for a
 // rejected call: boxing it would only add noise to a test fake.
@@ -18,20 +29,73 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub const ACCOUNT: &str = "b-acme";
+/// The account id the API knows.
+pub const ACCOUNT: &str = "1234abcd";
+/// The hub id: the account id with the `b.` prefix (what the vendor's UI shows).
+pub const HUB: &str = "b.1234abcd";
 pub const REGION: &str = "EMEA";
 pub const CLIENT_ID: &str = "app-id";
 pub const CLIENT_SECRET: &str = "app-s3cret-value";
 pub const ADMIN_ID: &str = "u-admin";
 pub const ADMIN_EMAIL: &str = "it-admin@acme.example";
+
+/// A failure the fake answers instead of (or after) carrying a request out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// 500.
+    ServerError,
+    /// 503.
+    Unavailable,
+    /// 429 with `Retry-After: 1` (only before: a 429 is never carried out).
+    TooMany,
+    /// The connection closes without a complete answer.
+    Drop,
+}
+
+/// When a fault strikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultTime {
+    /// Nothing was done.
+    Before,
+    /// The request was carried out (a write committed); its answer is lost.
+    After,
+}
+
+/// A targeted fault: the next request of `label` gets it, once.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub label: String,
+    pub kind: FaultKind,
+    pub time: FaultTime,
+}
+
+impl Fault {
+    pub fn new(label: &str, kind: FaultKind, time: FaultTime) -> Self {
+        Self {
+            label: label.to_owned(),
+            kind,
+            time,
+        }
+    }
+}
+
+/// A seeded fraction of all requests fail.
+#[derive(Debug)]
+pub struct RandomFaults {
+    pub fraction: f64,
+    pub rng: fastrand::Rng,
+    /// Faults injected so far, by label.
+    pub injected: BTreeMap<String, u64>,
+}
 
 /// Everything the fake holds; tests read and steer it through [`Fake::state`].
 #[derive(Debug)]
@@ -42,11 +106,32 @@ pub struct FakeState {
     /// Project users: each carries `projectId`, `deleted` and `visibleAt` besides the
     /// API's fields (stripped from answers).
     pub project_users: Vec<(Value, Instant)>,
-    /// Valid tokens.
-    pub tokens: BTreeSet<String>,
+    /// Valid tokens, with the scopes they carry.
+    pub tokens: BTreeMap<String, String>,
     pub token_requests: u64,
     /// `expires_in` of the tokens issued, in seconds.
     pub token_lifetime: u64,
+    /// The scopes the app may have: a token carries those it asked for among them.
+    pub app_scopes: String,
+    /// Whether the app is a custom integration of the account (else every API call
+    /// is 403).
+    pub integrated: bool,
+    /// Every request received (the token endpoint's included, faults included).
+    pub requests: u64,
+    /// Requests received, by label (`POST token` for the token endpoint).
+    pub received: BTreeMap<String, u64>,
+    /// Targeted faults, each used once, the first matching a request's label first.
+    pub faults: Vec<Fault>,
+    /// A fraction of every request fails.
+    pub random: Option<RandomFaults>,
+    /// How long a new project is `pending` (unlisted, taking no writes).
+    pub project_delay: Duration,
+    /// When each project is set up.
+    pub project_ready: BTreeMap<String, Instant>,
+    /// Writes refused because the project was still being set up.
+    pub not_ready: u64,
+    /// How often each (project id, email) was carried by a project import.
+    pub row_imports: BTreeMap<(String, String), u64>,
     /// Calls accepted (authenticated, not throttled, well addressed), by label.
     pub calls: BTreeMap<String, u64>,
     /// Calls turned away (401, 429, wrong region or account, no `User-Id`), by label.
@@ -59,8 +144,6 @@ pub struct FakeState {
     pub throttle: u64,
     /// Emails a user import fails for (partial success).
     pub reject_emails: BTreeSet<String>,
-    /// Labels of calls that answer 500 once, after carrying the write out.
-    pub fail_after_commit: BTreeSet<String>,
     /// How long a project import takes to show in the project's list.
     pub import_delay: Duration,
     next_id: u64,
@@ -72,9 +155,101 @@ impl FakeState {
         format!("{prefix}-{}", self.next_id)
     }
 
-    /// Calls of `label` (`POST /hq/v1/accounts/{account_id}/users/import`).
+    /// Calls of `label` carried out (`POST users/import`).
     pub fn count(&self, label: &str) -> u64 {
         self.calls.get(label).copied().unwrap_or_default()
+    }
+
+    /// Requests of `label` received, faulted or turned away or not.
+    pub fn received(&self, label: &str) -> u64 {
+        self.received.get(label).copied().unwrap_or_default()
+    }
+
+    /// Fails `fraction` of all requests from now on, drawing from `seed`.
+    pub fn fail_randomly(&mut self, fraction: f64, seed: u64) {
+        self.random = Some(RandomFaults {
+            fraction,
+            rng: fastrand::Rng::with_seed(seed),
+            injected: BTreeMap::new(),
+        });
+    }
+
+    /// Faults injected at random so far.
+    pub fn injected(&self) -> u64 {
+        self.random
+            .as_ref()
+            .map_or(0, |r| r.injected.values().sum())
+    }
+
+    /// Adds the user `email` to the account as an active member who signed in.
+    pub fn add_active_user(&mut self, email: &str) -> String {
+        let id = self.id("u");
+        self.users.push(json!({
+            "id": id, "account_id": ACCOUNT, "email": email, "role": "account_user",
+            "status": "active", "first_name": null, "last_name": null, "company_id": null,
+            "last_sign_in": "2026-01-02T00:00:00Z"
+        }));
+        id
+    }
+
+    /// Adds a project, set up, with `members` (email, products as `key=access`).
+    pub fn add_project(&mut self, name: &str, members: &[(&str, &[(&str, &str)])]) -> String {
+        let id = self.id("p");
+        self.projects.push(
+            json!({"id": id, "name": name, "type": "Office", "status": "active", "accountId": ACCOUNT}),
+        );
+        for (email, products) in members {
+            let user = self.id("pu");
+            let products: Vec<Value> = products
+                .iter()
+                .map(|(k, a)| json!({"key": k, "access": a}))
+                .collect();
+            self.project_users.push((
+                json!({"id": user, "email": email, "projectId": id, "status": "active", "products": products}),
+                Instant::now(),
+            ));
+        }
+        id
+    }
+
+    /// Whether the project `id` is set up (listed, taking writes).
+    fn ready(&self, id: &str) -> bool {
+        self.project_ready
+            .get(id)
+            .is_none_or(|at| *at <= Instant::now())
+    }
+
+    /// The fault for the next request of `label`, if it gets one.
+    fn draw(&mut self, label: &str) -> Option<(FaultKind, FaultTime)> {
+        if let Some(at) = self.faults.iter().position(|f| f.label == label) {
+            let fault = self.faults.remove(at);
+            return Some((fault.kind, fault.time));
+        }
+        let random = self.random.as_mut()?;
+        if random.rng.f64() >= random.fraction {
+            return None;
+        }
+        let time = if random.rng.bool() {
+            FaultTime::Before
+        } else {
+            FaultTime::After
+        };
+        let kinds: &[FaultKind] = match time {
+            FaultTime::Before => &[
+                FaultKind::ServerError,
+                FaultKind::Unavailable,
+                FaultKind::TooMany,
+                FaultKind::Drop,
+            ],
+            FaultTime::After => &[
+                FaultKind::ServerError,
+                FaultKind::Unavailable,
+                FaultKind::Drop,
+            ],
+        };
+        let kind = kinds[random.rng.usize(..kinds.len())];
+        *random.injected.entry(label.to_owned()).or_default() += 1;
+        Some((kind, time))
     }
 }
 
@@ -97,16 +272,25 @@ impl Fake {
             })],
             projects: Vec::new(),
             project_users: Vec::new(),
-            tokens: BTreeSet::new(),
+            tokens: BTreeMap::new(),
             token_requests: 0,
             token_lifetime: 3599,
+            app_scopes: "account:read account:write".to_owned(),
+            integrated: true,
+            requests: 0,
+            received: BTreeMap::new(),
+            faults: Vec::new(),
+            random: None,
+            project_delay: Duration::from_millis(300),
+            project_ready: BTreeMap::new(),
+            not_ready: 0,
+            row_imports: BTreeMap::new(),
             calls: BTreeMap::new(),
             turned_away: BTreeMap::new(),
             api_calls: 0,
             expire_tokens_at_call: None,
             throttle: 0,
             reject_emails: BTreeSet::new(),
-            fail_after_commit: BTreeSet::new(),
             import_delay: Duration::from_millis(300),
             next_id: 0,
         }));
@@ -148,6 +332,10 @@ type Shared = Arc<Mutex<FakeState>>;
 fn router(state: Shared) -> Router {
     Router::new()
         .route("/authentication/v2/token", post(token))
+        .route(
+            "/construction/admin/v1/projects/{project}",
+            get(get_project),
+        )
         .route("/hq/v1/accounts/{account}/companies", get(list_companies))
         .route(
             "/hq/v1/accounts/{account}/companies/import",
@@ -176,7 +364,97 @@ fn router(state: Shared) -> Router {
             "/construction/admin/v1/projects/{project}/users/{user}",
             patch(patch_project_user).delete(delete_project_user),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            inject,
+        ))
         .with_state(state)
+}
+
+/// The label of a request: its method and the route's last words
+/// (`POST users/import`, `GET projects/{id}/users`, `POST token`).
+fn label(method: &Method, route: &str) -> String {
+    const ROUTES: [(&str, &str); 12] = [
+        ("/authentication/v2/token", "token"),
+        ("/hq/v1/accounts/{account}/companies", "companies"),
+        (
+            "/hq/v1/accounts/{account}/companies/import",
+            "companies/import",
+        ),
+        ("/hq/v1/accounts/{account}/companies/{id}", "companies/{id}"),
+        ("/hq/v1/accounts/{account}/users", "users"),
+        ("/hq/v1/accounts/{account}/users/import", "users/import"),
+        ("/hq/v1/accounts/{account}/users/{id}", "users/{id}"),
+        (
+            "/construction/admin/v1/accounts/{account}/projects",
+            "projects",
+        ),
+        ("/construction/admin/v1/projects/{project}", "projects/{id}"),
+        (
+            "/construction/admin/v1/projects/{project}/users",
+            "projects/{id}/users",
+        ),
+        (
+            "/construction/admin/v2/projects/{project}/users:import",
+            "projects/{id}/users:import",
+        ),
+        (
+            "/construction/admin/v1/projects/{project}/users/{user}",
+            "projects/{id}/users/{id}",
+        ),
+    ];
+    let short = ROUTES
+        .iter()
+        .find(|(r, _)| *r == route)
+        .map_or(route, |(_, s)| *s);
+    format!("{method} {short}")
+}
+
+/// Counts every request and answers the fault drawn for it, before or after the
+/// handler runs.
+async fn inject(
+    State(st): State<Shared>,
+    route: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let label = label(request.method(), route.as_str());
+    let fault = {
+        let mut s = st.lock().unwrap();
+        s.requests += 1;
+        *s.received.entry(label.clone()).or_default() += 1;
+        s.draw(&label)
+    };
+    match fault {
+        None => next.run(request).await,
+        Some((kind, FaultTime::Before)) => failure(kind),
+        Some((kind, FaultTime::After)) => {
+            drop(next.run(request).await);
+            failure(kind)
+        }
+    }
+}
+
+fn failure(kind: FaultKind) -> Response {
+    match kind {
+        FaultKind::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "injected fault"),
+        FaultKind::Unavailable => error(StatusCode::SERVICE_UNAVAILABLE, "injected fault"),
+        FaultKind::TooMany => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            "Too Many Requests",
+        )
+            .into_response(),
+        FaultKind::Drop => {
+            let broken = futures_util::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "connection dropped by the fake",
+                ))
+            });
+            Response::new(Body::from_stream(broken))
+        }
+    }
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -239,7 +517,12 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) ->
     let mut s = state.lock().unwrap();
     s.token_requests += 1;
     let token = format!("tok-{}", s.token_requests);
-    s.tokens.insert(token.clone());
+    let granted: Vec<&str> = scope
+        .split(' ')
+        .filter(|asked| s.app_scopes.split(' ').any(|allowed| allowed == *asked))
+        .collect();
+    let granted = granted.join(" ");
+    s.tokens.insert(token.clone(), granted);
     axum::Json(
         json!({"access_token": token, "token_type": "Bearer", "expires_in": s.token_lifetime}),
     )
@@ -256,7 +539,8 @@ fn guard(
 ) -> Result<(), Response> {
     let mut s = state.lock().unwrap();
     s.api_calls += 1;
-    let answer = check(&mut s, headers, account, admin_write);
+    let write = !label.starts_with("GET ");
+    let answer = check(&mut s, headers, account, write, admin_write);
     let tally = if answer.is_ok() {
         &mut s.calls
     } else {
@@ -270,6 +554,7 @@ fn check(
     s: &mut FakeState,
     headers: &HeaderMap,
     account: Option<&str>,
+    write: bool,
     admin_write: bool,
 ) -> Result<(), Response> {
     if s.expire_tokens_at_call == Some(s.api_calls) {
@@ -279,12 +564,25 @@ fn check(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if !bearer.is_some_and(|t| s.tokens.contains(t)) {
+    let Some(scopes) = bearer.and_then(|t| s.tokens.get(t)) else {
         return Err((
             StatusCode::UNAUTHORIZED,
             axum::Json(json!({"developerMessage": "The token has expired or is invalid", "userMessage": "", "errorCode": "AUTH-006"})),
         )
             .into_response());
+    };
+    if write && !scopes.split(' ').any(|s| s == "account:write") {
+        return Err((
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"developerMessage": "Token does not have the privilege for this request.", "userMessage": "", "errorCode": "AUTH-010"})),
+        )
+            .into_response());
+    }
+    if !s.integrated {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "the app is not enabled for this account (add it in Account Admin, Custom Integrations)",
+        ));
     }
     if s.throttle > 0 {
         s.throttle -= 1;
@@ -401,6 +699,10 @@ async fn import_companies(
     for item in items {
         if s.companies.iter().any(|c| c["name"] == item.name.as_str()) {
             failure.push(json!({"name": item.name, "error": "a company with this name exists"}));
+            continue;
+        }
+        if item.trade.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            failure.push(json!({"name": item.name, "error": "trade is required"}));
             continue;
         }
         let id = s.id("c");
@@ -536,9 +838,6 @@ async fn import_users(
         s.users.push(user.clone());
         success.push(user);
     }
-    if s.fail_after_commit.remove("POST users/import") {
-        return error(StatusCode::BAD_GATEWAY, "upstream timed out");
-    }
     (StatusCode::CREATED, axum::Json(json!({"success": success.len(), "failure": failure.len(), "success_items": success, "failure_items": failure}))).into_response()
 }
 
@@ -598,10 +897,54 @@ async fn list_projects(
         return r;
     }
     let s = st.lock().unwrap();
-    match page(&s.projects, &q, 200) {
-        Ok((items, offset)) => envelope(items, offset, q.limit.unwrap_or(20), s.projects.len()),
+    // A project being set up is not listed yet.
+    let listed: Vec<Value> = s
+        .projects
+        .iter()
+        .filter(|p| s.ready(p["id"].as_str().unwrap_or_default()))
+        .map(|p| {
+            let mut p = p.clone();
+            p["status"] = json!("active");
+            p
+        })
+        .collect();
+    match page(&listed, &q, 200) {
+        Ok((items, offset)) => envelope(items, offset, q.limit.unwrap_or(20), listed.len()),
         Err(r) => r,
     }
+}
+
+async fn get_project(
+    State(st): State<Shared>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = guard(&st, &headers, "GET projects/{id}", None, false) {
+        return r;
+    }
+    let s = st.lock().unwrap();
+    let Some(found) = s.projects.iter().find(|p| p["id"] == project.as_str()) else {
+        return error(StatusCode::NOT_FOUND, "project not found");
+    };
+    let mut found = found.clone();
+    found["status"] = json!(if s.ready(&project) {
+        "active"
+    } else {
+        "pending"
+    });
+    axum::Json(found).into_response()
+}
+
+/// A write to a project still being set up is refused.
+fn not_ready(s: &mut FakeState, project: &str) -> Option<Response> {
+    if s.ready(project) {
+        return None;
+    }
+    s.not_ready += 1;
+    Some(error(
+        StatusCode::CONFLICT,
+        "the project is still being set up (status pending)",
+    ))
 }
 
 async fn create_project(
@@ -643,6 +986,8 @@ async fn create_project(
     let id = s.id("p");
     let project = json!({"id": id, "name": name, "type": fields["type"], "status": "pending", "accountId": ACCOUNT});
     s.projects.push(project.clone());
+    let ready = Instant::now() + s.project_delay;
+    s.project_ready.insert(id, ready);
     (StatusCode::ACCEPTED, axum::Json(project)).into_response()
 }
 
@@ -715,6 +1060,8 @@ const KEYS: [&str; 15] = [
     "cloudWorksharing",
 ];
 
+/// The products as the vendor keeps them: a project admin (project administration
+/// `administrator`) is made administrator of every product.
 fn products(list: &[ProductAccess]) -> Result<Value, Response> {
     for p in list {
         if !KEYS.contains(&p.key.as_str())
@@ -725,6 +1072,17 @@ fn products(list: &[ProductAccess]) -> Result<Value, Response> {
                 &format!("bad product {}:{}", p.key, p.access),
             ));
         }
+    }
+    let admin = list
+        .iter()
+        .any(|p| p.key == "projectAdministration" && p.access == "administrator");
+    if admin {
+        return Ok(Value::Array(
+            KEYS.iter()
+                .filter(|k| **k != "accountAdministration")
+                .map(|k| json!({"key": k, "access": "administrator"}))
+                .collect(),
+        ));
     }
     Ok(Value::Array(
         list.iter()
@@ -756,6 +1114,9 @@ async fn import_project_users(
     if !s.projects.iter().any(|p| p["id"] == project.as_str()) {
         return error(StatusCode::NOT_FOUND, "project not found");
     }
+    if let Some(refused) = not_ready(&mut s, &project) {
+        return refused;
+    }
     let at = Instant::now() + s.import_delay;
     for user in payload.users {
         let products = match products(&user.products) {
@@ -763,8 +1124,18 @@ async fn import_project_users(
             Err(r) => return r,
         };
         let email = user.email.to_ascii_lowercase();
-        s.project_users
-            .retain(|(u, _)| !(u["projectId"] == project.as_str() && u["email"] == email.as_str()));
+        *s.row_imports
+            .entry((project.clone(), email.clone()))
+            .or_default() += 1;
+        // Imported again: the same member, with the products now given.
+        if let Some((record, _)) = s.project_users.iter_mut().find(|(u, _)| {
+            u["projectId"] == project.as_str()
+                && u["email"] == email.as_str()
+                && u["status"] != "deleted"
+        }) {
+            record["products"] = products;
+            continue;
+        }
         let id = s.id("pu");
         s.project_users.push((json!({"id": id, "email": email, "projectId": project, "status": "active", "products": products}), at));
     }
@@ -794,6 +1165,9 @@ async fn patch_project_user(
         Err(r) => return r,
     };
     let mut s = st.lock().unwrap();
+    if let Some(refused) = not_ready(&mut s, &project) {
+        return refused;
+    }
     let Some((record, _)) = s.project_users.iter_mut().find(|(u, _)| {
         u["projectId"] == project.as_str() && u["id"] == user.as_str() && u["status"] != "deleted"
     }) else {
@@ -828,6 +1202,9 @@ async fn delete_project_user(
         return r;
     }
     let mut s = st.lock().unwrap();
+    if let Some(refused) = not_ready(&mut s, &project) {
+        return refused;
+    }
     let Some((record, _)) = s.project_users.iter_mut().find(|(u, _)| {
         u["projectId"] == project.as_str() && u["id"] == user.as_str() && u["status"] != "deleted"
     }) else {

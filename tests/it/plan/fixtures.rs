@@ -185,6 +185,18 @@ pub fn declare_all(desired: &mut Desired) {
             entries.push((Declared::ProjectMember, format!("{name}/{e}")));
         }
     }
+    for (id, team) in &state.teams {
+        entries.push((Declared::Team, id.clone()));
+        for e in &team.users {
+            entries.push((Declared::TeamMember, format!("{id}/{e}")));
+        }
+        for (product, pool) in &team.pools {
+            entries.push((Declared::TeamPool, format!("{id}/{product}")));
+            for e in &pool.direct {
+                entries.push((Declared::TeamSeat, format!("{id}/{product}/{e}")));
+            }
+        }
+    }
     for e in &desired.protected {
         entries.push((Declared::Protected, e.to_string()));
     }
