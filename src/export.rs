@@ -8,9 +8,9 @@
 use crate::config::emit;
 use crate::config::model::{
     Account, Agreement, CloudService, Company, ConfigFile, DesiredStatus, Member, Product, Project,
-    ProjectMember, Role,
+    ProjectMember, Role, Team, TeamProduct,
 };
-use crate::state::{MemberStatus, State};
+use crate::state::{MemberStatus, State, TeamState};
 
 /// The state as one configuration.
 #[must_use]
@@ -83,8 +83,11 @@ pub fn to_config(state: &State) -> ConfigFile {
                 support: agreement.support.iter().map(ToString::to_string).collect(),
             })
             .collect(),
-        // Teams are not exported yet (issue 11: the store and the export come later).
-        teams: Vec::new(),
+        teams: state
+            .teams
+            .iter()
+            .map(|(id, team)| export_team(id, team))
+            .collect(),
         projects: state
             .projects
             .iter()
@@ -151,6 +154,13 @@ pub fn files(state: &State, header: &str) -> Vec<(&'static str, String)> {
             "projects.yaml",
             ConfigFile {
                 projects: config.projects,
+                ..empty.clone()
+            },
+        ),
+        (
+            "teams.yaml",
+            ConfigFile {
+                teams: config.teams,
                 ..empty
             },
         ),
@@ -160,4 +170,34 @@ pub fn files(state: &State, header: &str) -> Vec<(&'static str, String)> {
         .filter(|(_, part)| *part != ConfigFile::default())
         .map(|(name, part)| (name, format!("{header}{}", emit::to_yaml(&part))))
         .collect()
+}
+
+/// A team as configuration: every pool with its size and direct seats, and on
+/// `members` the users who hold no direct seat. (Seats held through a group in the
+/// portal cannot be written as configuration; the plan reports them.)
+fn export_team(id: &str, team: &TeamState) -> Team {
+    let seated: std::collections::BTreeSet<_> = team
+        .pools
+        .values()
+        .flat_map(|pool| pool.direct.iter())
+        .collect();
+    Team {
+        id: id.to_owned(),
+        name: team.name.clone(),
+        members: team
+            .users
+            .iter()
+            .filter(|email| !seated.contains(email))
+            .map(ToString::to_string)
+            .collect(),
+        products: team
+            .pools
+            .iter()
+            .map(|(name, pool)| TeamProduct {
+                name: name.clone(),
+                seats: pool.seats,
+                assigned: pool.direct.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+    }
 }

@@ -131,6 +131,18 @@ pub fn split<'a>(
             });
         }
     }
+    if !capabilities.manages(Section::Teams) {
+        // A backend without teams (the account service, whose collections do not
+        // carry them yet): the declared teams are listed, none is planned.
+        for (id, team) in &desired.state.teams {
+            parts.push(Unmanaged {
+                what: format!("team {id} ({})", team.name),
+                location: here(Declared::Team, id),
+                changes: current.teams.get(id) != Some(team),
+            });
+        }
+        managed.state.teams.clone_from(&current.teams);
+    }
     if !capabilities.manages(Section::Members) {
         // A backend without the account's members (the vendor's teams alone): the
         // members are declared for the teams (R07), not for this backend to change.

@@ -271,6 +271,14 @@ pub(super) async fn project_members(
     list(&app, q, |v| &v.project_members).await
 }
 
+/// `GET /v1/teams`.
+pub(super) async fn teams(
+    State(app): State<App>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Answer {
+    list(&app, q, |v| &v.teams).await
+}
+
 /// `GET /v1/members/{email}`.
 pub(super) async fn member(State(app): State<App>, Path(email): Path<String>) -> Answer {
     let email = Email::new(&email);

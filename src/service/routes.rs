@@ -76,6 +76,7 @@ fn api() -> Table {
         .add("GET", "/v1/support", get(handlers::support))
         .add("GET", "/v1/projects", get(handlers::projects))
         .add("GET", "/v1/project-members", get(handlers::project_members))
+        .add("GET", "/v1/teams", get(handlers::teams))
         .add("POST", "/v1/operations", post(handlers::operations))
         .add("POST", "/v1/lock", post(handlers::lock_acquire))
         .add("POST", "/v1/lock/renew", post(handlers::lock_renew))

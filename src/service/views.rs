@@ -10,7 +10,7 @@ use crate::contract::Snapshot;
 use crate::state::AccountInfo;
 use crate::wire::{
     AgreementItem, CloudServiceItem, CompanyItem, MemberItem, ProductItem, ProjectItem,
-    ProjectMemberItem, RoleItem, SeatItem, SupportItem,
+    ProjectMemberItem, RoleItem, SeatItem, SupportItem, TeamItem, TeamPoolItem,
 };
 
 /// How many revisions' views are kept: enough for a fetch to finish while a few
@@ -42,6 +42,8 @@ pub struct View {
     pub projects: Vec<ProjectItem>,
     /// Project memberships by project, email.
     pub project_members: Vec<ProjectMemberItem>,
+    /// Teams by id.
+    pub teams: Vec<TeamItem>,
 }
 
 impl View {
@@ -113,6 +115,23 @@ impl View {
                     })
                     .collect(),
                 cloud_services: agreement.cloud_services.into_keys().collect(),
+            });
+        }
+        for (id, team) in state.teams {
+            view.teams.push(TeamItem {
+                id,
+                name: team.name,
+                users: team.users,
+                pools: team
+                    .pools
+                    .into_iter()
+                    .map(|(product, pool)| TeamPoolItem {
+                        product,
+                        seats: pool.seats.unwrap_or_default(),
+                        direct: pool.direct,
+                        inherited: pool.inherited,
+                    })
+                    .collect(),
             });
         }
         for (name, project) in state.projects {

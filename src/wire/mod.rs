@@ -269,6 +269,34 @@ pub struct ProjectMemberItem {
     pub products: BTreeSet<ProjectProduct>,
 }
 
+/// A team (`GET /v1/teams`): its users and its pools with their direct and
+/// inherited seats, in one row (a team is read in one page of rows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamItem {
+    /// The team's id.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// Everyone on the team.
+    pub users: BTreeSet<Email>,
+    /// Pools by product.
+    pub pools: Vec<TeamPoolItem>,
+}
+
+/// A team's product pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamPoolItem {
+    /// The product.
+    pub product: String,
+    /// Seats in the pool.
+    pub seats: u32,
+    /// Direct seats.
+    pub direct: BTreeSet<Email>,
+    /// Seats held through a group or the whole team.
+    #[serde(default)]
+    pub inherited: BTreeSet<Email>,
+}
+
 /// `POST /v1/operations`: one batch, carried out in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchRequest {

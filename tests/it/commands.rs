@@ -528,7 +528,8 @@ fn an_unknown_backend_scheme_is_a_clear_error() {
 
 // --- export ---------------------------------------------------------------------
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
+    "teams.yaml",
     "account.yaml",
     "companies.yaml",
     "roles.yaml",
@@ -578,10 +579,9 @@ fn export_writes_one_file_per_section_which_validates_and_plans_no_change() {
     run(&["validate", out_str], 0);
     let output = plan(&out, &store, &["--detailed-exitcode"], 0);
     assert_eq!(stdout_of(&output), "No changes.\n");
-    // The exported files compile to the state the store holds (the store and the
-    // export do not hold teams yet: issue 11, later).
-    let mut acme_state = desired_state(&acme());
-    acme_state.teams.clear();
+    // The exported files compile to the state the store holds, teams included.
+    let acme_state = desired_state(&acme());
+    assert!(!acme_state.teams.is_empty());
     assert_eq!(desired_state(&out), acme_state);
 }
 
@@ -682,8 +682,6 @@ fn export_without_out_prints_one_document_that_validates() {
         .unwrap();
     bob.status = MemberStatus::Active;
     bob.invited_at = None;
-    // The store and the export do not hold teams yet (issue 11, later).
-    expected.teams.clear();
     assert_eq!(exported, expected);
     let output = plan(config.path(), &store, &[], 0);
     assert_eq!(stdout_of(&output), "No changes.\n");

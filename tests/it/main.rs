@@ -17,3 +17,4 @@ mod schema;
 mod service;
 mod store;
 mod streaming;
+mod teams_store;

@@ -14,12 +14,12 @@ use tokio::task::JoinSet;
 use super::client::{Call, Client};
 use crate::contract::{BackendError, Snapshot};
 use crate::state::{
-    AccountInfo, AgreementState, CompanyState, ProductState, ProjectMemberState, ProjectState,
-    RoleState, State,
+    AccountInfo, AgreementState, CompanyState, PoolState, ProductState, ProjectMemberState,
+    ProjectState, RoleState, State, TeamState,
 };
 use crate::wire::{
     AccountView, AgreementItem, CloudServiceItem, CompanyItem, MAX_PAGE_SIZE, MemberItem, Page,
-    ProjectItem, ProjectMemberItem, RoleItem, SeatItem, SupportItem,
+    ProjectItem, ProjectMemberItem, RoleItem, SeatItem, SupportItem, TeamItem,
 };
 
 /// How many times a fetch starts over when its revision is no longer served.
@@ -36,6 +36,7 @@ struct Collections {
     support: Vec<SupportItem>,
     projects: Vec<ProjectItem>,
     project_members: Vec<ProjectMemberItem>,
+    teams: Vec<TeamItem>,
 }
 
 /// What a fetch did, for benchmarks: requests sent and the page size.
@@ -93,6 +94,7 @@ async fn collections(
         support,
         projects,
         project_members,
+        teams,
     ) = tokio::try_join!(
         reader.all::<CompanyItem>("/v1/companies"),
         reader.all::<RoleItem>("/v1/roles"),
@@ -103,6 +105,7 @@ async fn collections(
         reader.all::<SupportItem>("/v1/support"),
         reader.all::<ProjectItem>("/v1/projects"),
         reader.all::<ProjectMemberItem>("/v1/project-members"),
+        reader.all::<TeamItem>("/v1/teams"),
     )?;
     let pages = [
         companies.1,
@@ -114,6 +117,7 @@ async fn collections(
         support.1,
         projects.1,
         project_members.1,
+        teams.1,
     ]
     .iter()
     .sum();
@@ -128,6 +132,7 @@ async fn collections(
             support: support.0,
             projects: projects.0,
             project_members: project_members.0,
+            teams: teams.0,
         },
         FetchStats { pages },
     ))
@@ -284,6 +289,27 @@ fn assemble(account: &AccountView, c: Collections) -> Result<State, BackendError
             .ok_or_else(|| inconsistent(&format!("a member of project {}", m.project)))?
             .members
             .insert(m.email, member);
+    }
+    for team in c.teams {
+        let pools = team
+            .pools
+            .into_iter()
+            .map(|p| {
+                let pool = PoolState {
+                    seats: Some(p.seats),
+                    direct: p.direct,
+                    inherited: p.inherited,
+                    ..PoolState::default()
+                };
+                (p.product, pool)
+            })
+            .collect();
+        let state_team = TeamState {
+            name: team.name,
+            users: team.users,
+            pools,
+        };
+        state.teams.insert(team.id, state_team);
     }
     Ok(state)
 }

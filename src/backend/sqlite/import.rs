@@ -27,7 +27,11 @@ impl From<rusqlite::Error> for ImportError {
 type Result<T> = std::result::Result<T, ImportError>;
 
 /// Tables holding the account, children before parents.
-const ACCOUNT_TABLES: [&str; 15] = [
+const ACCOUNT_TABLES: [&str; 19] = [
+    "team_seats",
+    "team_pools",
+    "team_users",
+    "teams",
     "project_member_products",
     "project_members",
     "projects",
@@ -59,6 +63,7 @@ pub(super) fn replace(tx: &Transaction<'_>, state: &State) -> Result<()> {
     let members = members(tx, state, &companies, &roles)?;
     agreements(tx, state, &members)?;
     projects(tx, state, &members)?;
+    teams(tx, state, &members)?;
     Ok(())
 }
 
@@ -218,6 +223,40 @@ fn projects(tx: &Transaction<'_>, state: &State, members: &FxHashMap<&Email, i64
             ])?;
             for &p in &membership.products {
                 product.execute(params![project_id, id, codec::product_to_str(p)])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn teams(tx: &Transaction<'_>, state: &State, members: &FxHashMap<&Email, i64>) -> Result<()> {
+    let mut insert = tx.prepare("INSERT INTO teams (team_id, name) VALUES (?1, ?2)")?;
+    let mut user = tx.prepare("INSERT INTO team_users (team_id, member_id) VALUES (?1, ?2)")?;
+    let mut pool =
+        tx.prepare("INSERT INTO team_pools (team_id, product, seats) VALUES (?1, ?2, ?3)")?;
+    let mut seat = tx.prepare(
+        "INSERT OR REPLACE INTO team_seats (pool_id, member_id, inherited) VALUES (?1, ?2, ?3)",
+    )?;
+    for (id, team) in &state.teams {
+        insert.execute(params![id, team.name])?;
+        let team_row = tx.last_insert_rowid();
+        let place = format!("team {id}");
+        for email in &team.users {
+            user.execute(params![team_row, member_id(members, email, &place)?])?;
+        }
+        for (product, state) in &team.pools {
+            // The store's pools are always limited and current.
+            pool.execute(params![team_row, product, state.seats.unwrap_or(0)])?;
+            let pool_row = tx.last_insert_rowid();
+            let place = format!("team {id} pool {product}");
+            for (emails, inherited) in [(&state.direct, false), (&state.inherited, true)] {
+                for email in emails {
+                    seat.execute(params![
+                        pool_row,
+                        member_id(members, email, &place)?,
+                        inherited
+                    ])?;
+                }
             }
         }
     }

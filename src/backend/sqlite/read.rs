@@ -13,8 +13,8 @@ use rustc_hash::FxHashMap;
 use super::codec;
 use crate::contract::BackendError;
 use crate::state::{
-    AccountInfo, AgreementState, CompanyState, Email, MemberState, ProductState,
-    ProjectMemberState, ProjectProduct, ProjectState, RoleState, State,
+    AccountInfo, AgreementState, CompanyState, Email, MemberState, PoolState, ProductState,
+    ProjectMemberState, ProjectProduct, ProjectState, RoleState, State, TeamState,
 };
 
 /// Reads the state and its revision inside `tx` (so both belong to the same moment).
@@ -79,6 +79,7 @@ impl Reader<'_, '_> {
         self.member_sets(&mut members)?;
         let agreements = self.agreements(&members)?;
         let projects = self.projects(&members)?;
+        let teams = self.teams(&members)?;
         let state = State {
             account,
             companies: self.companies()?,
@@ -86,7 +87,7 @@ impl Reader<'_, '_> {
             members: members.rows.into_iter().collect(),
             agreements,
             projects,
-            teams: Default::default(),
+            teams,
         };
         Ok((state, revision))
     }
@@ -350,6 +351,79 @@ impl Reader<'_, '_> {
             .map(|(id, project)| (names[&id].clone(), project))
             .collect())
     }
+}
+
+impl Reader<'_, '_> {
+    /// Teams, their users, pools and seats: four table scans.
+    fn teams(&self, members: &Members) -> Result<BTreeMap<String, TeamState>> {
+        let mut stmt = self.tx.prepare("SELECT id, team_id, name FROM teams")?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        let mut by_row: FxHashMap<i64, (String, TeamState)> = FxHashMap::default();
+        for row in rows {
+            let (row, id, name): (i64, String, String) = row?;
+            let team = TeamState {
+                name,
+                ..TeamState::default()
+            };
+            by_row.insert(row, (id, team));
+        }
+        let mut stmt = self
+            .tx
+            .prepare("SELECT team_id, member_id FROM team_users")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let email = members.email(row.get(1)?)?.clone();
+            team(&mut by_row, row.get(0)?)?.users.insert(email);
+        }
+        let mut pools: FxHashMap<i64, (i64, String)> = FxHashMap::default();
+        let mut stmt = self
+            .tx
+            .prepare("SELECT id, team_id, product, seats FROM team_pools")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let (pool, team_row, product): (i64, i64, String) =
+                (row.get(0)?, row.get(1)?, row.get(2)?);
+            let seats: u32 = row.get(3)?;
+            let pool_state = PoolState {
+                seats: Some(seats),
+                ..PoolState::default()
+            };
+            team(&mut by_row, team_row)?
+                .pools
+                .insert(product.clone(), pool_state);
+            pools.insert(pool, (team_row, product));
+        }
+        let mut stmt = self
+            .tx
+            .prepare("SELECT pool_id, member_id, inherited FROM team_seats")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let pool: i64 = row.get(0)?;
+            let (team_row, product) = pools
+                .get(&pool)
+                .ok_or_else(|| ReadError::Bad(format!("a seat of unknown team pool #{pool}")))?;
+            let email = members.email(row.get(1)?)?.clone();
+            let inherited: bool = row.get(2)?;
+            let pool_state = team(&mut by_row, *team_row)?
+                .pools
+                .get_mut(product)
+                .ok_or_else(|| ReadError::Bad(format!("a seat of unknown team pool #{pool}")))?;
+            if inherited {
+                pool_state.inherited.insert(email);
+            } else {
+                pool_state.direct.insert(email);
+            }
+        }
+        Ok(by_row.into_values().collect())
+    }
+}
+
+/// The team of row id `row`, being assembled.
+fn team(by_row: &mut FxHashMap<i64, (String, TeamState)>, row: i64) -> Result<&mut TeamState> {
+    by_row
+        .get_mut(&row)
+        .map(|(_, team)| team)
+        .ok_or_else(|| ReadError::Bad(format!("a row refers to team #{row}, which does not exist")))
 }
 
 fn member_index(members: &Members, id: i64) -> Result<usize> {

@@ -22,7 +22,7 @@ const APPLICATION_ID: i32 = 0x4143_4344;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Every migration, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
 
 /// The newest schema version this build knows.
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations, far below i64::MAX
@@ -167,6 +167,42 @@ CREATE TABLE locks (
     expires_at  INTEGER NOT NULL,
     ttl_secs    INTEGER NOT NULL
 );
+";
+
+/// Version 2: named-user teams (DOMAIN.md "Teams"): a team's users, its product
+/// pools and their seats. A team user is an account member, so removing the member
+/// takes them off every team and frees their team seats (ON DELETE CASCADE).
+/// `inherited` marks a seat held through a group or the whole team, which only
+/// seeding writes: operations change direct seats alone, as on the vendor.
+const MIGRATION_2: &str = "
+CREATE TABLE teams (
+    id      INTEGER PRIMARY KEY,
+    team_id TEXT NOT NULL UNIQUE,
+    name    TEXT NOT NULL
+);
+
+CREATE TABLE team_users (
+    team_id   INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    member_id INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    PRIMARY KEY (team_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX team_users_by_member ON team_users (member_id);
+
+CREATE TABLE team_pools (
+    id      INTEGER PRIMARY KEY,
+    team_id INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    product TEXT NOT NULL,
+    seats   INTEGER NOT NULL CHECK (seats >= 0),
+    UNIQUE (team_id, product)
+);
+
+CREATE TABLE team_seats (
+    pool_id   INTEGER NOT NULL REFERENCES team_pools (id) ON DELETE CASCADE,
+    member_id INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    inherited INTEGER NOT NULL DEFAULT 0 CHECK (inherited IN (0, 1)),
+    PRIMARY KEY (pool_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX team_seats_by_member ON team_seats (member_id);
 ";
 
 /// Opens (creating if needed) the store at `path`, brought to [`SCHEMA_VERSION`].

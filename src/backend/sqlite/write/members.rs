@@ -265,6 +265,9 @@ impl Writer<'_, '_> {
             "DELETE FROM cloud_service_users WHERE member_id = ?1",
             "DELETE FROM support WHERE member_id = ?1",
             "DELETE FROM project_members WHERE member_id = ?1",
+            // An inactive member holds no team seat and is on no team (R07).
+            "DELETE FROM team_seats WHERE member_id = ?1",
+            "DELETE FROM team_users WHERE member_id = ?1",
         ] {
             self.tx.prepare_cached(sql)?.execute([member_id])?;
         }

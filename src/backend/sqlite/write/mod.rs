@@ -1,4 +1,5 @@
-//! Carrying out operations as the vendor does: each one checked against R02-R11
+//! Carrying out operations as the vendor does: each one checked against R02-R11 (and
+//! R04/R07/R09 for teams)
 //! first, refused with a reason an administrator can act on, or applied.
 //!
 //! Every function here runs inside the batch's transaction and answers an
@@ -13,6 +14,7 @@ mod catalog;
 mod lookups;
 mod members;
 mod projects;
+mod teams;
 
 use rusqlite::Transaction;
 use rusqlite::types::Type;
@@ -133,15 +135,20 @@ impl Writer<'_, '_> {
             Op::ProjectMemberRemove { project, email } => {
                 self.project_member_remove(project, email)
             }
-            // Teams are not kept in the store yet (issue 11).
-            Op::TeamCreate { .. }
-            | Op::TeamUpdate { .. }
-            | Op::TeamMemberAdd { .. }
-            | Op::TeamMemberRemove { .. }
-            | Op::TeamSeatAssign { .. }
-            | Op::TeamSeatUnassign { .. } => {
-                Ok(Outcome::refused_plain("this store does not keep teams yet"))
-            }
+            Op::TeamCreate { team, name, seats } => self.team_create(team, name, seats),
+            Op::TeamUpdate { team, name, seats } => self.team_update(team, name.as_deref(), seats),
+            Op::TeamMemberAdd { team, email, .. } => self.team_member_add(team, email),
+            Op::TeamMemberRemove { team, email } => self.team_member_remove(team, email),
+            Op::TeamSeatAssign {
+                team,
+                product,
+                email,
+            } => self.team_seat_assign(team, product, email),
+            Op::TeamSeatUnassign {
+                team,
+                product,
+                email,
+            } => self.team_seat_unassign(team, product, email),
         }
     }
 }
