@@ -62,9 +62,15 @@ fn property(text: &str) -> String {
 /// What each code checks, for SARIF's rule descriptions.
 fn rule_description(code: Code) -> &'static str {
     match code {
-        Code::File => "A configuration file can be read: it exists, is not too large, is UTF-8 text.",
-        Code::Yaml => "The YAML is well formed: syntax, no duplicate keys, no tabs, no alias bombs.",
-        Code::Schema => "The configuration matches its JSON Schema: types, required and unknown keys.",
+        Code::File => {
+            "A configuration file can be read: it exists, is not too large, is UTF-8 text."
+        }
+        Code::Yaml => {
+            "The YAML is well formed: syntax, no duplicate keys, no tabs, no alias bombs."
+        }
+        Code::Schema => {
+            "The configuration matches its JSON Schema: types, required and unknown keys."
+        }
         Code::R01 => "Every email is a valid address; members are unique by email.",
         Code::R02 => "Every agreement names one declared contract manager.",
         Code::R03 => "An agreement's software coordinator is a declared member.",
@@ -168,7 +174,10 @@ mod tests {
         Diagnostic::error(Code::R01, "member `bob` is declared twice, 100% sure")
             .at(Some(Location::new("people, a.yaml", 16, 14)))
             .help("keep one declaration")
-            .related(Some(Location::new("contractors.yaml", 6, 14)), "first declared here")
+            .related(
+                Some(Location::new("contractors.yaml", 6, 14)),
+                "first declared here",
+            )
     }
 
     #[test]

@@ -361,7 +361,10 @@ fn validate_json_matches_its_published_schema_valid_or_not() {
         let (status, stdout) = validate_as(config, "json");
         assert_eq!(status, Some(code), "{stdout}");
         let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{errors:?}\n{json:#}");
     }
 }
@@ -372,12 +375,16 @@ fn validate_github_writes_one_workflow_command_per_problem_on_its_line() {
     let (status, stdout) = validate_as(&config, "github");
     assert_eq!(status, Some(1), "{stdout}");
     let file = config.join("accord.yaml").display().to_string();
-    let errors: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::error ")).collect();
+    let errors: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
     assert_eq!(errors.len(), 2, "{stdout}");
     assert!(
-        errors
-            .iter()
-            .any(|l| l.starts_with(&format!("::error file={file},line=4,col=")) && l.contains("title=R01::")),
+        errors.iter().any(
+            |l| l.starts_with(&format!("::error file={file},line=4,col="))
+                && l.contains("title=R01::")
+        ),
         "{stdout}"
     );
     // The duplicate's first declaration is a notice on line 3; the help is on the
