@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod common;
 mod errors;
+mod hostile;
 mod layers;
 mod loader;
 mod plan;

@@ -42,6 +42,11 @@ const MIN_EXPANSION_BUDGET: u64 = 1_000_000;
 /// See [`MIN_EXPANSION_BUDGET`].
 const EXPANSION_FACTOR: u64 = 10;
 
+/// Lists and mappings may nest at most this deep, block or flow. Deeper input
+/// is an `error[yaml]`: the built value would be dropped (and later walked)
+/// recursively, and 70,000 levels overflow the stack.
+pub const MAX_NESTING_DEPTH: usize = 128;
+
 /// The outcome of one event: `Err` is a problem that stops the parse of the file
 /// (boxed: it is rare, and the happy path stays small).
 type Step = Result<(), Box<Diagnostic>>;
@@ -443,8 +448,7 @@ impl<'a, 's> Builder<'a, 's> {
                     // An alias of an anchored list would need its items.
                     streamed: section.is_some() && self.sink.is_some() && anchor == 0,
                 };
-                self.open(body, anchor, position);
-                Ok(())
+                self.open(body, anchor, position)
             }
             Event::MappingStart(anchor, tag) => {
                 self.check_indentation(position)?;
@@ -454,8 +458,7 @@ impl<'a, 's> Builder<'a, 's> {
                     key: KeySlot::Empty,
                     merges: Vec::new(),
                 };
-                self.open(body, anchor, position);
-                Ok(())
+                self.open(body, anchor, position)
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 self.close();
@@ -556,7 +559,10 @@ impl<'a, 's> Builder<'a, 's> {
         );
     }
 
-    fn open(&mut self, body: Body, anchor: usize, position: Position) {
+    fn open(&mut self, body: Body, anchor: usize, position: Position) -> Step {
+        if self.stack.len() >= MAX_NESTING_DEPTH {
+            return Err(Box::new(self.too_deep(position)));
+        }
         self.parsed_nodes += 1;
         let hash = self.record(position);
         self.stack.push(Frame {
@@ -566,6 +572,16 @@ impl<'a, 's> Builder<'a, 's> {
             nodes: 1,
             position,
         });
+        Ok(())
+    }
+
+    fn too_deep(&self, position: Position) -> Diagnostic {
+        self.error(
+            Code::Yaml,
+            format!("lists and mappings are nested more than {MAX_NESTING_DEPTH} levels deep"),
+            position,
+        )
+        .help("flatten the structure; no accord setting needs this much nesting")
     }
 
     /// The list section a list starting here is the value of: a list section
