@@ -331,7 +331,8 @@ async fn project_imports_run_concurrently_and_the_delays_are_waited_for_once() {
     let looks = s.received("GET projects") - 2;
     assert!(looks <= 20, "{looks} looks at the projects");
     let looks = s.received("GET projects/{id}/users") - 15;
-    assert!(looks <= 10 + 14, "{looks} looks at the projects' users");
+    // A few per project (15 of them) at most; polling every 50 ms would be hundreds.
+    assert!(looks <= 3 * 15, "{looks} looks at the projects' users");
     eprintln!(
         "250 rows in 15 new projects, set up after {set_up:?}, shown after {shown:?}: {elapsed:?}, {} requests",
         s.requests
