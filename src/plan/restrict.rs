@@ -323,4 +323,27 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_backend_without_teams_lists_the_declared_teams_and_plans_none() {
+        let mut caps = Capabilities::full(100);
+        caps.kinds.retain(|kind| {
+            !matches!(
+                kind.section(),
+                Section::Teams | Section::TeamMembers | Section::TeamSeats
+            )
+        });
+        let mut desired = Desired::default();
+        desired.state.teams.insert(
+            "100001".into(),
+            crate::state::TeamState {
+                name: "ACME EU".into(),
+                ..crate::state::TeamState::default()
+            },
+        );
+        let (managed, parts) = split(&State::default(), &desired, &caps);
+        assert!(managed.state.teams.is_empty(), "the live teams, none");
+        let whats: Vec<(&str, bool)> = parts.iter().map(|p| (p.what.as_str(), p.changes)).collect();
+        assert_eq!(whats, [("team 100001 (ACME EU)", true)]);
+    }
 }

@@ -56,6 +56,52 @@ fn command(fake: &Fake, dir: &std::path::Path, user_id: Option<&str>) -> assert_
     cmd
 }
 
+/// `accord apply --auto-approve --skip-unsupported` of `config` against the fake,
+/// asserting that it converged (exit 0).
+fn apply_converges(fake: &Fake, config: &TestConfig) -> std::process::Output {
+    let dir = config.path().to_str().expect("UTF-8 path");
+    let url = backend_url();
+    let applied = run(
+        fake,
+        config.path(),
+        &[
+            "apply",
+            dir,
+            "--backend",
+            &url,
+            "--auto-approve",
+            "--skip-unsupported",
+        ],
+    );
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&applied),
+        stderr(&applied)
+    );
+    applied
+}
+
+/// `accord plan --skip-unsupported --detailed-exitcode` of `config` against the fake
+/// (exit 0: nothing left to do; 2: changes).
+fn replan(fake: &Fake, config: &TestConfig) -> std::process::Output {
+    let dir = config.path().to_str().expect("UTF-8 path");
+    let url = backend_url();
+    run(
+        fake,
+        config.path(),
+        &[
+            "plan",
+            dir,
+            "--backend",
+            &url,
+            "--skip-unsupported",
+            "--detailed-exitcode",
+        ],
+    )
+}
+
 fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -191,3 +191,48 @@ fn a_pool_too_small_for_its_seats_is_refused_by_the_store_with_r04() {
         "nothing changed"
     );
 }
+
+#[test]
+fn a_store_written_before_teams_is_migrated_and_keeps_its_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let config = TestConfig::with(&yaml(&team_yaml(2, "bob@acme.example"), BOB, false));
+    run(config.path(), &db, &["apply", "--auto-approve"], 0);
+    let revision = SqliteStore::open(db.clone(), Arc::new(SystemClock))
+        .expect("open")
+        .revision()
+        .expect("revision");
+    // Make it a version-1 store: the tables the first schema had, no teams.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "DROP TABLE team_seats; DROP TABLE team_pools; DROP TABLE team_users; DROP TABLE teams;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let state = stored(&db);
+    assert!(
+        state.teams.is_empty(),
+        "the migrated store starts without teams"
+    );
+    assert_eq!(state.members.len(), 3, "members kept");
+    let version: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(
+        SqliteStore::open(db.clone(), Arc::new(SystemClock))
+            .expect("open")
+            .revision()
+            .expect("revision"),
+        revision
+    );
+    // The next apply puts the team back.
+    run(config.path(), &db, &["apply", "--auto-approve"], 0);
+    assert_eq!(
+        run(config.path(), &db, &["plan", "--detailed-exitcode"], 0),
+        "No changes.\n"
+    );
+}

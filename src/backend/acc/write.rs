@@ -591,18 +591,33 @@ impl AccBackend {
         if company_id.is_none() || company_id == user.company_id {
             return Ok(Outcome::AlreadySo);
         }
-        let path = self.account_path(&format!("users/{}", user.id));
+        self.patch_user(
+            email,
+            &user.id,
+            json!({ "company_id": company_id }),
+            |user| {
+                user.company_id = company_id;
+            },
+        )
+        .await
+    }
+
+    /// `PATCH users/{id}` with `body`; when done, `remember` brings the cached user
+    /// up to date, so later operations of the run see the change.
+    async fn patch_user(
+        &self,
+        email: &Email,
+        user_id: &str,
+        body: serde_json::Value,
+        remember: impl FnOnce(&mut wire::User),
+    ) -> Result<Outcome, BackendError> {
+        let path = self.account_path(&format!("users/{user_id}"));
         let outcome = self
-            .write_one(
-                Method::PATCH,
-                &path,
-                Some(json!({ "company_id": company_id })),
-                gone(email.as_str()),
-            )
+            .write_one(Method::PATCH, &path, Some(body), gone(email.as_str()))
             .await?;
         if outcome == Outcome::Done {
             if let Some(user) = self.ids.lock().await.users.get_mut(email) {
-                user.company_id = company_id;
+                remember(user);
             }
         }
         Ok(outcome)
@@ -624,21 +639,10 @@ impl AccBackend {
         if user.status.as_deref() == Some(status) {
             return Ok(Outcome::AlreadySo);
         }
-        let path = self.account_path(&format!("users/{}", user.id));
-        let outcome = self
-            .write_one(
-                Method::PATCH,
-                &path,
-                Some(json!({ "status": status })),
-                gone(email.as_str()),
-            )
-            .await?;
-        if outcome == Outcome::Done {
-            if let Some(user) = self.ids.lock().await.users.get_mut(email) {
-                user.status = Some(status.to_owned());
-            }
-        }
-        Ok(outcome)
+        self.patch_user(email, &user.id, json!({ "status": status }), |user| {
+            user.status = Some(status.to_owned());
+        })
+        .await
     }
 
     /// Deactivates a member and, because the vendor keeps a deactivated member's

@@ -131,7 +131,6 @@ impl HttpBackend {
         }
         let info: ServiceInfo = client.json(&Call::get("/v1/capabilities")).await?;
         caller.pacer().set_budgets(&info.capabilities.budgets);
-        let capabilities = info.capabilities;
         let mut id = [0_u8; 16];
         id[..8].copy_from_slice(&fastrand::u64(..).to_le_bytes());
         id[8..].copy_from_slice(&fastrand::u64(..).to_le_bytes());
@@ -141,7 +140,7 @@ impl HttpBackend {
                 id,
                 calls: AtomicU64::new(0),
             }),
-            capabilities,
+            capabilities: info.capabilities,
             concurrency: DEFAULT_FETCH_CONCURRENCY,
         })
     }

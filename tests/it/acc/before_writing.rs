@@ -4,7 +4,7 @@
 //! id is accepted with or without the hub's `b.` prefix (item 6).
 
 use super::fake::{ADMIN_EMAIL, ADMIN_ID, Fake, HUB, REGION};
-use super::{backend_url, command, run, stderr, stdout};
+use super::{apply_converges, backend_url, command, replan, run, stderr, stdout};
 use crate::common::TestConfig;
 
 /// Writes the vendor received (anything but reads and token requests).
@@ -133,39 +133,8 @@ fn a_project_admin_with_only_some_products_is_refused_and_one_with_all_converges
         "      - { email: a@acme.example, access: admin, products: [docs, build, cost, insight, design_collaboration, model_coordination, takeoff] }\n",
     );
     let config = TestConfig::with(&all);
-    let dir = config.path().to_str().unwrap().to_owned();
-    let url = backend_url();
-    let applied = run(
-        &fake,
-        config.path(),
-        &[
-            "apply",
-            &dir,
-            "--backend",
-            &url,
-            "--auto-approve",
-            "--skip-unsupported",
-        ],
-    );
-    assert_eq!(
-        applied.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&applied),
-        stderr(&applied)
-    );
-    let again = run(
-        &fake,
-        config.path(),
-        &[
-            "plan",
-            &dir,
-            "--backend",
-            &url,
-            "--skip-unsupported",
-            "--detailed-exitcode",
-        ],
-    );
+    apply_converges(&fake, &config);
+    let again = replan(&fake, &config);
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
 

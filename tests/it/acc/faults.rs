@@ -19,7 +19,7 @@ use accord::state::{Email, ProjectAccess, ProjectProduct};
 use serde_json::Value;
 
 use super::fake::{ADMIN_EMAIL, Fake, Fault, FaultKind, FaultTime, HUB};
-use super::{backend_url, managed_config, run, settings, stderr, stdout};
+use super::{apply_converges, backend_url, managed_config, replan, run, settings, stderr, stdout};
 use crate::common::TestConfig;
 
 /// Every read the backend makes, by the fake's label.
@@ -81,25 +81,7 @@ fn a_dropped_connection_on_any_read_is_retried_by_export_plan_and_apply() {
     assert!(fake.state().faults.is_empty());
 
     drops_on_every_read(&fake);
-    let applied = run(
-        &fake,
-        config.path(),
-        &[
-            "apply",
-            &dir,
-            "--backend",
-            &url,
-            "--auto-approve",
-            "--skip-unsupported",
-        ],
-    );
-    assert_eq!(
-        applied.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&applied),
-        stderr(&applied)
-    );
+    apply_converges(&fake, &config);
     assert!(fake.state().faults.is_empty());
 }
 
@@ -408,25 +390,7 @@ fn after_kill_9_nothing_the_journal_shows_acknowledged_is_sent_again() {
     let imported_before = fake.state().row_imports.clone();
     assert_eq!(imported_before.len(), 30);
 
-    let again = run(
-        &fake,
-        config.path(),
-        &[
-            "apply",
-            &dir,
-            "--backend",
-            &url,
-            "--auto-approve",
-            "--skip-unsupported",
-        ],
-    );
-    assert_eq!(
-        again.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&again),
-        stderr(&again)
-    );
+    apply_converges(&fake, &config);
     let s = fake.state();
     assert_eq!(s.row_imports, imported_before, "no row imported again");
     assert!(s.row_imports.values().all(|n| *n == 1));
@@ -657,39 +621,8 @@ fn a_deactivated_member_leaves_their_projects_in_one_apply() {
         "account: {{ id: {HUB}, name: ACME }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, access: [account_admin] }}\n  - {{ email: dana@acme.example, status: inactive }}\nprojects:\n  - name: Tower B\n    members:\n      - {{ email: {ADMIN_EMAIL}, products: [docs] }}\n"
     );
     let config = TestConfig::with(&yaml);
-    let dir = config.path().to_str().unwrap().to_owned();
-    let url = backend_url();
-    let applied = run(
-        &fake,
-        config.path(),
-        &[
-            "apply",
-            &dir,
-            "--backend",
-            &url,
-            "--auto-approve",
-            "--skip-unsupported",
-        ],
-    );
-    assert_eq!(
-        applied.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&applied),
-        stderr(&applied)
-    );
-    let again = run(
-        &fake,
-        config.path(),
-        &[
-            "plan",
-            &dir,
-            "--backend",
-            &url,
-            "--skip-unsupported",
-            "--detailed-exitcode",
-        ],
-    );
+    apply_converges(&fake, &config);
+    let again = replan(&fake, &config);
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
     assert_eq!(fake.state().count("DELETE projects/{id}/users/{id}"), 1);
 }
