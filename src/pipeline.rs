@@ -103,6 +103,7 @@ pub async fn check<'a>(
     desired: &'a Desired,
     options: PlanOptions,
 ) -> Result<Checked<'a>> {
+    backend.focus_teams(&desired.state.teams.keys().cloned().collect());
     let snapshot = fetch(backend).await?;
     let capabilities = backend.capabilities();
     let diff_options = DiffOptions::for_backend(&capabilities, snapshot.now, options.max_removals);

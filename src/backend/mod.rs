@@ -2,7 +2,10 @@
 //!
 //! A backend is whatever holds the account: the embedded `SQLite` store ([`sqlite`],
 //! `sqlite:PATH`), the account service over HTTP ([`http`], `http://HOST:PORT`, served
-//! by `accord serve`) or the vendor's own API ([`acc`], `acc://ACCOUNT_ID?region=REGION`).
+//! by `accord serve`) or the vendor's own APIs ([`autodesk`]:
+//! `autodesk://ACCOUNT_ID?region=REGION` for its ACC account ([`acc`]) and its
+//! named-user teams, `autodesk://?region=REGION` for teams alone; `acc://` is the
+//! same backend by its older name).
 //! Each implements the contract of [`crate::contract::Backend`] (fetch, execute a
 //! batch, capabilities, optionally a lock) and nothing more: pacing, retries and
 //! counting come from the call policy ([`crate::call::Caller`]) every request goes
@@ -12,6 +15,7 @@
 //! This module opens the backend a URL names ([`open`]).
 
 pub mod acc;
+pub mod autodesk;
 pub mod http;
 pub mod sqlite;
 pub mod transport;
@@ -80,8 +84,8 @@ pub async fn open_with_clock(
 /// # Errors
 /// [`BackendError::UnknownScheme`] for an unknown scheme, the store's errors for
 /// `sqlite:`, for `http(s)://` the service's ([`http::HttpBackend::open`]: the token
-/// comes from `ACCORD_TOKEN`), and for `acc://` missing credentials or region
-/// ([`acc::AccBackend::open`]).
+/// comes from `ACCORD_TOKEN`), and for `autodesk://` and `acc://` missing credentials
+/// or region ([`autodesk::VendorBackend::open`]).
 pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Box<dyn Backend>, BackendError> {
     match parse_url(url)? {
         BackendUrl::Sqlite(path) => Ok(Box::new(
@@ -90,7 +94,10 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Box<dyn Backe
         BackendUrl::Http(url) => Ok(Box::new(
             http::HttpBackend::open(&url, options.calls).await?,
         )),
-        BackendUrl::Acc(url) => Ok(Box::new(acc::AccBackend::open(&url, options.calls)?)),
+        BackendUrl::Vendor(url) => Ok(Box::new(autodesk::VendorBackend::open(
+            &url,
+            options.calls,
+        )?)),
     }
 }
 
@@ -101,8 +108,8 @@ pub enum BackendUrl {
     Sqlite(PathBuf),
     /// `http://...` or `https://...`.
     Http(Url),
-    /// `acc://ACCOUNT_ID?region=REGION`.
-    Acc(Url),
+    /// The vendor: `autodesk://[ACCOUNT_ID]?region=REGION`, or `acc://ACCOUNT_ID?region=REGION`.
+    Vendor(Url),
 }
 
 /// Parses a `--backend` URL.
@@ -126,7 +133,7 @@ pub fn parse_url(url: &str) -> Result<BackendUrl, BackendError> {
         "http" | "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => {
             Ok(BackendUrl::Http(parsed))
         }
-        "acc" => Ok(BackendUrl::Acc(parsed)),
+        "acc" | "autodesk" => Ok(BackendUrl::Vendor(parsed)),
         _ => Err(unknown()),
     }
 }

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{self, HeaderMap};
+
+use crate::call::{Failure, Retry};
 
 use crate::contract::BackendError;
 
@@ -87,4 +89,77 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+/// One attempt's failure, as the call policy sees it: whether it reached the vendor
+/// at all, and whether it may be tried again.
+#[derive(Debug)]
+pub struct Attempt {
+    /// What failed.
+    pub error: BackendError,
+    sent: bool,
+    may_retry: bool,
+}
+
+impl Attempt {
+    /// A failure before anything was sent (no token, no header): not a request, and
+    /// not retried (whatever was needed already had its own retries).
+    #[must_use]
+    pub fn unsent(error: BackendError) -> Self {
+        Self {
+            error,
+            sent: false,
+            may_retry: false,
+        }
+    }
+}
+
+impl From<BackendError> for Attempt {
+    /// A request that failed on the way or in the vendor: sent, unless no connection
+    /// could be made (then nothing reached the vendor); retried as the error says.
+    fn from(error: BackendError) -> Self {
+        let sent = !matches!(error, BackendError::Unreachable { .. });
+        Self {
+            error,
+            sent,
+            may_retry: true,
+        }
+    }
+}
+
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl Failure for Attempt {
+    fn retry(&self) -> Retry {
+        if self.may_retry {
+            self.error.retry()
+        } else {
+            Retry::Never
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        self.error.retry_after()
+    }
+
+    fn is_rate_limited(&self) -> bool {
+        matches!(self.error, BackendError::RateLimited { .. })
+    }
+
+    fn was_sent(&self) -> bool {
+        self.sent
+    }
+}
+
+/// The `Retry-After` header, in whole seconds, when present.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }

@@ -223,6 +223,15 @@ pub trait Backend: Send + Sync {
     /// (the state is the one at `revision`).
     async fn fetch(&self) -> Result<Snapshot, BackendError>;
 
+    /// Narrows later fetches to the teams `teams` names (those a configuration
+    /// declares), where reading the others would cost what the plan does not need:
+    /// on the vendor each team's reads spend that team's budget, shared with every
+    /// other app. Teams not named are then absent from the state (a plan never
+    /// touches undeclared teams). The default reads everything.
+    fn focus_teams(&self, teams: &std::collections::BTreeSet<String>) {
+        let _ = teams;
+    }
+
     /// Carries out one batch (one backend call), in order, and answers one [`Outcome`]
     /// per operation, in the same order.
     ///

@@ -129,6 +129,10 @@ pub struct Capabilities {
     /// For kinds it cannot carry out inside a section it manages: what a person does.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub manual: BTreeMap<OpKind, ManualAction>,
+    /// For sections it could manage but does not in this run, why (the vendor's teams
+    /// without a login: `run accord login`); `plan` says so with the "not managed" note.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmanaged_because: BTreeMap<Section, String>,
 }
 
 impl Capabilities {
@@ -141,6 +145,7 @@ impl Capabilities {
             limits: Limits::uniform(batch),
             budgets: Vec::new(),
             manual: BTreeMap::new(),
+            unmanaged_because: BTreeMap::new(),
         }
     }
 
@@ -154,6 +159,16 @@ impl Capabilities {
     #[must_use]
     pub fn manages(&self, section: Section) -> bool {
         self.kinds.iter().any(|kind| kind.section() == section)
+    }
+
+    /// Whether the backend manages teams: it carries out some kind of operation on
+    /// teams, their users or their seats (the vendor creates no team and changes no
+    /// pool, yet manages the teams it is given).
+    #[must_use]
+    pub fn manages_teams(&self) -> bool {
+        [Section::Teams, Section::TeamMembers, Section::TeamSeats]
+            .iter()
+            .any(|s| self.manages(*s))
     }
 
     /// Whether the backend writes `field` of a member's record.

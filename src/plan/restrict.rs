@@ -131,12 +131,17 @@ pub fn split<'a>(
             });
         }
     }
-    if !capabilities.manages(Section::Teams) {
-        // A backend without teams (the account service, whose collections do not
-        // carry them yet): the declared teams are listed, none is planned.
+    if !capabilities.manages_teams() {
+        // A backend without teams (the vendor without a login for its Team Admin
+        // API): the declared teams are listed, with why, and none is planned.
+        let why = capabilities
+            .unmanaged_because
+            .get(&Section::Teams)
+            .map(|why| format!(" ({why})"))
+            .unwrap_or_default();
         for (id, team) in &desired.state.teams {
             parts.push(Unmanaged {
-                what: format!("team {id} ({})", team.name),
+                what: format!("team {id} ({}){why}", team.name),
                 location: here(Declared::Team, id),
                 changes: current.teams.get(id) != Some(team),
             });

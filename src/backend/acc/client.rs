@@ -29,8 +29,8 @@ use tokio::time::Instant;
 
 use std::sync::Arc;
 
-use crate::backend::transport::{self, ClientSettings};
-use crate::call::{Budget, Caller, Failure, Repeat, Request, Retry};
+use crate::backend::transport::{self, Attempt, ClientSettings, retry_after};
+use crate::call::{Budget, Caller, Repeat, Request};
 use crate::contract::BackendError;
 
 /// How long before its expiry a token is replaced at most (so no call is sent with a
@@ -531,76 +531,4 @@ fn forbidden(body: &[u8], admin_write: bool) -> String {
     format!(
         "the account refused the app ({said}): check that the app is added to the account as a custom integration (Account Admin, Custom Integrations){user}"
     )
-}
-
-/// One attempt's failure, as the call policy sees it: whether it reached the vendor
-/// at all, and whether it may be tried again.
-#[derive(Debug)]
-pub struct Attempt {
-    /// What failed.
-    pub error: BackendError,
-    sent: bool,
-    may_retry: bool,
-}
-
-impl Attempt {
-    /// A failure before anything was sent (no token, no header): not a request, and
-    /// not retried (whatever was needed already had its own retries).
-    fn unsent(error: BackendError) -> Self {
-        Self {
-            error,
-            sent: false,
-            may_retry: false,
-        }
-    }
-}
-
-impl From<BackendError> for Attempt {
-    /// A request that failed on the way or in the vendor: sent, unless no connection
-    /// could be made (then nothing reached the vendor); retried as the error says.
-    fn from(error: BackendError) -> Self {
-        let sent = !matches!(error, BackendError::Unreachable { .. });
-        Self {
-            error,
-            sent,
-            may_retry: true,
-        }
-    }
-}
-
-impl std::fmt::Display for Attempt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl Failure for Attempt {
-    fn retry(&self) -> Retry {
-        if self.may_retry {
-            self.error.retry()
-        } else {
-            Retry::Never
-        }
-    }
-
-    fn retry_after(&self) -> Option<Duration> {
-        self.error.retry_after()
-    }
-
-    fn is_rate_limited(&self) -> bool {
-        matches!(self.error, BackendError::RateLimited { .. })
-    }
-
-    fn was_sent(&self) -> bool {
-        self.sent
-    }
-}
-
-/// The `Retry-After` header, in whole seconds, when present.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
 }

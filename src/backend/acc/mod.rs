@@ -346,6 +346,18 @@ impl AccBackend {
     /// As [`Self::connect`].
     pub fn connect_with(settings: AccSettings, calls: CallOptions) -> Result<Self, BackendError> {
         let caller = Arc::new(Caller::new(&settings.limits.budgets(), calls));
+        Self::connect_sharing(settings, caller)
+    }
+
+    /// As [`Self::connect`], its calls going through `caller` (one call policy for
+    /// the whole vendor: its budgets must include [`RateLimits::budgets`]).
+    ///
+    /// # Errors
+    /// As [`Self::connect`].
+    pub fn connect_sharing(
+        settings: AccSettings,
+        caller: Arc<Caller>,
+    ) -> Result<Self, BackendError> {
         let client = AccClient::new(
             &settings.base_url,
             &settings.region,
@@ -449,7 +461,8 @@ impl AccBackend {
 }
 
 /// A digest of the state: the vendor keeps no revision, so this stands for one.
-fn revision_of(state: &State) -> u64 {
+#[must_use]
+pub fn revision_of(state: &State) -> u64 {
     let bytes = serde_json::to_vec(state).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
     let mut first = [0_u8; 8];
@@ -483,6 +496,7 @@ impl Backend for AccBackend {
             limits,
             budgets: self.settings.limits.budgets(),
             manual: manual_actions(),
+            unmanaged_because: BTreeMap::new(),
         }
     }
 
