@@ -305,7 +305,7 @@ async fn whole_process(dir: &Path, current: &State, desired: &Desired) -> Result
     let config = dir.join("config");
     let _ = std::fs::remove_dir_all(&config);
     std::fs::create_dir_all(&config).map_err(|e| e.to_string())?;
-    for (name, text) in accord::export::files(&desired.state, "# apply benchmark workload\n") {
+    for (name, text) in accord::export::files(&desired.state, "# apply benchmark workload\n", 0) {
         std::fs::write(config.join(name), text).map_err(|e| e.to_string())?;
     }
     let store = dir.join("state.db");

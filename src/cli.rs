@@ -117,6 +117,17 @@ pub enum Command {
     )]
     Export(ExportArgs),
 
+    /// List the teams the backend holds, with each pool's seats used and total, dates
+    /// and whether it is current.
+    ///
+    /// On the vendor these are the teams the login (`accord login`) administers: their
+    /// ids are what the configuration's `teams[].id` names. Exit codes: 0 listed, 1 any
+    /// error, 64 usage error.
+    #[command(
+        after_help = "Examples:\n  accord teams --backend 'autodesk://?region=US'\n  accord teams --backend 'autodesk://?region=US' --format json > teams.json"
+    )]
+    Teams(TeamsArgs),
+
     /// Print the JSON Schema of the configuration files.
     #[command(after_help = "Example:\n  accord schema > schemas/accord.schema.json")]
     Schema,
@@ -235,7 +246,8 @@ pub struct ValidateArgs {
 #[derive(Debug, Args)]
 pub struct BackendArgs {
     /// The backend: `sqlite:PATH` (the embedded store), `http://HOST:PORT` (the account
-    /// service) or `acc://ACCOUNT_ID?region=REGION` (the vendor's API).
+    /// service), `autodesk://ACCOUNT_ID?region=REGION` (the vendor: its ACC account and
+    /// its teams; `acc://` is the same) or `autodesk://?region=REGION` (its teams alone).
     #[arg(long, env = "ACCORD_BACKEND", default_value = crate::backend::DEFAULT_BACKEND_URL)]
     pub backend: String,
 }
@@ -416,6 +428,27 @@ pub struct ExportArgs {
     /// Overwrite files that already exist in the output directory.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `accord teams`.
+#[derive(Debug, Args)]
+pub struct TeamsArgs {
+    /// The backend.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+/// How a listing is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned lines for people.
+    Text,
+    /// Versioned JSON for tools.
+    Json,
 }
 
 /// How diagnostics are printed.

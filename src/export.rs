@@ -10,7 +10,7 @@ use crate::config::model::{
     Account, Agreement, CloudService, Company, ConfigFile, DesiredStatus, Member, Product, Project,
     ProjectMember, Role, Team, TeamProduct,
 };
-use crate::state::{MemberStatus, State, TeamState};
+use crate::state::{Email, MemberState, MemberStatus, State, TeamState};
 
 /// The state as one configuration.
 #[must_use]
@@ -38,9 +38,8 @@ pub fn to_config(state: &State) -> ConfigFile {
             })
             .collect(),
         groups: Vec::new(),
-        members: state
-            .members
-            .iter()
+        members: members_with_team_users(state)
+            .into_iter()
             .map(|(email, member)| Member {
                 email: email.to_string(),
                 first_name: member.first_name.clone(),
@@ -86,7 +85,7 @@ pub fn to_config(state: &State) -> ConfigFile {
         teams: state
             .teams
             .iter()
-            .map(|(id, team)| export_team(id, team))
+            .map(|(id, team)| export_team(id, team, None))
             .collect(),
         projects: state
             .projects
@@ -111,8 +110,18 @@ pub fn to_config(state: &State) -> ConfigFile {
 /// The state as configuration files, one per section: `(file name, YAML text)`.
 /// Sections with nothing in them are left out (a section left out is an empty list).
 #[must_use]
-pub fn files(state: &State, header: &str) -> Vec<(&'static str, String)> {
-    let config = to_config(state);
+pub fn files(state: &State, header: &str, now: i64) -> Vec<(&'static str, String)> {
+    let mut config = to_config(state);
+    config.teams = state
+        .teams
+        .iter()
+        .map(|(id, team)| export_team(id, team, Some(now)))
+        .collect();
+    let comments: Vec<String> = state
+        .teams
+        .iter()
+        .flat_map(|(id, team)| team_comments(id, team, now))
+        .collect();
     let empty = ConfigFile::default();
     let parts = [
         (
@@ -168,14 +177,81 @@ pub fn files(state: &State, header: &str) -> Vec<(&'static str, String)> {
     parts
         .into_iter()
         .filter(|(_, part)| *part != ConfigFile::default())
-        .map(|(name, part)| (name, format!("{header}{}", emit::to_yaml(&part))))
+        .map(|(name, part)| {
+            let mut text = format!("{header}{}", emit::to_yaml(&part));
+            if name == "teams.yaml" && !comments.is_empty() {
+                text.push_str(&comments.join("\n"));
+                text.push('\n');
+            }
+            (name, text)
+        })
         .collect()
+}
+
+/// The account's members, and every team user who is not one (a team's users must be
+/// declared members, R07: on the vendor's teams alone, the team users are all the
+/// members there are), with an empty record.
+fn members_with_team_users(state: &State) -> Vec<(&Email, std::borrow::Cow<'_, MemberState>)> {
+    let mut members: std::collections::BTreeMap<&Email, std::borrow::Cow<'_, MemberState>> = state
+        .members
+        .iter()
+        .map(|(email, member)| (email, std::borrow::Cow::Borrowed(member)))
+        .collect();
+    for email in state.teams.values().flat_map(|team| team.users.iter()) {
+        members
+            .entry(email)
+            .or_insert_with(|| std::borrow::Cow::Owned(MemberState::default()));
+    }
+    members.into_iter().collect()
+}
+
+/// The pools of `team` the configuration can declare at `now` (all when `None`):
+/// a pool that is not current cannot be listed (R14), so it is left to a comment.
+fn declarable(
+    team: &TeamState,
+    now: Option<i64>,
+) -> impl Iterator<Item = (&String, &crate::state::PoolState)> {
+    team.pools
+        .iter()
+        .filter(move |(_, pool)| now.is_none_or(|now| pool.is_current(now)))
+}
+
+/// The comments that go with an exported team: its inherited seats (not accord's to
+/// change, so not configuration) and its pools that are not current at `now`.
+fn team_comments(id: &str, team: &TeamState, now: i64) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (product, pool) in &team.pools {
+        if !pool.is_current(now) {
+            let from = pool
+                .starts
+                .map_or_else(|| "-".to_owned(), crate::time::format_date);
+            let to = pool
+                .ends
+                .map_or_else(|| "-".to_owned(), crate::time::format_date);
+            lines.push(format!(
+                "# team {id}: the {product} pool runs from {from} to {to}, not now: add it to `products` once it has started"
+            ));
+            continue;
+        }
+        let inherited: Vec<String> = pool
+            .inherited
+            .difference(&pool.direct)
+            .map(ToString::to_string)
+            .collect();
+        if !inherited.is_empty() {
+            lines.push(format!(
+                "# team {id}: {product} is inherited (a group or the whole team, set in the portal; accord does not change it) by: {}",
+                inherited.join(", ")
+            ));
+        }
+    }
+    lines
 }
 
 /// A team as configuration: every pool with its size and direct seats, and on
 /// `members` the users who hold no direct seat. (Seats held through a group in the
-/// portal cannot be written as configuration; the plan reports them.)
-fn export_team(id: &str, team: &TeamState) -> Team {
+/// portal cannot be written as configuration: [`team_comments`] lists them.)
+fn export_team(id: &str, team: &TeamState, now: Option<i64>) -> Team {
     let seated: std::collections::BTreeSet<_> = team
         .pools
         .values()
@@ -190,9 +266,7 @@ fn export_team(id: &str, team: &TeamState) -> Team {
             .filter(|email| !seated.contains(email))
             .map(ToString::to_string)
             .collect(),
-        products: team
-            .pools
-            .iter()
+        products: declarable(team, now)
             .map(|(name, pool)| TeamProduct {
                 name: name.clone(),
                 seats: pool.seats,

@@ -42,6 +42,7 @@ pub mod report;
 pub mod rules;
 pub mod service;
 pub mod state;
+pub mod teams;
 pub mod time;
 pub mod validate;
 pub mod wire;

@@ -46,16 +46,52 @@ impl Progress for Silent {
     fn finished(&self) {}
 }
 
-/// One line per call on standard error, for logs.
+/// One line per call on standard error, for logs, each with how long the rest will
+/// take at the pace so far (which, on a paced backend, is its budget's).
 #[derive(Debug, Default)]
 pub struct Lines {
     calls: AtomicUsize,
     finished: AtomicUsize,
+    operations: AtomicUsize,
+    done: AtomicUsize,
+    started: std::sync::OnceLock<std::time::Instant>,
+}
+
+/// How long the rest of `total` will take when `done` took `elapsed`: `None` until
+/// something is done, or when everything is.
+#[must_use]
+pub fn remaining(
+    elapsed: std::time::Duration,
+    done: usize,
+    total: usize,
+) -> Option<std::time::Duration> {
+    if done == 0 || done >= total {
+        return None;
+    }
+    let per_op = elapsed.as_secs_f64() / done as f64;
+    Some(std::time::Duration::from_secs_f64(
+        per_op * (total - done) as f64,
+    ))
+}
+
+/// `about 3 min left`, rounded for a log line.
+#[must_use]
+pub fn remaining_words(left: std::time::Duration) -> String {
+    let secs = left.as_secs();
+    if secs < 90 {
+        format!("about {} s left", secs.max(1))
+    } else if secs < 90 * 60 {
+        format!("about {} min left", secs.div_ceil(60))
+    } else {
+        format!("about {:.1} h left", left.as_secs_f64() / 3600.0)
+    }
 }
 
 impl Progress for Lines {
     fn started(&self, operations: usize, calls: usize) {
         self.calls.store(calls, Ordering::Relaxed);
+        self.operations.store(operations, Ordering::Relaxed);
+        let _ = self.started.set(std::time::Instant::now());
         if operations > 0 {
             eprintln!("applying {operations} operations in {calls} calls");
         }
@@ -64,13 +100,20 @@ impl Progress for Lines {
     fn call_done(&self, call: &CallDone<'_>) {
         let finished = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
         let total = self.calls.load(Ordering::Relaxed);
+        let done = self.done.fetch_add(call.tally.total(), Ordering::Relaxed) + call.tally.total();
+        let left = self
+            .started
+            .get()
+            .and_then(|at| remaining(at.elapsed(), done, self.operations.load(Ordering::Relaxed)))
+            .map(|left| format!("; {}", remaining_words(left)))
+            .unwrap_or_default();
         let retries = match call.retries {
             0 => String::new(),
             1 => " (after 1 retry)".to_owned(),
             n => format!(" (after {n} retries)"),
         };
         eprintln!(
-            "[{finished}/{total}] {} x{}: {}{retries}",
+            "[{finished}/{total}] {} x{}: {}{retries}{left}",
             call.kind,
             call.tally.total(),
             tally_words(&call.tally)
@@ -96,7 +139,7 @@ impl Default for Bar {
     fn default() -> Self {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:32} {pos}/{len} operations  {msg}",
+            "{spinner} [{elapsed_precise}] {bar:32} {pos}/{len} operations, about {eta} left  {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
@@ -156,5 +199,42 @@ pub fn tally_words(tally: &Tally) -> String {
         "nothing".into()
     } else {
         words.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_rest_takes_as_long_as_the_pace_so_far_says() {
+        assert_eq!(
+            remaining(Duration::from_secs(60), 60, 300),
+            Some(Duration::from_secs(240))
+        );
+        assert_eq!(
+            remaining(Duration::from_secs(5), 0, 300),
+            None,
+            "nothing done yet"
+        );
+        assert_eq!(
+            remaining(Duration::from_secs(5), 300, 300),
+            None,
+            "all done"
+        );
+        assert_eq!(
+            remaining_words(Duration::from_secs(240)),
+            "about 4 min left"
+        );
+        assert_eq!(
+            remaining_words(Duration::from_millis(200)),
+            "about 1 s left"
+        );
+        assert_eq!(
+            remaining_words(Duration::from_secs(7200)),
+            "about 2.0 h left"
+        );
     }
 }

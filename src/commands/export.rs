@@ -19,10 +19,18 @@ pub fn run(args: &ExportArgs) -> Result<Finished> {
     let runtime = super::runtime()?;
     let url = &args.backend.backend;
     refuse_missing_store(url)?;
-    let snapshot = runtime.block_on(async {
+    let mut snapshot = runtime.block_on(async {
         let backend = pipeline::open(url, &OpenOptions::default()).await?;
         pipeline::fetch(backend.as_ref()).await
     })?;
+    if snapshot.state.account.id.is_empty() && !snapshot.state.teams.is_empty() {
+        // The vendor's teams alone hold no account: the configuration still needs
+        // one, and the backend compares none.
+        snapshot.state.account = crate::state::AccountInfo {
+            id: TEAMS_ACCOUNT_ID.to_owned(),
+            name: "Autodesk teams".to_owned(),
+        };
+    }
     if snapshot.state.account.id.is_empty() {
         return Err(Error::Refusal(format!(
             "the backend {} holds no account yet: there is nothing to export (`accord apply` gives it one)",
@@ -34,7 +42,7 @@ pub fn run(args: &ExportArgs) -> Result<Finished> {
         env!("CARGO_PKG_VERSION"),
         snapshot.revision
     );
-    let files = export::files(&snapshot.state, &header);
+    let files = export::files(&snapshot.state, &header, snapshot.now);
     match &args.out {
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -48,6 +56,9 @@ pub fn run(args: &ExportArgs) -> Result<Finished> {
     }
     Ok(Finished::with(exit::OK))
 }
+
+/// The account id written for a backend of teams alone (which names no account).
+pub const TEAMS_ACCOUNT_ID: &str = "autodesk-teams";
 
 /// Export only reads: opening a store that does not exist would create an empty one
 /// (and its directory), leaving a stray file behind a mistyped `--backend`.

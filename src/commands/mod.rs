@@ -9,6 +9,7 @@ mod init;
 mod plan;
 mod schema;
 mod serve;
+mod teams;
 mod validate;
 
 use std::any::Any;
@@ -66,6 +67,7 @@ pub fn run(cli: &Cli) -> Result<Finished> {
         Command::Plan(args) => plan::run(args, color),
         Command::Apply(args) => apply::run(args, color),
         Command::Export(args) => export::run(args),
+        Command::Teams(args) => teams::run(args),
         Command::Schema => schema::run(),
         Command::Serve(args) => serve::run(args),
         Command::Init(args) => init::run(args),

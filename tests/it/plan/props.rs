@@ -875,7 +875,7 @@ fn export_and_validate(
     state: &State,
 ) -> Result<(tempfile::TempDir, accord::validate::Validated), TestCaseError> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let files = accord::export::files(state, "# exported by the export property\n");
+    let files = accord::export::files(state, "# exported by the export property\n", 0);
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).expect("write an exported file");
     }

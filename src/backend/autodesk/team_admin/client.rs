@@ -333,13 +333,23 @@ pub fn error(answer: &Answer, scope: Scope<'_>) -> BackendError {
     }
 }
 
+/// How the refusal of a team begins: a read that meets it leaves the team out.
+pub const FORBIDDEN_TEAM: &str = "the vendor refused access to team";
+
+/// Whether `error` is the vendor's refusal of a team (the same 403 for a team that
+/// does not exist, is not the login's, or is not eligible).
+#[must_use]
+pub fn is_forbidden_team(error: &BackendError) -> bool {
+    matches!(error, BackendError::Unauthorized { detail } if detail.starts_with(FORBIDDEN_TEAM))
+}
+
 /// A 403 on a team's path: the vendor answers the same for a team that does not
 /// exist, one the login does not administer (or no longer: the role is checked on
 /// every call) and one that is not eligible (non-Commercial).
 #[must_use]
 pub fn forbidden_team(team: &str, said: &str) -> String {
     format!(
-        "the vendor refused access to team {team} (HTTP 403{said}): the team does not exist, the login is not (or no longer) a primary, secondary or SSO admin of it, or it is not an eligible Commercial team; `accord teams` lists the teams this login administers"
+        "{FORBIDDEN_TEAM} {team} (HTTP 403{said}): the team does not exist, the login is not (or no longer) a primary, secondary or SSO admin of it, or it is not an eligible Commercial team; `accord teams` lists the teams this login administers"
     )
 }
 

@@ -205,10 +205,24 @@ impl TeamAdmin {
             .into_iter()
             .filter(|t| focus.as_ref().is_none_or(|f| f.contains(&t.id)))
             .collect();
-        join_all(teams.into_iter().map(|team| self.read_team(team)))
-            .await
-            .into_iter()
-            .collect()
+        let mut read = Vec::new();
+        for (id, result) in join_all(teams.into_iter().map(|team| async {
+            let id = team.id.clone();
+            (id, self.read_team(team).await)
+        }))
+        .await
+        {
+            match result {
+                Ok(team) => read.push(team),
+                // Listed, yet refused (not eligible, or the role was lost meanwhile):
+                // left out, so a declared team is refused by R14 with what to check.
+                Err(e) if client::is_forbidden_team(&e) => {
+                    tracing::warn!(team = id, "{e}");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(read)
     }
 
     async fn read_team(&self, team: Team) -> Result<TeamRead, BackendError> {
