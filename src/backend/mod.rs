@@ -12,7 +12,9 @@
 //! This module opens the backend a URL names ([`open`]).
 
 pub mod acc;
+pub mod autodesk;
 pub mod http;
+pub mod oauth;
 pub mod sqlite;
 pub mod transport;
 
