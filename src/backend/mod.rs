@@ -17,6 +17,7 @@
 pub mod acc;
 pub mod autodesk;
 pub mod http;
+pub mod oauth;
 pub mod sqlite;
 pub mod transport;
 

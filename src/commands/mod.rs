@@ -6,6 +6,7 @@ mod apply;
 pub mod completions;
 mod export;
 mod init;
+mod login;
 mod plan;
 mod schema;
 mod serve;
@@ -71,6 +72,8 @@ pub fn run(cli: &Cli) -> Result<Finished> {
         Command::Schema => schema::run(),
         Command::Serve(args) => serve::run(args),
         Command::Init(args) => init::run(args),
+        Command::Login(args) => login::run(args),
+        Command::Logout(args) => login::logout(args),
         Command::Completions(args) => completions::run(args.shell),
     }
 }

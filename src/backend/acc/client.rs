@@ -22,29 +22,17 @@ use std::time::Duration;
 
 use reqwest::header::{self, HeaderValue};
 use reqwest::{Method, StatusCode};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use std::sync::Arc;
 
+use crate::backend::oauth::{CachedToken, Secret, TokenAnswer, TokenEndpoint, TokenError};
 use crate::backend::transport::{self, Attempt, ClientSettings, retry_after};
 use crate::call::{Budget, Caller, Repeat, Request};
 use crate::contract::BackendError;
 
-/// How long before its expiry a token is replaced at most (so no call is sent with a
-/// token that expires in flight). A token that lives a short time is replaced a fifth
-/// of its life before it expires ([`refresh_margin`]), so a vendor answering
-/// `expires_in: 60` does not make every call ask for a new token.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
-
-/// How long before it expires a token living `lifetime` is replaced: a fifth of its
-/// life, at most [`REFRESH_MARGIN`].
-#[must_use]
-pub fn refresh_margin(lifetime: Duration) -> Duration {
-    (lifetime / 5).min(REFRESH_MARGIN)
-}
+pub use crate::backend::oauth::{REFRESH_MARGIN, refresh_margin};
 
 /// The scopes accord asks for: read and change the account.
 pub const SCOPES: &str = "account:read account:write";
@@ -155,24 +143,14 @@ pub struct Answer {
     pub retry_after: Option<Duration>,
 }
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    expires_in: u64,
-}
-
-struct Token {
-    value: String,
-    refresh_at: Instant,
-}
-
 /// The connection to the vendor's API for one account.
 pub struct AccClient {
     http: reqwest::Client,
     base: String,
     region: String,
     credentials: Credentials,
-    token: Mutex<Option<Token>>,
+    endpoint: TokenEndpoint,
+    token: Mutex<Option<CachedToken>>,
     caller: Arc<Caller>,
 }
 
@@ -198,8 +176,15 @@ impl AccClient {
         caller: Arc<Caller>,
     ) -> Result<Self, BackendError> {
         let http = transport::client(&ClientSettings::default())?;
+        let endpoint = TokenEndpoint::new(
+            http.clone(),
+            base,
+            &credentials.client_id,
+            Secret::new(credentials.client_secret.clone()),
+        );
         Ok(Self {
             http,
+            endpoint,
             base: base.trim_end_matches('/').to_owned(),
             region: region.to_owned(),
             credentials,
@@ -224,76 +209,42 @@ impl AccClient {
     /// [`REFRESH_MARGIN`], else a new one.
     async fn token(&self) -> Result<String, BackendError> {
         let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref() {
-            if Instant::now() < token.refresh_at {
-                return Ok(token.value.clone());
-            }
+        if let Some(token) = cached.as_ref().and_then(CachedToken::fresh) {
+            return Ok(token.to_owned());
         }
         let fresh = self.request_token().await?;
-        let value = fresh.access_token.clone();
-        let lifetime = Duration::from_secs(fresh.expires_in);
-        *cached = Some(Token {
-            value: fresh.access_token,
-            refresh_at: Instant::now() + lifetime.saturating_sub(refresh_margin(lifetime)),
-        });
+        let value = fresh.access_token.expose().to_owned();
+        *cached = Some(CachedToken::new(
+            fresh.access_token,
+            Duration::from_secs(fresh.expires_in),
+        ));
         Ok(value)
     }
 
-    /// Forgets the cached token (the API said it is no longer valid).
     /// Forgets `used` (the API refused it), unless another call already replaced it:
     /// calls refused together with the same token ask for one new token, not one each.
     async fn forget_token(&self, used: &str) {
         let mut cached = self.token.lock().await;
-        if cached.as_ref().is_some_and(|token| token.value == used) {
+        if cached.as_ref().is_some_and(|token| token.is(used)) {
             *cached = None;
         }
     }
 
     async fn request_token(&self) -> Result<TokenAnswer, BackendError> {
         self.caller
-            .call(&Request::token(TOKEN_FAMILY), |_| self.request_token_once())
+            .call(&Request::token(TOKEN_FAMILY), |_| {
+                self.endpoint
+                    .request(&[("grant_type", "client_credentials"), ("scope", SCOPES)], &[])
+            })
             .await
-    }
-
-    async fn request_token_once(&self) -> Result<TokenAnswer, BackendError> {
-        let url = format!("{}/authentication/v2/token", self.base);
-        let response = self
-            .http
-            .post(&url)
-            .basic_auth(
-                &self.credentials.client_id,
-                Some(&self.credentials.client_secret),
-            )
-            .header(header::ACCEPT, "application/json")
-            .form(&[("grant_type", "client_credentials"), ("scope", SCOPES)])
-            .send()
-            .await
-            .map_err(|e| self.transport(&e))?;
-        let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
-        if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| BackendError::Rejected {
-                detail: format!("the token endpoint answered something accord cannot read ({e})"),
-            });
-        }
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(self.error(
-                &Answer {
-                    status,
-                    body: body.to_vec(),
-                    retry_after,
+            .map_err(|error| match error {
+                TokenError::Failed(error) => error,
+                TokenError::Refused { status, .. } => BackendError::Unauthorized {
+                    detail: format!(
+                        "the vendor refused the app's credentials (HTTP {status}): check APS_CLIENT_ID and APS_CLIENT_SECRET, and that the app may use the scopes `{SCOPES}`"
+                    ),
                 },
-                &Method::POST,
-                "",
-            ));
-        }
-        Err(BackendError::Unauthorized {
-            detail: format!(
-                "the vendor refused the app's credentials (HTTP {}): check APS_CLIENT_ID and APS_CLIENT_SECRET, and that the app may use the scopes `{SCOPES}`",
-                status.as_u16()
-            ),
-        })
+            })
     }
 
     /// Sends `method path?query` with an optional JSON `body` through the call

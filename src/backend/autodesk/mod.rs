@@ -21,6 +21,7 @@
 //! - `ACCORD_ACC_BASE_URL` points the whole vendor (authentication, ACC, Team Admin)
 //!   at another base URL, for tests.
 
+pub mod login;
 pub mod team_admin;
 pub mod user_token;
 
