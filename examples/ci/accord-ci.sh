@@ -24,6 +24,14 @@
 #                                      drift.md and drift.err
 #   accord-ci.sh gitlab-note FILE      create or update the merge request's note that
 #                                      starts with the marker, with FILE as its body
+#   accord-ci.sh store-token github|gitlab
+#                                      store the vendor's new refresh token (the file
+#                                      ACCORD_REFRESH_TOKEN_FILE, written by accord
+#                                      when it refreshed) back into the CI secret
+#                                      APS_REFRESH_TOKEN; nothing when accord did not
+#                                      refresh (no file). GitHub: `gh secret set` with
+#                                      GH_TOKEN allowed to write secrets; GitLab: the
+#                                      project variable API with GITLAB_API_TOKEN.
 #
 # Environment: ACCORD_COMMIT and ACCORD_RUN_URL (named in the comment and the issue),
 # ACCORD_COMMENT_MAX (bytes of output kept in a comment, default 60000: GitHub takes
@@ -317,6 +325,35 @@ gitlab_note() {
   fi
 }
 
+# --- the vendor's rotating refresh token ------------------------------------------
+
+# The vendor's refresh token works once: each run that refreshed wrote the new one to
+# ACCORD_REFRESH_TOKEN_FILE, and the next run needs it in the secret. The token is
+# passed on standard input or as a form field from the file, never on a command line.
+store_token() {
+  [ $# -eq 1 ] || die "usage: accord-ci.sh store-token github|gitlab"
+  file=${ACCORD_REFRESH_TOKEN_FILE:-}
+  if [ -z "$file" ] || [ ! -s "$file" ]; then
+    echo "no new refresh token to store (accord did not refresh one)"
+    return 0
+  fi
+  case "$1" in
+    github)
+      gh secret set APS_REFRESH_TOKEN <"$file"
+      ;;
+    gitlab)
+      : "${CI_API_V4_URL:?}" "${CI_PROJECT_ID:?}" "${GITLAB_API_TOKEN:?}"
+      curl --fail --silent --show-error --location -X PUT \
+        --header "PRIVATE-TOKEN: $GITLAB_API_TOKEN" \
+        --form "value=<$file" --form "masked=true" \
+        "$CI_API_V4_URL/projects/$CI_PROJECT_ID/variables/APS_REFRESH_TOKEN" >/dev/null
+      ;;
+    *) die "usage: accord-ci.sh store-token github|gitlab" ;;
+  esac
+  rm -f "$file"
+  echo "stored the new refresh token in APS_REFRESH_TOKEN"
+}
+
 command=${1:-}
 [ $# -eq 0 ] || shift
 case "$command" in
@@ -327,5 +364,6 @@ case "$command" in
   stale) stale "$@" ;;
   drift) drift "$@" ;;
   gitlab-note) gitlab_note "$@" ;;
-  *) die "usage: accord-ci.sh install|comment|verdict|explain|stale|drift|gitlab-note ... (see the top of this file)" ;;
+  store-token) store_token "$@" ;;
+  *) die "usage: accord-ci.sh install|comment|verdict|explain|stale|drift|gitlab-note|store-token ... (see the top of this file)" ;;
 esac

@@ -819,6 +819,57 @@ mod recipes {
     }
 
     #[test]
+    fn store_token_hands_the_new_refresh_token_to_gh_on_stdin_and_removes_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("mkdir");
+        let got = dir.path().join("gh-got");
+        // A stand-in for gh: records its arguments and what it read on stdin.
+        std::fs::write(
+            bin.join("gh"),
+            format!(
+                "#!/bin/sh\necho \"$@\" > '{0}.args'\ncat > '{0}'\n",
+                got.display()
+            ),
+        )
+        .expect("write");
+        let chmod = Command::new("chmod")
+            .arg("755")
+            .arg(bin.join("gh"))
+            .status()
+            .expect("chmod");
+        assert!(chmod.success());
+        let path = format!("{}:/usr/bin:/bin", bin.display());
+        let token_file = dir.path().join("refresh-token");
+        let token_path = token_file.to_str().expect("UTF-8");
+        let vars = [
+            ("PATH", &path[..]),
+            ("ACCORD_REFRESH_TOKEN_FILE", token_path),
+        ];
+        // No refresh happened: nothing to store, and gh is not called.
+        let nothing = helper_in(dir.path(), &["store-token", "github"], &vars);
+        assert!(nothing.status.success(), "{nothing:?}");
+        assert!(String::from_utf8_lossy(&nothing.stdout).contains("no new refresh token"));
+        assert!(!got.exists(), "gh was not called");
+        std::fs::write(&token_file, "rt-new-0123456789").expect("write");
+        let stored = helper_in(dir.path(), &["store-token", "github"], &vars);
+        let said = String::from_utf8_lossy(&stored.stdout).into_owned();
+        assert!(stored.status.success(), "{stored:?}");
+        assert_eq!(
+            std::fs::read_to_string(&got).expect("gh ran"),
+            "rt-new-0123456789"
+        );
+        let args = std::fs::read_to_string(dir.path().join("gh-got.args")).expect("args");
+        assert_eq!(
+            args.trim(),
+            "secret set APS_REFRESH_TOKEN",
+            "the token is not an argument"
+        );
+        assert!(!said.contains("rt-new"), "never printed: {said}");
+        assert!(!token_file.exists(), "the file is removed once stored");
+    }
+
+    #[test]
     fn a_usage_error_is_said_as_such_and_fails_the_review() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(
