@@ -22,7 +22,7 @@ const REVIT: &str = "prod_revit_unlimited";
 const CIVIL: &str = "prod_civil_future";
 const HIDDEN: &str = "prod_hidden";
 
-/// Acme: users `user0001..3@acme.example`, pools AutoCAD (3 seats: user0001 direct,
+/// Acme: users `user0001..3@acme.example`, pools of `AutoCAD` (3 seats: user0001 direct,
 /// user0002 through a group), Revit (unlimited: user0003 through the team), Civil
 /// (future), a hidden one (user0001 holds it); a second team of the admin's, a team
 /// of someone else's, an ineligible team.
@@ -329,7 +329,7 @@ async fn a_two_legged_or_expired_token_or_a_missing_scope_is_refused() {
 }
 
 /// `GET authorize` as a browser would, answering the redirect's query.
-async fn authorize(fake: &Fake, query: &[(&str, &str)]) -> (u16, Vec<(String, String)>) {
+async fn authorize(fake: &Fake, query: &[(&str, String)]) -> (u16, Vec<(String, String)>) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -362,24 +362,26 @@ fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+const VERIFIER: &str = "a-verifier-of-at-least-forty-three-characters-0123456789";
+const CALLBACK: &str = "http://127.0.0.1:8765/callback";
+
+/// What `accord login` sends the browser to: the six scopes, PKCE S256 of [`VERIFIER`].
+fn query(state: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("client_id", CLIENT_ID.to_owned()),
+        ("response_type", "code".to_owned()),
+        ("redirect_uri", CALLBACK.to_owned()),
+        ("scope", SCOPES.join(" ")),
+        ("state", state.to_owned()),
+        ("code_challenge", super::fake::challenge_of(VERIFIER)),
+        ("code_challenge_method", "S256".to_owned()),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_with_pkce_then_every_refresh_token_works_once() {
     let fake = acme().start();
-    let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
-    let challenge = super::fake::challenge_of(verifier);
-    let scope = SCOPES.join(" ");
-    let callback = "http://127.0.0.1:8765/callback";
-    let query = |state: &'static str| {
-        vec![
-            ("client_id", CLIENT_ID),
-            ("response_type", "code"),
-            ("redirect_uri", callback),
-            ("scope", scope.as_str()),
-            ("state", state),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ]
-    };
+    let (verifier, callback) = (VERIFIER, CALLBACK);
     let (status, pairs) = authorize(&fake, &query("s-1")).await;
     assert_eq!(status, 302);
     assert_eq!(value(&pairs, "state"), Some("s-1"));
@@ -454,9 +456,9 @@ async fn login_with_pkce_then_every_refresh_token_works_once() {
     assert_eq!(second.status, 200, "{}", second.body);
     let next = second.body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(next, first);
-    let reused = refresh(first).await;
+    let second_use = refresh(first).await;
     assert_eq!(
-        (reused.status, &reused.body["error"]),
+        (second_use.status, &second_use.body["error"]),
         (400, &json!("invalid_grant"))
     );
     let renewed = Api::new(&fake, second.body["access_token"].as_str().unwrap());
@@ -471,18 +473,21 @@ async fn login_with_pkce_then_every_refresh_token_works_once() {
     fake.state().advance(Duration::from_secs(15 * 86_400 + 1));
     assert_eq!(refresh(next).await.body["error"], "invalid_grant");
     assert_eq!(fake.state().grants["refresh_token"], 1);
+}
 
-    // What the authorization endpoint refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_endpoint_checks_the_request() {
+    let fake = acme().start();
     let (status, pairs) = authorize(&fake, &query("s-3")[..6]).await;
     assert_eq!(
         (status, value(&pairs, "error")),
         (302, Some("invalid_request"))
     );
     let mut bad = query("s-4");
-    bad[2].1 = "https://evil.example/callback";
+    bad[2].1 = "https://evil.example/callback".to_owned();
     assert_eq!(authorize(&fake, &bad).await.0, 400);
     let mut bad = query("s-5");
-    bad[3].1 = "data:read";
+    bad[3].1 = "data:read".to_owned();
     let (_, pairs) = authorize(&fake, &bad).await;
     assert_eq!(value(&pairs, "error"), Some("invalid_scope"));
     fake.state().login = Login::Deny;
