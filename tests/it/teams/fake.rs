@@ -700,6 +700,30 @@ impl FakeState {
         out
     }
 
+    /// The most requests received on `team`'s paths within any `span` (sliding): how
+    /// bursty the calls were.
+    pub fn max_in(&self, team: &str, span: Duration) -> usize {
+        let at: Vec<Instant> = self.team_log(team).iter().map(|r| r.at).collect();
+        let mut most = 0;
+        let mut first = 0;
+        for (last, t) in at.iter().enumerate() {
+            while *t - at[first] > span {
+                first += 1;
+            }
+            most = most.max(last + 1 - first);
+        }
+        most
+    }
+
+    /// From the first request received on `team`'s paths to the last.
+    pub fn wall_time(&self, team: &str) -> Duration {
+        let log = self.team_log(team);
+        match (log.first(), log.last()) {
+            (Some(first), Some(last)) => last.at - first.at,
+            _ => Duration::ZERO,
+        }
+    }
+
     /// 429s answered on `team`'s paths (the budget's and injected ones).
     pub fn too_many(&self, team: &str) -> usize {
         self.team_log(team)
@@ -946,6 +970,16 @@ impl Fake {
     /// `{url}/team-admin/v1{path}`.
     pub fn api(&self, path: &str) -> String {
         format!("{}{API}{path}", self.url)
+    }
+
+    /// What points accord at the fake: `ACCORD_ACC_BASE_URL`, `APS_CLIENT_ID`,
+    /// `APS_CLIENT_SECRET`.
+    pub fn env(&self) -> [(&'static str, String); 3] {
+        [
+            ("ACCORD_ACC_BASE_URL", self.url.clone()),
+            ("APS_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("APS_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+        ]
     }
 
     /// A three-legged pair for [`ADMIN_ID`] with all six scopes.

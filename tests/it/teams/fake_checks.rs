@@ -739,6 +739,8 @@ async fn sixty_calls_a_window_per_team_then_429_with_retry_after() {
     let s = fake.state();
     assert_eq!(s.too_many(TEAM), 1);
     assert!(s.per_window(TEAM).values().all(|n| *n <= 60));
+    assert!(s.max_in(TEAM, minute) >= 61, "a burst");
+    assert!(s.wall_time(TEAM) >= Duration::from_secs(retry));
     assert_eq!(s.team_log(TEAM).len(), 62);
     assert_eq!(s.received("GET teams/{id}/product-pools"), 62);
 }
