@@ -5,7 +5,7 @@
 //! limits allow.
 
 #[path = "acc/fake.rs"]
-mod fake;
+pub(crate) mod fake;
 
 #[path = "acc/faults.rs"]
 mod faults;

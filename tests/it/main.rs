@@ -18,4 +18,5 @@ mod schema;
 mod service;
 mod store;
 mod streaming;
+mod teams;
 mod teams_store;

@@ -221,36 +221,47 @@ impl FakeState {
 
     /// The fault for the next request of `label`, if it gets one.
     fn draw(&mut self, label: &str) -> Option<(FaultKind, FaultTime)> {
-        if let Some(at) = self.faults.iter().position(|f| f.label == label) {
-            let fault = self.faults.remove(at);
-            return Some((fault.kind, fault.time));
-        }
-        let random = self.random.as_mut()?;
-        if random.rng.f64() >= random.fraction {
-            return None;
-        }
-        let time = if random.rng.bool() {
-            FaultTime::Before
-        } else {
-            FaultTime::After
-        };
-        let kinds: &[FaultKind] = match time {
-            FaultTime::Before => &[
-                FaultKind::ServerError,
-                FaultKind::Unavailable,
-                FaultKind::TooMany,
-                FaultKind::Drop,
-            ],
-            FaultTime::After => &[
-                FaultKind::ServerError,
-                FaultKind::Unavailable,
-                FaultKind::Drop,
-            ],
-        };
-        let kind = kinds[random.rng.usize(..kinds.len())];
-        *random.injected.entry(label.to_owned()).or_default() += 1;
-        Some((kind, time))
+        draw(&mut self.faults, self.random.as_mut(), label)
     }
+}
+
+/// The fault for the next request of `label`, if it gets one: the first targeted
+/// fault of that label (used up), else a draw of `random` (shared with the Team Admin
+/// fake, `teams/fake.rs`).
+pub fn draw(
+    faults: &mut Vec<Fault>,
+    random: Option<&mut RandomFaults>,
+    label: &str,
+) -> Option<(FaultKind, FaultTime)> {
+    if let Some(at) = faults.iter().position(|f| f.label == label) {
+        let fault = faults.remove(at);
+        return Some((fault.kind, fault.time));
+    }
+    let random = random?;
+    if random.rng.f64() >= random.fraction {
+        return None;
+    }
+    let time = if random.rng.bool() {
+        FaultTime::Before
+    } else {
+        FaultTime::After
+    };
+    let kinds: &[FaultKind] = match time {
+        FaultTime::Before => &[
+            FaultKind::ServerError,
+            FaultKind::Unavailable,
+            FaultKind::TooMany,
+            FaultKind::Drop,
+        ],
+        FaultTime::After => &[
+            FaultKind::ServerError,
+            FaultKind::Unavailable,
+            FaultKind::Drop,
+        ],
+    };
+    let kind = kinds[random.rng.usize(..kinds.len())];
+    *random.injected.entry(label.to_owned()).or_default() += 1;
+    Some((kind, time))
 }
 
 pub struct Fake {
@@ -294,37 +305,43 @@ impl Fake {
             import_delay: Duration::from_millis(300),
             next_id: 0,
         }));
-        let (url_tx, url_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let app = router(Arc::clone(&state));
-        // A thread and runtime of its own, so tests may be sync or async.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                url_tx
-                    .send(format!("http://{}", listener.local_addr().unwrap()))
-                    .unwrap();
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await;
-            });
-        });
+        let (url, stop) = serve(router(Arc::clone(&state)));
         Self {
-            url: url_rx.recv().unwrap(),
+            url,
             state,
-            _stop: stop_tx,
+            _stop: stop,
         }
     }
 
     pub fn state(&self) -> MutexGuard<'_, FakeState> {
         self.state.lock().unwrap()
     }
+}
+
+/// Serves `app` on `127.0.0.1:0` from a thread and runtime of its own (so tests may
+/// be sync or async): its base URL, and what stops it when dropped (shared with the
+/// Team Admin fake).
+pub fn serve(app: Router) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            url_tx
+                .send(format!("http://{}", listener.local_addr().unwrap()))
+                .unwrap();
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await;
+        });
+    });
+    (url_rx.recv().unwrap(), stop_tx)
 }
 
 type Shared = Arc<Mutex<FakeState>>;
@@ -435,7 +452,8 @@ async fn inject(
     }
 }
 
-fn failure(kind: FaultKind) -> Response {
+/// The answer of an injected fault (shared with the Team Admin fake).
+pub fn failure(kind: FaultKind) -> Response {
     match kind {
         FaultKind::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "injected fault"),
         FaultKind::Unavailable => error(StatusCode::SERVICE_UNAVAILABLE, "injected fault"),
@@ -461,7 +479,7 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "message": message }))).into_response()
 }
 
-fn base64(input: &[u8]) -> String {
+pub fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in input.chunks(3) {
