@@ -41,7 +41,7 @@ use crate::contract::{
     Backend, BackendError, Capabilities, Limits, ManualAction, Op, OpKind, Outcome, Section,
     Snapshot,
 };
-use crate::state::{AccountInfo, State};
+use crate::state::{AccessLevel, AccountInfo, MemberState, State};
 use crate::time::{Clock, SystemClock};
 
 /// The team operations the Team Admin API carries out.
@@ -284,6 +284,31 @@ impl VendorBackend {
     }
 }
 
+/// The people of the teams as the account's members, for a vendor of teams alone
+/// (which has no account of members): every team user, with the names the team
+/// lists, and the teams' admins (primary, secondary, SSO) as account admins. The
+/// members are not this backend's to change; they are what a configuration of its
+/// teams declares (R07: team users are declared members; R10: someone administers).
+fn members_of(teams: &[team_admin::TeamRead]) -> BTreeMap<crate::state::Email, MemberState> {
+    let mut members: BTreeMap<crate::state::Email, MemberState> = BTreeMap::new();
+    for user in teams.iter().flat_map(|t| &t.users) {
+        let member = members
+            .entry(crate::state::Email::new(&user.email))
+            .or_default();
+        if member.first_name.is_none() {
+            member.first_name.clone_from(&user.first_name);
+        }
+        if member.last_name.is_none() {
+            member.last_name.clone_from(&user.last_name);
+        }
+        if user.is_admin() {
+            member.access.insert(AccessLevel::AccountAdmin);
+        }
+        member.signed_in = true;
+    }
+    members
+}
+
 /// Whether `op` belongs to the teams.
 fn is_team_op(op: &Op) -> bool {
     matches!(
@@ -350,7 +375,11 @@ impl Backend for VendorBackend {
         };
         let (acc, teams) = tokio::join!(acc, teams);
         let mut state = acc?;
-        state.teams = teams?
+        let teams = teams?;
+        if self.acc.is_none() {
+            state.members = members_of(&teams);
+        }
+        state.teams = teams
             .into_iter()
             .map(|read| (read.team.id, read.state))
             .collect();

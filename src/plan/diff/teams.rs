@@ -17,17 +17,27 @@ use super::values::change;
 use crate::contract::OpKind;
 use crate::desired::Declared;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::plan::model::ManualStep;
 use crate::plan::operation::{Op, Provenance};
 use crate::plan::order::Slot;
 use crate::state::{Email, PoolState, TeamState};
 use crate::time::format_date;
 
-/// What a person does about an inherited seat the configuration does not give.
-const INHERITED_ACTION: &str = "take them off the group (or the team-wide assignment) that gives them this product, in Autodesk Account under User Management";
-/// Why accord cannot do it itself.
-const INHERITED_WHY: &str =
-    "the seat is inherited through a group or the whole team, which only the portal changes";
+/// The note for the people who hold `product` of team `id` by inheritance although
+/// the configuration does not assign it to them: inherited seats are not accord's
+/// (DOMAIN.md: reported, not an error), so this is no change and no manual step;
+/// whoever should not have the seat is taken off the group in the portal.
+fn inherited_note(id: &str, product: &str, people: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let more = match people.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let shown: Vec<&str> = people.iter().take(SHOWN).map(String::as_str).collect();
+    format!(
+        "team {id}: {product} is inherited through the portal (a group or the whole team) by {}{more}, whom the configuration does not assign: accord leaves inherited seats alone; change the group there if they should not have it",
+        shown.join(", ")
+    )
+}
 
 impl Builder<'_> {
     // ----- steps 1-6: teams -----
@@ -261,14 +271,12 @@ impl Builder<'_> {
             };
             self.push_op(op, here);
         }
-        for email in inherited.difference(&want.direct) {
-            self.manual.push(ManualStep {
-                op: OpKind::TeamSeatUnassign,
-                target: format!("{id}/{product}/{email}"),
-                provenance: self.pool_cite(id, product),
-                action: INHERITED_ACTION.to_owned(),
-                why: INHERITED_WHY.to_owned(),
-            });
+        let unlisted: Vec<String> = inherited
+            .difference(&want.direct)
+            .map(ToString::to_string)
+            .collect();
+        if !unlisted.is_empty() {
+            self.notes.push(inherited_note(id, product, &unlisted));
         }
         self.check_capacity(id, live, product, want);
     }

@@ -5,3 +5,4 @@
 pub mod fake;
 
 mod fake_checks;
+mod vendor;

@@ -88,6 +88,8 @@ pub struct TeamRead {
     pub pools: Vec<Pool>,
     /// The team's state (users, the pool used for each product, assignments).
     pub state: TeamState,
+    /// Its users as listed (names and roles).
+    pub users: Vec<TeamUser>,
 }
 
 /// The vendor's ids of one team's users and products, as last read or written.
@@ -288,7 +290,12 @@ impl TeamAdmin {
             }
         }
         self.ids.lock().await.insert(team.id.clone(), ids);
-        Ok(TeamRead { team, pools, state })
+        Ok(TeamRead {
+            team,
+            pools,
+            state,
+            users,
+        })
     }
 
     /// Every assignment of `team`, as this process's writes left it: the team-wide

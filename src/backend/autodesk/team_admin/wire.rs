@@ -69,6 +69,23 @@ pub struct TeamUser {
     /// The user's role (`USER`, `EXTERNAL_USER`; admin roles: UNCONFIRMED names).
     #[serde(default)]
     pub role: Option<String>,
+    /// Given name (UNCONFIRMED field name).
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name (UNCONFIRMED field name).
+    #[serde(default)]
+    pub last_name: Option<String>,
+}
+
+impl TeamUser {
+    /// Whether the user is one of the team's admins (primary, secondary or SSO): any
+    /// role whose name says `ADMIN` (the admin roles' names are UNCONFIRMED).
+    #[must_use]
+    pub fn is_admin(&self) -> bool {
+        self.role
+            .as_deref()
+            .is_some_and(|r| r.to_ascii_uppercase().contains("ADMIN"))
+    }
 }
 
 /// A product pool (`GET /teams/{id}/product-pools`).

@@ -1,0 +1,405 @@
+//! The vendor's teams end to end, through the binary, against the Team Admin fake:
+//! `accord teams`, export -> plan (no change), a change of 300 seats across two teams
+//! -> apply -> plan (no change), with the vendor's lag, another client on the same
+//! budget, faults, a quota used up mid-apply, and the refresh token rotated by every
+//! run (each run hands the next the token it wrote, as a CI pipeline does).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use super::fake::{
+    ADMIN_EMAIL, DOMAIN, Fake, FaultKind, FaultTime, Inherited, OtherClient, Pool, Setup,
+};
+use crate::common::accord;
+
+/// The vendor's teams alone.
+const TEAMS_ONLY: &str = "autodesk://?region=US";
+
+const EU: &str = "100001";
+const US: &str = "100002";
+
+/// The fake's scaled "UTC minute", and accord's, so that hundreds of calls take
+/// seconds: the vendor's 60 calls a window, in one second.
+const WINDOW_SECS: u64 = 1;
+
+/// Two teams of 160 users each (`user0001..`; the US team's are the same people from
+/// 0161 on), each with a limited AutoCAD pool of 200 seats, an unlimited Revit pool
+/// and a Civil 3D pool that has not started; a few seats held directly and through a
+/// group.
+fn two_teams() -> Setup {
+    let mut setup = Setup::new()
+        .team(EU, "ACME EU")
+        .users(160)
+        .pool(Pool::limited("acad-eu", "AutoCAD", 200))
+        .pool(Pool::unlimited("revit-eu", "Revit"))
+        .pool(Pool::limited("civil-eu", "Civil 3D", 5).future())
+        .direct(&user(1), "acad-eu")
+        .direct(&user(2), "acad-eu")
+        .inherited(&user(3), "revit-eu", Inherited::Group)
+        .team(US, "ACME US");
+    for i in 161..=320 {
+        setup = setup.member(&user(i), super::fake::Role::User);
+    }
+    setup
+        .pool(Pool::limited("acad-us", "AutoCAD", 200))
+        .direct(&user(161), "acad-us")
+        .with(|state| {
+            state.limits.minute = Duration::from_secs(WINDOW_SECS);
+        })
+}
+
+fn user(i: usize) -> String {
+    format!("user{i:04}@{DOMAIN}")
+}
+
+/// One pipeline against the fake: its environment, and the refresh token each run
+/// hands to the next through `ACCORD_REFRESH_TOKEN_FILE`.
+struct Pipeline {
+    fake: Fake,
+    dir: tempfile::TempDir,
+    refresh: String,
+}
+
+impl Pipeline {
+    fn new(setup: Setup) -> Self {
+        let fake = setup.start();
+        let refresh = fake.login().refresh;
+        Self {
+            fake,
+            dir: tempfile::tempdir().expect("temp dir"),
+            refresh,
+        }
+    }
+
+    fn token_file(&self) -> PathBuf {
+        self.dir.path().join("refresh-token")
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    /// Runs `accord ARGS` as a CI job would: the refresh token from the last run in
+    /// `APS_REFRESH_TOKEN`, the new one written to `ACCORD_REFRESH_TOKEN_FILE` and
+    /// kept for the next run.
+    fn run(&mut self, args: &[&str]) -> Output {
+        let _ = std::fs::remove_file(self.token_file());
+        let output = accord()
+            .args(args)
+            .envs(self.fake.env())
+            .env("APS_REFRESH_TOKEN", &self.refresh)
+            .env("ACCORD_REFRESH_TOKEN_FILE", self.token_file())
+            .env("ACCORD_CONFIG_DIR", self.dir.path().join("no-login"))
+            .env("ACCORD_TEAM_ADMIN_WINDOW_SECS", WINDOW_SECS.to_string())
+            .env("ACCORD_BACKEND", TEAMS_ONLY)
+            .env("NO_COLOR", "1")
+            .env_remove("ACCORD_TOKEN")
+            .current_dir(self.dir.path())
+            .output()
+            .expect("accord runs");
+        if let Ok(next) = std::fs::read_to_string(self.token_file()) {
+            assert_ne!(next.trim(), self.refresh, "a refresh gives a new token");
+            next.trim().clone_into(&mut self.refresh);
+        }
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !all.contains(&self.refresh) && !all.contains(super::fake::CLIENT_SECRET),
+            "no secret in any output:\n{all}"
+        );
+        output
+    }
+
+    fn expect(&mut self, args: &[&str], code: i32) -> String {
+        let output = self.run(args);
+        let text = format!(
+            "{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(output.status.code(), Some(code), "accord {args:?}:\n{text}");
+        text
+    }
+
+    fn export(&mut self) {
+        let out = self.config();
+        self.expect(&["export", "--out", out.to_str().expect("UTF-8")], 0);
+    }
+
+    fn plan_is_empty(&mut self) {
+        let config = self.config();
+        let said = self.expect(
+            &[
+                "plan",
+                "--detailed-exitcode",
+                config.to_str().expect("UTF-8"),
+            ],
+            0,
+        );
+        assert!(said.contains("No changes."), "{said}");
+    }
+
+    fn apply(&mut self) -> String {
+        let config = self.config();
+        self.expect(
+            &["apply", "--auto-approve", config.to_str().expect("UTF-8")],
+            0,
+        )
+    }
+
+    /// Replaces the exported `teams.yaml` with `yaml` (members stay as exported).
+    fn declare_teams(&self, yaml: &str) {
+        std::fs::write(self.config().join("teams.yaml"), yaml).expect("write teams.yaml");
+    }
+
+    /// Adds `emails` to the exported members.
+    fn declare_members(&self, emails: impl IntoIterator<Item = String>) {
+        let path = self.config().join("members.yaml");
+        let mut text = std::fs::read_to_string(&path).expect("members.yaml");
+        for email in emails {
+            if !text.contains(&format!("email: {email}")) {
+                text.push_str(&format!("- email: {email}\n"));
+            }
+        }
+        std::fs::write(path, text).expect("write members.yaml");
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).expect("readable")
+}
+
+/// Every user of the EU team (1-160) holds AutoCAD but 1, 2 (who lose it) and the
+/// first ten; every user of the US team (161-320) likewise but the first ten: 148 + 150
+/// seats given, 2 taken back, 300 changes. Revit is left as it is.
+fn three_hundred_changes() -> String {
+    let eu: Vec<String> = (13..=160).map(user).collect();
+    let us: Vec<String> = (171..=320).map(user).chain([user(161)]).collect();
+    format!(
+        "teams:\n  - id: \"{EU}\"\n    name: ACME EU\n    members: [{admin}]\n    products:\n      - name: AutoCAD\n        assigned: [{eu}]\n  - id: \"{US}\"\n    name: ACME US\n    members: [{admin}]\n    products:\n      - name: AutoCAD\n        assigned: [{us}]\n",
+        admin = ADMIN_EMAIL,
+        eu = eu.join(", "),
+        us = us.join(", "),
+    )
+}
+
+#[test]
+fn accord_teams_lists_the_logins_teams_and_their_pools() {
+    let mut pipeline = Pipeline::new(two_teams());
+    let text = pipeline.expect(&["teams"], 0);
+    assert!(text.contains("team 100001 (ACME EU): 161 users"), "{text}");
+    assert!(text.contains("team 100002 (ACME US): 161 users"), "{text}");
+    assert!(text.contains("AutoCAD   2 of 200 used"), "{text}");
+    assert!(
+        text.contains("Revit     1 of unlimited used (1 inherited)"),
+        "{text}"
+    );
+    assert!(text.contains("Civil 3D  0 of 5 used"), "{text}");
+    assert!(text.contains("not current"), "{text}");
+    let json = pipeline.expect(&["teams", "--format", "json"], 0);
+    let json: serde_json::Value =
+        serde_json::from_str(json.split("\n--- stderr").next().unwrap()).expect("JSON");
+    assert_eq!(json["version"], 1);
+    let eu = &json["teams"][0];
+    assert_eq!(eu["id"], EU);
+    let revit = eu["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["product"] == "Revit")
+        .unwrap();
+    assert_eq!(revit["unlimited"], true);
+    assert_eq!(revit["seats"], serde_json::Value::Null);
+}
+
+#[test]
+fn export_then_plan_is_empty_and_inherited_seats_are_comments() {
+    let mut pipeline = Pipeline::new(two_teams());
+    pipeline.export();
+    let teams = read(&pipeline.config().join("teams.yaml"));
+    assert!(
+        teams.contains("id: '100001'") || teams.contains("id: \"100001\""),
+        "{teams}"
+    );
+    assert!(
+        teams.contains(&format!(
+            "# team 100001: Revit is inherited (a group or the whole team, set in the portal; accord does not change it) by: {}",
+            user(3)
+        )),
+        "{teams}"
+    );
+    assert!(
+        teams.contains("# team 100001: the Civil 3D pool runs from"),
+        "{teams}"
+    );
+    let members = read(&pipeline.config().join("members.yaml"));
+    assert!(
+        members.contains(&user(160)),
+        "every team user is a member (R07)"
+    );
+    let validate = accord()
+        .args(["validate"])
+        .arg(pipeline.config())
+        .output()
+        .expect("validate");
+    assert!(validate.status.success(), "{validate:?}");
+    pipeline.plan_is_empty();
+    // The reads of export and of plan, each: one List Teams, and per team its pools
+    // (1 page), its users (161: 2 pages of 100) and its assignments (1 call).
+    let state = pipeline.fake.state();
+    assert_eq!(state.count("GET teams"), 2);
+    assert_eq!(state.count("GET teams/{id}/product-pools"), 2 * 2);
+    assert_eq!(state.count("GET teams/{id}/users"), 2 * 2 * 2);
+    assert_eq!(state.count("GET teams/{id}/assignments"), 2 * 2);
+}
+
+#[test]
+fn three_hundred_seats_across_two_teams_apply_and_converge() {
+    let mut pipeline = Pipeline::new(two_teams().with(|state| {
+        // The vendor's team-wide list shows a write a while after it.
+        state.lag = Duration::from_millis(1500);
+    }));
+    pipeline.export();
+    pipeline.declare_teams(&three_hundred_changes());
+    let config = pipeline.config();
+    let plan = pipeline.expect(
+        &["plan", "--detailed-exitcode", config.to_str().unwrap()],
+        2,
+    );
+    assert!(plan.contains("team_seat.assign"), "{plan}");
+    let applied = pipeline.apply();
+    assert!(
+        applied.contains("300 operations") || applied.contains("300"),
+        "{applied}"
+    );
+    pipeline.plan_is_empty();
+    let state = pipeline.fake.state();
+    let eu = state.team(EU).unwrap();
+    assert!(eu.has_direct(&state.person_by_email(&user(13)).unwrap().id, "acad-eu"));
+    assert!(!eu.has_direct(&state.person_by_email(&user(1)).unwrap().id, "acad-eu"));
+    assert_eq!(state.too_many(EU), 0, "no 429 for the budget");
+    assert_eq!(state.too_many(US), 0, "no 429 for the budget");
+    assert!(
+        state.max_in(EU, Duration::from_secs(WINDOW_SECS)) <= 60,
+        "60 a window at most"
+    );
+    // Writes: exactly one per change.
+    let writes =
+        state.count("POST teams/{id}/assignments") + state.count("DELETE teams/{id}/assignments");
+    assert_eq!(writes, 300, "one call per change");
+}
+
+#[test]
+fn faults_another_client_and_a_used_up_quota_lose_nothing_and_a_rerun_converges() {
+    let mut pipeline = Pipeline::new(two_teams().on(US).with(|state| {
+        state.limits.other = OtherClient::Spread(0.5);
+        state.lag = Duration::from_millis(500);
+    }));
+    pipeline.export();
+    pipeline.declare_teams(&three_hundred_changes());
+    pipeline.fake.state().fail_randomly(0.1, 7);
+    // A run under faults either converges or stops with what is left; the next run
+    // carries out the rest, and the account ends as declared.
+    let config = pipeline.config();
+    let first = pipeline.run(&["apply", "--auto-approve", config.to_str().unwrap()]);
+    assert!(matches!(first.status.code(), Some(0 | 1)), "{first:?}");
+    let injected = pipeline.fake.state().injected();
+    assert!(injected > 0, "faults were injected");
+    pipeline.fake.state().random = None;
+    let _ = pipeline.apply();
+    pipeline.plan_is_empty();
+    let state = pipeline.fake.state();
+
+    let us = state.team(US).unwrap();
+    assert_eq!(
+        us.bucket.throttled, 0,
+        "the other client's share was respected: no 429 for the budget"
+    );
+    assert!(state.other_calls(US).0 > 0, "the other client did call");
+}
+
+#[test]
+fn a_dropped_answer_to_an_assignment_is_sent_again_and_counts_once() {
+    let mut pipeline = Pipeline::new(two_teams());
+    pipeline.export();
+    pipeline.declare_teams(&format!(
+        "teams:\n  - id: \"{EU}\"\n    name: ACME EU\n    products:\n      - name: AutoCAD\n        assigned: [{}, {}, {}]\n",
+        user(1),
+        user(2),
+        user(50)
+    ));
+    pipeline.fake.state().faults.push(super::fake::Fault {
+        label: "POST teams/{id}/assignments".into(),
+        kind: FaultKind::Drop,
+        time: FaultTime::After,
+    });
+    let applied = pipeline.apply();
+    assert!(
+        applied.contains("already so") || applied.contains("done"),
+        "{applied}"
+    );
+    pipeline.plan_is_empty();
+}
+
+#[test]
+fn a_team_the_login_does_not_administer_is_refused_by_r14_before_any_write() {
+    let mut pipeline = Pipeline::new(two_teams().foreign_team("100009", "Someone else's"));
+    pipeline.export();
+    pipeline.declare_members([user(1)]);
+    pipeline.declare_teams(&format!(
+        "teams:\n  - id: \"100009\"\n    name: Someone else's\n    products:\n      - name: AutoCAD\n        assigned: [{}]\n",
+        user(1)
+    ));
+    let config = pipeline.config();
+    let said = pipeline.expect(&["plan", config.to_str().unwrap()], 3);
+    assert!(said.contains("R14"), "{said}");
+    assert!(said.contains("100009"), "{said}");
+    assert_eq!(
+        pipeline.fake.state().count("POST teams/{id}/assignments"),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn a_pool_size_and_a_removal_from_a_team_are_manual_steps() {
+    let mut pipeline = Pipeline::new(two_teams());
+    pipeline.export();
+    let teams = read(&pipeline.config().join("teams.yaml")).replace("seats: 200", "seats: 250");
+    pipeline.declare_teams(&teams);
+    let config = pipeline.config();
+    let said = pipeline.expect(
+        &["plan", "--detailed-exitcode", config.to_str().unwrap()],
+        2,
+    );
+    assert!(
+        said.contains("Manual steps") || said.contains("manual"),
+        "{said}"
+    );
+    assert!(said.contains("buy or cancel seats"), "{said}");
+    let applied = pipeline.apply();
+    assert!(
+        applied.contains("buy or cancel seats"),
+        "the manual step is printed: {applied}"
+    );
+}
+
+#[test]
+fn without_a_login_the_teams_only_backend_says_to_log_in() {
+    let fake = two_teams().start();
+    let dir = tempfile::tempdir().unwrap();
+    let output = accord()
+        .args(["teams", "--backend", TEAMS_ONLY])
+        .envs(fake.env())
+        .env_remove("APS_REFRESH_TOKEN")
+        .env("ACCORD_CONFIG_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("accord login"), "{err}");
+}
