@@ -33,7 +33,7 @@ pub const SCOPES: &str = accord::backend::autodesk::user_token::SCOPES;
 pub struct OAuthState {
     /// The callback URLs the app has registered.
     pub redirect_uris: BTreeSet<String>,
-    /// Codes issued: code -> (code_challenge, redirect_uri).
+    /// Codes issued: code -> (`code_challenge`, `redirect_uri`).
     codes: HashMap<String, (String, String)>,
     /// Refresh tokens that still work.
     pub live_refresh_tokens: BTreeSet<String>,
