@@ -117,8 +117,10 @@ impl FakeOAuth {
     }
 }
 
-type Shared = Arc<Mutex<OAuthState>>;
+/// The fake's state as its handlers share it (to mount [`router`] in a larger fake).
+pub type Shared = Arc<Mutex<OAuthState>>;
 
+/// The OAuth routes, for a fake of the whole vendor to merge into its own router.
 pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/authentication/v2/authorize", get(authorize))
