@@ -155,26 +155,24 @@ pub enum Command {
 
     /// Log in to the vendor (Autodesk) for its Team Admin API, in a browser.
     ///
-    /// Runs the vendor's authorization-code flow with PKCE: listens on
-    /// 127.0.0.1:PORT, opens the browser at the vendor's sign-in page (or, with
-    /// --no-browser or no display, only prints the URL to open), and keeps the refresh
-    /// token it gets in accord's configuration directory, readable by you only. The app
-    /// (APS_CLIENT_ID, APS_CLIENT_SECRET) must be a Traditional Web App with the Team
-    /// Admin API enabled and the callback URL http://127.0.0.1:8765/callback (or the
-    /// --port given) registered. Sign in as a team admin (a dedicated automation admin
-    /// is best). Exit codes: 0 logged in, 1 error, 64 usage error.
+    /// Runs the vendor's authorization-code flow with PKCE: listens on the loopback
+    /// address, opens the browser at the vendor's sign-in page (or, with --no-browser or
+    /// no display, only prints the URL to open; the URL is always printed on standard
+    /// error), and keeps the refresh token it gets in accord's configuration directory,
+    /// readable by you only. Sign in as a team admin (a dedicated automation admin is
+    /// best). Exit codes: 0 logged in, 1 error, 64 usage error.
     #[command(
-        after_help = "Examples:\n  accord login                        # opens the browser\n  accord login --no-browser           # prints the URL to open elsewhere\n  accord login --port 9000            # the app's callback URL is http://127.0.0.1:9000/callback\n\nThe login is kept in $ACCORD_CONFIG_DIR/login.json, else in the user's configuration\ndirectory (~/.config/accord/login.json on Linux). In CI, set APS_REFRESH_TOKEN instead\nand ACCORD_REFRESH_TOKEN_FILE to a file the pipeline stores back: every refresh replaces\nthe refresh token."
+        after_help = "Examples:\n  accord login                        # opens the browser\n  accord login --no-browser           # prints the URL to open elsewhere\n  accord login --port 9000            # the app's callback URL is http://127.0.0.1:9000/callback\n\nThe app (APS_CLIENT_ID, APS_CLIENT_SECRET) must be a Traditional Web App with the Team\nAdmin API enabled and the callback URL http://127.0.0.1:8765/callback registered (with\n--port PORT: http://127.0.0.1:PORT/callback).\n\nThe login is kept in $ACCORD_CONFIG_DIR/login.json, else in the user's configuration\ndirectory (~/.config/accord/login.json on Linux). In CI, set APS_REFRESH_TOKEN instead\nand ACCORD_REFRESH_TOKEN_FILE to a file the pipeline stores back: every refresh replaces\nthe refresh token."
     )]
     Login(LoginArgs),
 
     /// Forget the vendor login: delete the stored refresh token (and revoke it at the vendor).
     ///
-    /// Logging out when not logged in is not an error. Revoking needs APS_CLIENT_ID and
-    /// APS_CLIENT_SECRET; when it fails the login is deleted all the same, with a warning.
-    /// Exit codes: 0 logged out (or was not logged in), 1 error, 64 usage error.
+    /// Logging out when not logged in is not an error. When revoking fails the login is
+    /// deleted all the same, with a warning. Exit codes: 0 logged out (or was not logged
+    /// in), 1 error, 64 usage error.
     #[command(
-        after_help = "Examples:\n  accord logout\n  accord logout --no-revoke   # only delete it here"
+        after_help = "Examples:\n  accord logout\n  accord logout --no-revoke   # only delete it here\n\nRevoking needs APS_CLIENT_ID and APS_CLIENT_SECRET (the app that logged in)."
     )]
     Logout(LogoutArgs),
 
@@ -213,7 +211,7 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// The port to listen on for the browser's return, on 127.0.0.1. The app's callback
-    /// URL in the vendor's developer portal must be http://127.0.0.1:PORT/callback.
+    /// URL in the vendor's developer portal must be `http://127.0.0.1:PORT/callback`.
     #[arg(long, value_name = "PORT", default_value_t = crate::backend::autodesk::login::DEFAULT_PORT)]
     pub port: u16,
 

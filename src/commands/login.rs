@@ -32,11 +32,17 @@ fn variable(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn failed(doing: &'static str, base: &str, source: BackendError) -> Error {
-    Error::Backend {
-        doing,
-        url: base.to_owned(),
-        source,
+/// The command's error: a refusal of the login (declined, another `state`, no
+/// answer in time, the app's credentials or code refused) said as it is, anything
+/// else (the vendor unreachable, a file that cannot be written) with the vendor's URL.
+fn failed(doing: (&'static str, &'static str), base: &str, source: BackendError) -> Error {
+    match source {
+        BackendError::Unauthorized { detail } => Error::Refusal(format!("{}: {detail}", doing.0)),
+        source => Error::Backend {
+            doing: doing.1,
+            url: base.to_owned(),
+            source,
+        },
     }
 }
 
@@ -46,7 +52,7 @@ fn failed(doing: &'static str, base: &str, source: BackendError) -> Error {
 /// The app's credentials are not set, the port is taken, the login is declined,
 /// refused or times out, or the login cannot be stored.
 pub fn run(args: &LoginArgs) -> Result<Finished> {
-    const DOING: &str = "cannot log in to";
+    const DOING: (&str, &str) = ("cannot log in", "cannot log in to");
     let base = base_url();
     let missing = |name: &str| {
         failed(
@@ -91,9 +97,13 @@ pub fn run(args: &LoginArgs) -> Result<Finished> {
             }
         }))
         .map_err(|e| failed(DOING, &base, e))?;
-    stored
-        .write(&path)
-        .map_err(|e| failed("cannot keep the login from", &base, e))?;
+    stored.write(&path).map_err(|e| {
+        failed(
+            ("cannot keep the login", "cannot keep the login from"),
+            &base,
+            e,
+        )
+    })?;
     println!(
         "logged in: the refresh token is kept in {} (readable by you only; accord replaces it on every refresh)",
         path.display()
@@ -109,7 +119,7 @@ pub fn run(args: &LoginArgs) -> Result<Finished> {
 /// # Errors
 /// The login cannot be deleted.
 pub fn logout(args: &LogoutArgs) -> Result<Finished> {
-    const DOING: &str = "cannot log out of";
+    const DOING: (&str, &str) = ("cannot log out", "cannot log out of");
     let base = base_url();
     let path = login::login_file().map_err(|e| failed(DOING, &base, e))?;
     let endpoint = match (

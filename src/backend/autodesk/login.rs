@@ -429,6 +429,10 @@ fn authorize_url(
         .append_pair("state", state)
         .append_pair("code_challenge", challenge)
         .append_pair("code_challenge_method", "S256");
+    // The scopes are space-separated: sent as %20, not the form encoding's `+`
+    // (a literal `+` would be %2B, so every `+` here is a space).
+    let query = url.query().unwrap_or_default().replace('+', "%20");
+    url.set_query(Some(&query));
     Ok(url)
 }
 

@@ -600,6 +600,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_rotated_token_from_the_environment_with_nowhere_to_go_is_warned_about() {
+        let vendor = Vendor::new(60);
+        let tokens = tokens(&vendor, settings(Origin::Environment, None));
+        tokens.access_token().await.unwrap();
+        assert!(tokens.warned.load(Ordering::Relaxed));
+        let dir = tempfile::tempdir().unwrap();
+        let kept = UserTokens::with_refresher(
+            Settings {
+                refresh_token: Secret::new("rt-1"),
+                ..settings(Origin::Environment, Some(dir.path().join("rt")))
+            },
+            Box::new(Arc::clone(&vendor)),
+            caller(),
+        );
+        kept.access_token().await.unwrap();
+        assert!(!kept.warned.load(Ordering::Relaxed), "saved: no warning");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_used_refresh_token_says_so_and_what_to_do_in_ci() {
         let vendor = Vendor::new(60);
         *vendor.valid.lock().unwrap() = "rt-other".into();
