@@ -245,6 +245,20 @@ impl Limiter {
         if let Some(remaining) = reported.remaining {
             state.left = state.left.min(remaining);
         }
+        drop(state);
+        // Spend what is left of the server's window evenly over what is left of it:
+        // others may be spending it too, so the last calls of a window are not sent
+        // in a rush that meets a 429. The `+ 1` keeps one call's margin.
+        // (A spent window is waited out by the window itself.) After the hold a token
+        // takes one interval of the budget's pace to accrue, so the hold is shorter
+        // by that.
+        if let (Some(remaining @ 1..), Some(reset_in)) = (reported.remaining, reported.reset_in) {
+            let spacing = reset_in / remaining.saturating_add(1);
+            let interval = Duration::from_secs_f64(1.0 / self.bucket.rate);
+            if spacing > interval {
+                self.bucket.hold_until(now + (spacing - interval));
+            }
+        }
     }
 }
 
@@ -472,6 +486,44 @@ mod tests {
         let start = Instant::now();
         pacer.acquire("team", "2").await;
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_is_left_of_a_window_is_spent_evenly_over_what_is_left_of_it() {
+        let pacer = Pacer::new(&[team_budget()], None);
+        pacer.acquire("team", "1").await;
+        // Others spent most of the minute: 3 calls left for 40 s, so one every 10 s.
+        pacer.follow(
+            "team",
+            "1",
+            Reported {
+                remaining: Some(3),
+                reset_in: Some(Duration::from_secs(40)),
+            },
+        );
+        let start = Instant::now();
+        pacer.acquire("team", "1").await;
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(10) && waited < Duration::from_secs(11),
+            "{waited:?}"
+        );
+        // A window with room to spare keeps the budget's own pace (one a second).
+        pacer.follow(
+            "team",
+            "1",
+            Reported {
+                remaining: Some(50),
+                reset_in: Some(Duration::from_secs(30)),
+            },
+        );
+        let start = Instant::now();
+        pacer.acquire("team", "1").await;
+        assert!(
+            start.elapsed() <= Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -108,8 +108,11 @@ fn variable(name: &str) -> Option<String> {
 }
 
 impl Settings {
-    /// Reads `APS_CLIENT_ID`, `APS_CLIENT_SECRET`, `APS_REFRESH_TOKEN` (else the
-    /// stored login) and `ACCORD_REFRESH_TOKEN_FILE`.
+    /// Reads `APS_CLIENT_ID`, `APS_CLIENT_SECRET`, the refresh token and
+    /// `ACCORD_REFRESH_TOKEN_FILE`. The refresh token is the one in
+    /// `ACCORD_REFRESH_TOKEN_FILE` when that file holds one (an earlier command of
+    /// the same CI job rotated it there, spending the one in the environment), else
+    /// `APS_REFRESH_TOKEN`, else the stored login.
     ///
     /// # Errors
     /// [`BackendError::Unauthorized`] saying what to set when a credential is
@@ -127,7 +130,16 @@ impl Settings {
         let export_file = std::env::var_os(REFRESH_TOKEN_FILE_VARIABLE)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
-        let (refresh_token, origin) = if let Some(token) = variable(REFRESH_TOKEN_VARIABLE) {
+        // A token an earlier command of the same job rotated into the file is newer
+        // than the one in the environment (which that command spent): use it.
+        let rotated = export_file
+            .as_deref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .map(|text| text.trim().to_owned())
+            .filter(|token| !token.is_empty());
+        let (refresh_token, origin) = if let Some(token) =
+            rotated.or_else(|| variable(REFRESH_TOKEN_VARIABLE))
+        {
             (Secret::new(token), Origin::Environment)
         } else {
             let path = login::login_file()?;

@@ -403,3 +403,74 @@ fn without_a_login_the_teams_only_backend_says_to_log_in() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("accord login"), "{err}");
 }
+
+#[test]
+fn a_used_up_reassignment_quota_stops_that_pool_and_says_when_it_resets() {
+    let mut setup = Setup::new()
+        .team(EU, "ACME EU")
+        .users(10)
+        .pool(Pool::limited("acad-eu", "AutoCAD", 10).quota(3, Duration::from_secs(86_400)));
+    for i in 1..=5 {
+        setup = setup.direct(&user(i), "acad-eu");
+    }
+    let mut pipeline = Pipeline::new(setup.with(|state| {
+        state.limits.minute = Duration::from_secs(WINDOW_SECS);
+    }));
+    pipeline.export();
+    // The five seats go to five others: five un-assignments, then five reassignments
+    // of freed seats, of which the quota allows three.
+    let others: Vec<String> = (6..=10).map(user).collect();
+    pipeline.declare_teams(&format!(
+        "teams:\n  - id: \"{EU}\"\n    name: ACME EU\n    members: [{ADMIN_EMAIL}, {}]\n    products:\n      - name: AutoCAD\n        assigned: [{}]\n",
+        (1..=5).map(user).collect::<Vec<_>>().join(", "),
+        others.join(", ")
+    ));
+    let config = pipeline.config();
+    let applied = pipeline.expect(&["apply", "--auto-approve", config.to_str().unwrap()], 1);
+    assert!(
+        applied.contains("reassignment quota of the AutoCAD pool of team 100001 is used up until"),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("80%"),
+        "the warning before it ran out: {applied}"
+    );
+    let state = pipeline.fake.state();
+    assert_eq!(state.quota_used(EU, "acad-eu"), 3);
+    assert_eq!(
+        state.received("POST teams/{id}/assignments"),
+        4,
+        "after the refusal, the pool's last assignment is not sent"
+    );
+}
+
+#[test]
+fn two_commands_of_one_ci_job_share_the_token_the_first_rotated() {
+    // One job: the secret's refresh token in the environment for both commands; the
+    // first spends it and writes the new one to ACCORD_REFRESH_TOKEN_FILE, which the
+    // second reads instead of the spent one.
+    let fake = two_teams().start();
+    let refresh = fake.login().refresh;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rotated");
+    let run = || {
+        accord()
+            .args(["teams", "--backend", TEAMS_ONLY])
+            .envs(fake.env())
+            .env("APS_REFRESH_TOKEN", &refresh)
+            .env("ACCORD_REFRESH_TOKEN_FILE", &file)
+            .env("ACCORD_CONFIG_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{first:?}");
+    let rotated = read(&file);
+    assert_ne!(rotated.trim(), refresh);
+    let second = run();
+    assert!(
+        second.status.success(),
+        "the spent token was not sent again: {second:?}"
+    );
+    assert_ne!(read(&file).trim(), rotated.trim(), "rotated again");
+}

@@ -30,7 +30,7 @@ pub mod wire;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
-use futures_util::future::join_all;
+use futures_util::future::{BoxFuture, join_all};
 use futures_util::stream::{self, StreamExt};
 use reqwest::{Method, StatusCode};
 use tokio::sync::Mutex;
@@ -43,12 +43,13 @@ use crate::diagnostic::Code;
 use crate::state::{Email, PoolState, TeamState};
 use crate::time::{Clock, parse_instant};
 
-/// At most this many of a batch's calls are in flight at once (their team's budget
-/// paces them; this only bounds the connections).
+/// At most this many teams of a batch are worked on at once (each team's calls go one
+/// after the other, paced by its budget).
 pub const IN_FLIGHT: usize = 8;
 
-/// A lagging list is taken again until at most this many users are still not shown;
-/// those are then read one by one (one call each, always fresh).
+/// When the vendor's list still lags past the bound, at most this many users are read
+/// one by one (one call each, always fresh); for more, the vendor's answers to this
+/// run's writes are taken as what holds.
 pub const FEW_USERS: usize = 5;
 
 /// A product pool as the API lists it, with its dates read.
@@ -299,48 +300,60 @@ impl TeamAdmin {
     }
 
     /// Every assignment of `team`, as this process's writes left it: the team-wide
-    /// list, taken again while it lags behind them (see the module docs).
+    /// list, taken again while it lags behind them (see the module docs). Looking
+    /// again until the list shows them, rather than reading the users apart, is what
+    /// makes the next plan (another process, which knows nothing of these writes)
+    /// see them too. Past the bound the few users still not shown are read one by
+    /// one (fresh), and for more the vendor's answers to the writes are taken.
     async fn assignments(&self, team: &str) -> Result<Vec<Assignment>, BackendError> {
         let path = format!("/teams/{team}/assignments");
         let mut backoff = self.poll.backoff(fastrand::u64(..));
         loop {
             let list: Assignments = self.client.get(Scope::Team(team), &path, &[]).await?;
-            let mut rows = list.data;
+            let rows = list.data;
             let lagging = self.lagging(team, &rows).await;
             if lagging.is_empty() {
                 return Ok(rows);
             }
-            let users: BTreeSet<&String> = lagging.iter().map(|(user, _)| user).collect();
-            if users.len() <= FEW_USERS {
-                for user in users {
-                    let fresh: Assignments = self
-                        .client
-                        .get(Scope::Team(team), &path, &[("userId", user.clone())])
-                        .await?;
-                    rows.retain(|row| &row.user_id != user);
-                    rows.extend(fresh.data);
-                }
-                // A user's own list is fresh: it is what holds, whatever was written.
-                if let Some(expected) = self.written.lock().await.get_mut(team) {
-                    expected.retain(|(user, _), _| !lagging.iter().any(|(u, _)| u == user));
-                }
-                return Ok(rows);
+            if let Some(delay) = backoff.next_delay(None) {
+                tracing::debug!(team, writes = lagging.len(), "the vendor's list lags; looking again");
+                tokio::time::sleep(delay).await;
+                continue;
             }
-            let Some(delay) = backoff.next_delay(None) else {
+            let users: BTreeSet<String> = lagging.into_iter().map(|(user, _)| user).collect();
+            if users.len() > FEW_USERS {
                 tracing::warn!(
                     team,
                     users = users.len(),
                     "the vendor's list of assignments still does not show some of this run's writes; taking the vendor's answers to them as what holds"
                 );
                 return Ok(self.overlay(team, rows).await);
-            };
-            tracing::debug!(
-                team,
-                users = users.len(),
-                "the vendor's list lags; looking again"
-            );
-            tokio::time::sleep(delay).await;
+            }
+            return self.fresh(team, &path, rows, &users).await;
         }
+    }
+
+    /// `rows` with the assignments of `users` read apart (a user's own list is fresh).
+    async fn fresh(
+        &self,
+        team: &str,
+        path: &str,
+        mut rows: Vec<Assignment>,
+        users: &BTreeSet<String>,
+    ) -> Result<Vec<Assignment>, BackendError> {
+        for user in users {
+            let own: Assignments = self
+                .client
+                .get(Scope::Team(team), path, &[("userId", user.clone())])
+                .await?;
+            rows.retain(|row| &row.user_id != user);
+            rows.extend(own.data);
+        }
+        // What they hold is what their own lists say, whatever was written.
+        if let Some(expected) = self.written.lock().await.get_mut(team) {
+            expected.retain(|(user, _), _| !users.contains(user));
+        }
+        Ok(rows)
     }
 
     /// The writes of this process `rows` do not show yet; those they show are
@@ -382,24 +395,47 @@ impl TeamAdmin {
         rows
     }
 
-    /// Carries out `ops` (team operations only), side by side, one answer each in order.
+    /// Carries out `ops` (team operations only), one answer each in order: each
+    /// team's one after the other (its budget allows one a second anyway, and an
+    /// answer such as an exhausted quota must be known before the next is sent), the
+    /// teams side by side (each has its own budget).
     ///
     /// # Errors
     /// A call failed as a whole (the login was refused, the vendor unreachable after
     /// the retries); what was done before stays done and converges on the next run.
     pub async fn execute(&self, ops: &[Op]) -> Result<Vec<Outcome>, BackendError> {
-        // Boxed so the stream's future is `Send` with one lifetime (the trait object
-        // the executor calls through needs it).
-        let calls: Vec<futures_util::future::BoxFuture<'_, Result<Outcome, BackendError>>> = ops
-            .iter()
-            .map(|op| Box::pin(self.execute_one(op)) as _)
+        let mut by_team: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (index, op) in ops.iter().enumerate() {
+            by_team.entry(team_of(op)).or_default().push(index);
+        }
+        // Boxed so the futures are `Send` with one lifetime (the trait object the
+        // executor calls through needs it).
+        let teams: Vec<BoxFuture<'_, Result<Vec<(usize, Outcome)>, BackendError>>> = by_team
+            .into_values()
+            .map(|indices| {
+                Box::pin(async move {
+                    let mut answers = Vec::with_capacity(indices.len());
+                    for index in indices {
+                        answers.push((index, self.execute_one(&ops[index]).await?));
+                    }
+                    Ok(answers)
+                }) as _
+            })
             .collect();
-        stream::iter(calls)
-            .buffered(IN_FLIGHT)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; ops.len()];
+        let answered: Vec<_> = stream::iter(teams)
+            .buffer_unordered(IN_FLIGHT)
             .collect()
+            .await;
+        for answers in answered {
+            for (index, outcome) in answers? {
+                outcomes[index] = Some(outcome);
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Outcome::refused_plain("the backend gave no answer")))
+            .collect())
     }
 
     async fn execute_one(&self, op: &Op) -> Result<Outcome, BackendError> {
@@ -623,6 +659,19 @@ impl TeamAdmin {
             .entry(team.to_owned())
             .or_default()
             .insert((user, product), expect);
+    }
+}
+
+/// The team an operation is about.
+fn team_of(op: &Op) -> &str {
+    match op {
+        Op::TeamMemberAdd { team, .. }
+        | Op::TeamSeatAssign { team, .. }
+        | Op::TeamSeatUnassign { team, .. }
+        | Op::TeamCreate { team, .. }
+        | Op::TeamUpdate { team, .. }
+        | Op::TeamMemberRemove { team, .. } => team,
+        _ => "",
     }
 }
 
