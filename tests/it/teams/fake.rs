@@ -465,7 +465,13 @@ pub struct Received {
     pub wall: SystemTime,
     /// The status answered; 0 for a dropped connection.
     pub status: u16,
+    /// Whether it spent a call of a budget (the team's, or List Teams').
+    pub counted: bool,
 }
+
+/// Where the request is in [`FakeState::log`] (a request extension).
+#[derive(Debug, Clone, Copy)]
+struct LogIndex(usize);
 
 /// Everything the fake holds; tests read and steer it through [`Fake::state`].
 #[derive(Debug)]
@@ -687,12 +693,12 @@ impl FakeState {
             .collect()
     }
 
-    /// Requests on `team`'s paths answered with a status other than 429, by window
-    /// (unix time / minute): what counted against the team's budget.
+    /// Requests on `team`'s paths that spent a call of its budget, by window (unix
+    /// time / minute); the other client's calls are not in it ([`Bucket`]).
     pub fn per_window(&self, team: &str) -> BTreeMap<u128, u32> {
         let mut out = BTreeMap::new();
         for r in self.team_log(team) {
-            if r.status != 429 {
+            if r.counted {
                 *out.entry(window_of(r.wall, self.limits.minute))
                     .or_default() += 1;
             }
@@ -1052,7 +1058,7 @@ fn team_in(path: &str) -> Option<String> {
 async fn inject(
     State(st): State<Shared>,
     route: MatchedPath,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let label = label(request.method().as_str(), route.as_str());
@@ -1067,9 +1073,11 @@ async fn inject(
             at: Instant::now(),
             wall: SystemTime::now(),
             status: 0,
+            counted: false,
         });
         (fault, s.log.len() - 1)
     };
+    request.extensions_mut().insert(LogIndex(at));
     let response = match fault {
         None => next.run(request).await,
         Some((kind, FaultTime::Before)) => shared::failure(kind),
@@ -1155,6 +1163,9 @@ async fn gate(
         match admit(&mut s, &mut ctx, request.headers(), scopes) {
             Ok(budget) => {
                 *s.carried.entry(label).or_default() += 1;
+                if let Some(LogIndex(at)) = request.extensions().get::<LogIndex>().copied() {
+                    s.log[at].counted = true;
+                }
                 (ctx, budget)
             }
             Err(mut refused) => {

@@ -738,7 +738,9 @@ async fn sixty_calls_a_window_per_team_then_429_with_retry_after() {
 
     let s = fake.state();
     assert_eq!(s.too_many(TEAM), 1);
-    assert!(s.per_window(TEAM).values().all(|n| *n <= 60));
+    let windows = s.per_window(TEAM);
+    assert!(windows.values().all(|n| *n <= 60), "{windows:?}");
+    assert_eq!(windows.values().sum::<u32>(), 61, "the 429 spent nothing");
     assert!(s.max_in(TEAM, minute) >= 61, "a burst");
     assert!(s.wall_time(TEAM) >= Duration::from_secs(retry));
     assert_eq!(s.team_log(TEAM).len(), 62);
