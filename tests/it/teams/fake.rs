@@ -851,6 +851,16 @@ impl Setup {
         self
     }
 
+    /// [`ADMIN_ID`]'s role on the team (a secondary or SSO admin, or no admin at all).
+    #[must_use]
+    pub fn admin_as(mut self, role: Role) -> Self {
+        let team = self.current();
+        if let Some(member) = team.members.iter_mut().find(|(u, _)| u == ADMIN_ID) {
+            member.1 = role;
+        }
+        self
+    }
+
     /// Goes back to the team `id` (added before): what follows applies to it.
     #[must_use]
     pub fn on(mut self, id: &str) -> Self {

@@ -826,10 +826,20 @@ async fn the_reassignment_quota_warns_then_runs_out_until_its_window_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_foreign_and_ineligible_teams_get_the_same_403() {
-    let fake = acme().start();
+    let fake = acme()
+        .team("100006", "Acme SSO")
+        .admin_as(Role::SsoAdmin)
+        .team("100007", "Acme Demoted")
+        .admin_as(Role::User)
+        .start();
     let api = Api::admin(&fake);
+    assert_eq!(
+        api.get("/teams/100006/users").await.status,
+        200,
+        "an SSO admin"
+    );
     let mut bodies = Vec::new();
-    for team in ["999999", FOREIGN, INELIGIBLE] {
+    for team in ["999999", FOREIGN, INELIGIBLE, "100007"] {
         let refused = api.get(&format!("/teams/{team}/users")).await;
         assert_eq!(
             (refused.status, refused.problem()),
