@@ -55,8 +55,8 @@ use serde_json::{Value, json};
 use crate::acc::fake as shared;
 pub use shared::{Fault, FaultKind, FaultTime, RandomFaults};
 
-pub const CLIENT_ID: &str = "team-app-id";
-pub const CLIENT_SECRET: &str = "team-app-s3cret-value";
+/// One vendor app for both fakes (so accord's one login serves ACC and teams).
+pub use shared::{CLIENT_ID, CLIENT_SECRET};
 /// The automation admin who logs in (a primary admin of every team [`Setup::team`] adds).
 pub const ADMIN_ID: &str = "US0000000001";
 pub const ADMIN_EMAIL: &str = "automation-admin@acme.example";
@@ -500,6 +500,10 @@ pub struct FakeState {
     pub redirect_uris: Vec<String>,
     /// The last authorization request's parameters.
     pub last_authorize: Option<BTreeMap<String, String>>,
+    /// Another fake (the ACC one's URL) that answers every path this one does not
+    /// serve, and the token endpoint's `client_credentials` grants: one base URL for
+    /// the whole vendor ([`Setup::upstream`]).
+    pub upstream: Option<String>,
     /// Tokens issued by the token endpoint, by grant type.
     pub grants: BTreeMap<String, u64>,
     /// Every request received, in order.
@@ -542,6 +546,7 @@ impl FakeState {
             login: Login::As(ADMIN_ID.to_owned()),
             redirect_uris: Vec::new(),
             last_authorize: None,
+            upstream: None,
             grants: BTreeMap::new(),
             log: Vec::new(),
             carried: BTreeMap::new(),
@@ -944,6 +949,14 @@ impl Setup {
         self
     }
 
+    /// Serves what this fake does not (the ACC paths, two-legged tokens) from the fake
+    /// at `url`, so one base URL is the whole vendor.
+    #[must_use]
+    pub fn upstream(mut self, url: &str) -> Self {
+        self.state.upstream = Some(url.to_owned());
+        self
+    }
+
     /// Anything else: limits, lag, lifetimes, who logs in.
     #[must_use]
     pub fn with(mut self, change: impl FnOnce(&mut FakeState)) -> Self {
@@ -1037,6 +1050,7 @@ fn router(state: Shared) -> Router {
             Arc::clone(&state),
             inject,
         ))
+        .fallback(upstream)
         .with_state(state)
 }
 
@@ -1427,4 +1441,51 @@ pub(crate) fn invalid(ctx: &Ctx, field: &str, detail: &str) -> Response {
 /// Dates as the vendor writes them: `2026-01-01T00:00:00.000Z`.
 pub fn vendor_date(at: Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A path this fake does not serve: the upstream fake's answer, or 404.
+async fn upstream(State(st): State<Shared>, request: Request) -> Response {
+    let Some(to) = st.lock().unwrap().upstream.clone() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    forward(&to, parts.method, &parts.uri, &parts.headers, body).await
+}
+
+/// The request as `to` answers it (a dropped connection there is one here).
+pub(crate) async fn forward(
+    to: &str,
+    method: axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{to}{path}"))
+        .body(body);
+    for (name, value) in headers {
+        if name != header::HOST && name != header::CONTENT_LENGTH {
+            request = request.header(name, value);
+        }
+    }
+    let Ok(answer) = request.send().await else {
+        return shared::failure(FaultKind::Drop);
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let Ok(bytes) = answer.bytes().await else {
+        return shared::failure(FaultKind::Drop);
+    };
+    let mut response = Response::new(axum::body::Body::from(bytes));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name != header::TRANSFER_ENCODING && name != header::CONTENT_LENGTH {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
 }

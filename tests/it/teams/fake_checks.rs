@@ -949,3 +949,42 @@ async fn faults_strike_before_or_after_the_write_and_every_request_is_logged() {
     assert_eq!(failed, injected);
     assert_eq!(fake.state().received("GET teams"), 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_base_url_serves_the_acc_fake_too() {
+    use crate::acc::fake as acc;
+    let hq = acc::Fake::start();
+    let fake = acme().upstream(&hq.url).start();
+    let two = token(
+        &fake,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "account:read account:write"),
+        ],
+    )
+    .await;
+    assert_eq!(two.status, 200, "{}", two.body);
+    let users = reqwest::Client::new()
+        .get(format!(
+            "{}/hq/v1/accounts/{}/users",
+            fake.url,
+            acc::ACCOUNT
+        ))
+        .bearer_auth(two.body["access_token"].as_str().unwrap())
+        .header("Region", acc::REGION)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200);
+    let users: Value = users.json().await.unwrap();
+    assert_eq!(users[0]["email"], acc::ADMIN_EMAIL);
+    assert_eq!(hq.state().received("GET users"), 1);
+    assert_eq!(hq.state().received("POST token"), 1);
+    // The Team Admin paths are this fake's, three-legged.
+    assert_eq!(Api::admin(&fake).get("/teams").await.status, 200);
+    let alone = Setup::new().start();
+    let nowhere = reqwest::get(format!("{}/nowhere", alone.url))
+        .await
+        .unwrap();
+    assert_eq!(nowhere.status(), 404);
+}
