@@ -26,8 +26,8 @@ type Params = BTreeMap<String, String>;
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 100;
 
-/// Refuses query parameters the operation does not take (a misspelt filter would
-/// otherwise list everything).
+/// UNCONFIRMED: query parameters the operation does not take are a 400 (a misspelt
+/// filter would otherwise list everything).
 fn only(ctx: &Ctx, q: &Params, allowed: &[&str]) -> Result<(), Response> {
     match q.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(bad) => Err(invalid(ctx, bad, &format!("unknown query parameter {bad}"))),
@@ -107,6 +107,7 @@ pub async fn list_teams(
     let teams: Vec<Value> = s
         .teams
         .iter()
+        // UNCONFIRMED: ineligible teams are not listed.
         .filter(|t| t.eligible && t.role(&ctx.user).is_some_and(Role::admin))
         .filter(|t| filter.is_none_or(|f| *f == t.id))
         .map(|t| json!({"id": t.id, "name": t.name}))
