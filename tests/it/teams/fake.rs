@@ -1163,7 +1163,9 @@ fn request_id(headers: &HeaderMap, generated: u64) -> String {
 /// Checks what every team operation needs, in the vendor's order as far as known:
 /// the token (401), three-legged (403), scopes (403), the team (403), load (503),
 /// the budget (429); then runs the handler and adds the rate-limit and request-id
-/// headers. The token and authorization endpoints pass through.
+/// headers. The token and authorization endpoints pass through. UNCONFIRMED: only
+/// a request past the first five checks spends a call of the budget, and only it
+/// carries the rate-limit headers.
 async fn gate(
     State(st): State<Shared>,
     route: MatchedPath,

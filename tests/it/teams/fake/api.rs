@@ -227,6 +227,7 @@ pub async fn add_user(
         );
     }
     let domain = new.email.rsplit_once('@').map_or("", |(_, d)| d);
+    // UNCONFIRMED: a team without domains makes everyone a `USER`.
     let own =
         team.domains.is_empty() || team.domains.iter().any(|d| d.eq_ignore_ascii_case(domain));
     let role = if own { Role::User } else { Role::ExternalUser };
@@ -249,6 +250,7 @@ fn current(s: &FakeState, pool: &Pool) -> bool {
 }
 
 fn pool_json(s: &FakeState, team: &Team, pool: &Pool) -> Value {
+    // UNCONFIRMED: a future pool's `assignedQuantity` is always null.
     let future = pool.start > s.utc_now();
     let assigned = (pool.seats.is_some() && !future).then(|| team.holders(&pool.product_id));
     json!({
@@ -414,6 +416,8 @@ pub async fn assign(
         let near = quota.is_some_and(|(size, used, _)| nearing(used, size));
         return axum::Json(answer(&s, near)).into_response();
     }
+    // UNCONFIRMED: a user holding the product through a group or the team takes no
+    // new seat when assigned it directly (and shows as DIRECT from then on).
     if !holds && full {
         return unprocessable(&ctx, NO_SEATS, "The product pool has no seat available.");
     }
