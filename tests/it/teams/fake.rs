@@ -55,8 +55,8 @@ use serde_json::{Value, json};
 use crate::acc::fake as shared;
 pub use shared::{Fault, FaultKind, FaultTime, RandomFaults};
 
-pub const CLIENT_ID: &str = "team-app-id";
-pub const CLIENT_SECRET: &str = "team-app-s3cret-value";
+/// One vendor app for both fakes (so accord's one login serves ACC and teams).
+pub use shared::{CLIENT_ID, CLIENT_SECRET};
 /// The automation admin who logs in (a primary admin of every team [`Setup::team`] adds).
 pub const ADMIN_ID: &str = "US0000000001";
 pub const ADMIN_EMAIL: &str = "automation-admin@acme.example";
@@ -465,7 +465,13 @@ pub struct Received {
     pub wall: SystemTime,
     /// The status answered; 0 for a dropped connection.
     pub status: u16,
+    /// Whether it spent a call of a budget (the team's, or List Teams').
+    pub counted: bool,
 }
+
+/// Where the request is in [`FakeState::log`] (a request extension).
+#[derive(Debug, Clone, Copy)]
+struct LogIndex(usize);
 
 /// Everything the fake holds; tests read and steer it through [`Fake::state`].
 #[derive(Debug)]
@@ -494,6 +500,10 @@ pub struct FakeState {
     pub redirect_uris: Vec<String>,
     /// The last authorization request's parameters.
     pub last_authorize: Option<BTreeMap<String, String>>,
+    /// Another fake (the ACC one's URL) that answers every path this one does not
+    /// serve, and the token endpoint's `client_credentials` grants: one base URL for
+    /// the whole vendor ([`Setup::upstream`]).
+    pub upstream: Option<String>,
     /// Tokens issued by the token endpoint, by grant type.
     pub grants: BTreeMap<String, u64>,
     /// Every request received, in order.
@@ -536,6 +546,7 @@ impl FakeState {
             login: Login::As(ADMIN_ID.to_owned()),
             redirect_uris: Vec::new(),
             last_authorize: None,
+            upstream: None,
             grants: BTreeMap::new(),
             log: Vec::new(),
             carried: BTreeMap::new(),
@@ -687,12 +698,12 @@ impl FakeState {
             .collect()
     }
 
-    /// Requests on `team`'s paths answered with a status other than 429, by window
-    /// (unix time / minute): what counted against the team's budget.
+    /// Requests on `team`'s paths that spent a call of its budget, by window (unix
+    /// time / minute); the other client's calls are not in it ([`Bucket`]).
     pub fn per_window(&self, team: &str) -> BTreeMap<u128, u32> {
         let mut out = BTreeMap::new();
         for r in self.team_log(team) {
-            if r.status != 429 {
+            if r.counted {
                 *out.entry(window_of(r.wall, self.limits.minute))
                     .or_default() += 1;
             }
@@ -845,6 +856,16 @@ impl Setup {
         self
     }
 
+    /// [`ADMIN_ID`]'s role on the team (a secondary or SSO admin, or no admin at all).
+    #[must_use]
+    pub fn admin_as(mut self, role: Role) -> Self {
+        let team = self.current();
+        if let Some(member) = team.members.iter_mut().find(|(u, _)| u == ADMIN_ID) {
+            member.1 = role;
+        }
+        self
+    }
+
     /// Goes back to the team `id` (added before): what follows applies to it.
     #[must_use]
     pub fn on(mut self, id: &str) -> Self {
@@ -925,6 +946,14 @@ impl Setup {
         self.current()
             .invite_conflicts
             .insert(email.to_ascii_lowercase());
+        self
+    }
+
+    /// Serves what this fake does not (the ACC paths, two-legged tokens) from the fake
+    /// at `url`, so one base URL is the whole vendor.
+    #[must_use]
+    pub fn upstream(mut self, url: &str) -> Self {
+        self.state.upstream = Some(url.to_owned());
         self
     }
 
@@ -1021,6 +1050,7 @@ fn router(state: Shared) -> Router {
             Arc::clone(&state),
             inject,
         ))
+        .fallback(upstream)
         .with_state(state)
 }
 
@@ -1052,7 +1082,7 @@ fn team_in(path: &str) -> Option<String> {
 async fn inject(
     State(st): State<Shared>,
     route: MatchedPath,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let label = label(request.method().as_str(), route.as_str());
@@ -1067,9 +1097,11 @@ async fn inject(
             at: Instant::now(),
             wall: SystemTime::now(),
             status: 0,
+            counted: false,
         });
         (fault, s.log.len() - 1)
     };
+    request.extensions_mut().insert(LogIndex(at));
     let response = match fault {
         None => next.run(request).await,
         Some((kind, FaultTime::Before)) => shared::failure(kind),
@@ -1131,7 +1163,9 @@ fn request_id(headers: &HeaderMap, generated: u64) -> String {
 /// Checks what every team operation needs, in the vendor's order as far as known:
 /// the token (401), three-legged (403), scopes (403), the team (403), load (503),
 /// the budget (429); then runs the handler and adds the rate-limit and request-id
-/// headers. The token and authorization endpoints pass through.
+/// headers. The token and authorization endpoints pass through. UNCONFIRMED: only
+/// a request past the first five checks spends a call of the budget, and only it
+/// carries the rate-limit headers.
 async fn gate(
     State(st): State<Shared>,
     route: MatchedPath,
@@ -1155,6 +1189,9 @@ async fn gate(
         match admit(&mut s, &mut ctx, request.headers(), scopes) {
             Ok(budget) => {
                 *s.carried.entry(label).or_default() += 1;
+                if let Some(LogIndex(at)) = request.extensions().get::<LogIndex>().copied() {
+                    s.log[at].counted = true;
+                }
                 (ctx, budget)
             }
             Err(mut refused) => {
@@ -1406,4 +1443,51 @@ pub(crate) fn invalid(ctx: &Ctx, field: &str, detail: &str) -> Response {
 /// Dates as the vendor writes them: `2026-01-01T00:00:00.000Z`.
 pub fn vendor_date(at: Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A path this fake does not serve: the upstream fake's answer, or 404.
+async fn upstream(State(st): State<Shared>, request: Request) -> Response {
+    let Some(to) = st.lock().unwrap().upstream.clone() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    forward(&to, parts.method, &parts.uri, &parts.headers, body).await
+}
+
+/// The request as `to` answers it (a dropped connection there is one here).
+pub(crate) async fn forward(
+    to: &str,
+    method: axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{to}{path}"))
+        .body(body);
+    for (name, value) in headers {
+        if name != header::HOST && name != header::CONTENT_LENGTH {
+            request = request.header(name, value);
+        }
+    }
+    let Ok(answer) = request.send().await else {
+        return shared::failure(FaultKind::Drop);
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let Ok(bytes) = answer.bytes().await else {
+        return shared::failure(FaultKind::Drop);
+    };
+    let mut response = Response::new(axum::body::Body::from(bytes));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name != header::TRANSFER_ENCODING && name != header::CONTENT_LENGTH {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
 }

@@ -738,7 +738,9 @@ async fn sixty_calls_a_window_per_team_then_429_with_retry_after() {
 
     let s = fake.state();
     assert_eq!(s.too_many(TEAM), 1);
-    assert!(s.per_window(TEAM).values().all(|n| *n <= 60));
+    let windows = s.per_window(TEAM);
+    assert!(windows.values().all(|n| *n <= 60), "{windows:?}");
+    assert_eq!(windows.values().sum::<u32>(), 61, "the 429 spent nothing");
     assert!(s.max_in(TEAM, minute) >= 61, "a burst");
     assert!(s.wall_time(TEAM) >= Duration::from_secs(retry));
     assert_eq!(s.team_log(TEAM).len(), 62);
@@ -824,10 +826,20 @@ async fn the_reassignment_quota_warns_then_runs_out_until_its_window_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_foreign_and_ineligible_teams_get_the_same_403() {
-    let fake = acme().start();
+    let fake = acme()
+        .team("100006", "Acme SSO")
+        .admin_as(Role::SsoAdmin)
+        .team("100007", "Acme Demoted")
+        .admin_as(Role::User)
+        .start();
     let api = Api::admin(&fake);
+    assert_eq!(
+        api.get("/teams/100006/users").await.status,
+        200,
+        "an SSO admin"
+    );
     let mut bodies = Vec::new();
-    for team in ["999999", FOREIGN, INELIGIBLE] {
+    for team in ["999999", FOREIGN, INELIGIBLE, "100007"] {
         let refused = api.get(&format!("/teams/{team}/users")).await;
         assert_eq!(
             (refused.status, refused.problem()),
@@ -936,4 +948,43 @@ async fn faults_strike_before_or_after_the_write_and_every_request_is_logged() {
     // A fault after a read still answers a failure, so every injected one failed.
     assert_eq!(failed, injected);
     assert_eq!(fake.state().received("GET teams"), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_base_url_serves_the_acc_fake_too() {
+    use crate::acc::fake as acc;
+    let hq = acc::Fake::start();
+    let fake = acme().upstream(&hq.url).start();
+    let two = token(
+        &fake,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "account:read account:write"),
+        ],
+    )
+    .await;
+    assert_eq!(two.status, 200, "{}", two.body);
+    let users = reqwest::Client::new()
+        .get(format!(
+            "{}/hq/v1/accounts/{}/users",
+            fake.url,
+            acc::ACCOUNT
+        ))
+        .bearer_auth(two.body["access_token"].as_str().unwrap())
+        .header("Region", acc::REGION)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200);
+    let users: Value = users.json().await.unwrap();
+    assert_eq!(users[0]["email"], acc::ADMIN_EMAIL);
+    assert_eq!(hq.state().received("GET users"), 1);
+    assert_eq!(hq.state().received("POST token"), 1);
+    // The Team Admin paths are this fake's, three-legged.
+    assert_eq!(Api::admin(&fake).get("/teams").await.status, 200);
+    let alone = Setup::new().start();
+    let nowhere = reqwest::get(format!("{}/nowhere", alone.url))
+        .await
+        .unwrap();
+    assert_eq!(nowhere.status(), 404);
 }

@@ -26,8 +26,8 @@ type Params = BTreeMap<String, String>;
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 100;
 
-/// Refuses query parameters the operation does not take (a misspelt filter would
-/// otherwise list everything).
+/// UNCONFIRMED: query parameters the operation does not take are a 400 (a misspelt
+/// filter would otherwise list everything).
 fn only(ctx: &Ctx, q: &Params, allowed: &[&str]) -> Result<(), Response> {
     match q.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(bad) => Err(invalid(ctx, bad, &format!("unknown query parameter {bad}"))),
@@ -107,6 +107,7 @@ pub async fn list_teams(
     let teams: Vec<Value> = s
         .teams
         .iter()
+        // UNCONFIRMED: ineligible teams are not listed.
         .filter(|t| t.eligible && t.role(&ctx.user).is_some_and(Role::admin))
         .filter(|t| filter.is_none_or(|f| *f == t.id))
         .map(|t| json!({"id": t.id, "name": t.name}))
@@ -226,6 +227,7 @@ pub async fn add_user(
         );
     }
     let domain = new.email.rsplit_once('@').map_or("", |(_, d)| d);
+    // UNCONFIRMED: a team without domains makes everyone a `USER`.
     let own =
         team.domains.is_empty() || team.domains.iter().any(|d| d.eq_ignore_ascii_case(domain));
     let role = if own { Role::User } else { Role::ExternalUser };
@@ -248,6 +250,7 @@ fn current(s: &FakeState, pool: &Pool) -> bool {
 }
 
 fn pool_json(s: &FakeState, team: &Team, pool: &Pool) -> Value {
+    // UNCONFIRMED: a future pool's `assignedQuantity` is always null.
     let future = pool.start > s.utc_now();
     let assigned = (pool.seats.is_some() && !future).then(|| team.holders(&pool.product_id));
     json!({
@@ -413,6 +416,8 @@ pub async fn assign(
         let near = quota.is_some_and(|(size, used, _)| nearing(used, size));
         return axum::Json(answer(&s, near)).into_response();
     }
+    // UNCONFIRMED: a user holding the product through a group or the team takes no
+    // new seat when assigned it directly (and shows as DIRECT from then on).
     if !holds && full {
         return unprocessable(&ctx, NO_SEATS, "The product pool has no seat available.");
     }

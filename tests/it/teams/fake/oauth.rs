@@ -11,7 +11,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Access, CLIENT_ID, CLIENT_SECRET, Code, FakeState, Login, SCOPES, Shared, Tokens, shared,
+    Access, CLIENT_ID, CLIENT_SECRET, Code, FakeState, Login, SCOPES, Shared, TOKEN_PATH, Tokens,
+    shared,
 };
 
 type Params = BTreeMap<String, String>;
@@ -168,8 +169,14 @@ pub async fn token(State(st): State<Shared>, headers: HeaderMap, body: String) -
     let form: Params = url::form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect();
-    let mut s = st.lock().unwrap();
     let grant = form.get("grant_type").cloned().unwrap_or_default();
+    let upstream = st.lock().unwrap().upstream.clone();
+    if let (Some(to), "client_credentials") = (upstream, grant.as_str()) {
+        // The ACC fake's two-legged tokens, from the one token endpoint.
+        let uri = axum::http::Uri::from_static(TOKEN_PATH);
+        return super::forward(&to, axum::http::Method::POST, &uri, &headers, body.into()).await;
+    }
+    let mut s = st.lock().unwrap();
     let answer = match grant.as_str() {
         "client_credentials" => Ok(two_legged(&mut s)),
         "authorization_code" => by_code(&mut s, &form),
