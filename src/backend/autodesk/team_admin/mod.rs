@@ -111,6 +111,9 @@ enum Expect {
     NoDirect,
 }
 
+/// One team's answers in a batch: (position in the batch, outcome).
+type TeamAnswers = Result<Vec<(usize, Outcome)>, BackendError>;
+
 /// (user id, product id) -> what this process wrote about the pair.
 type Written = BTreeMap<(String, String), Expect>;
 
@@ -316,7 +319,11 @@ impl TeamAdmin {
                 return Ok(rows);
             }
             if let Some(delay) = backoff.next_delay(None) {
-                tracing::debug!(team, writes = lagging.len(), "the vendor's list lags; looking again");
+                tracing::debug!(
+                    team,
+                    writes = lagging.len(),
+                    "the vendor's list lags; looking again"
+                );
                 tokio::time::sleep(delay).await;
                 continue;
             }
@@ -410,7 +417,7 @@ impl TeamAdmin {
         }
         // Boxed so the futures are `Send` with one lifetime (the trait object the
         // executor calls through needs it).
-        let teams: Vec<BoxFuture<'_, Result<Vec<(usize, Outcome)>, BackendError>>> = by_team
+        let teams: Vec<BoxFuture<'_, TeamAnswers>> = by_team
             .into_values()
             .map(|indices| {
                 Box::pin(async move {
