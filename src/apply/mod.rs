@@ -166,6 +166,17 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
     summary.journal = journal.path().display().to_string();
     summary.backend = backend.url();
     summary.warnings.extend(journal.error());
+    // The account is now as the configuration asks: the backend's history says so,
+    // and later plans tell what changed since (drift) from what the configuration
+    // changes (a reviewed change).
+    if let (true, Some(revision)) = (summary.converged, summary.revision) {
+        if let Err(e) = backend.record_applied(revision).await {
+            summary.warnings.push(format!(
+                "the apply converged, but {} could not record it, so plans cannot tell drift from reviewed changes until an apply does: {e}",
+                backend.url()
+            ));
+        }
+    }
     let counts = backend.caller().counts();
     summary.api_calls = counts.total();
     summary.write_calls = counts.writes;
@@ -263,15 +274,19 @@ fn summarise(
     recovered: usize,
 ) -> Summary {
     let tally = execution.tally();
-    let problems: Vec<Problem> = operations
+    let results: Vec<Problem> = operations
         .iter()
         .zip(&execution.outcomes)
-        .filter(|(_, outcome)| !outcome.is_success())
         .map(|(operation, outcome)| Problem {
             op: operation.op.name().to_owned(),
             target: operation.target.clone(),
             outcome: outcome.clone(),
         })
+        .collect();
+    let problems: Vec<Problem> = results
+        .iter()
+        .filter(|p| !p.outcome.is_success())
+        .cloned()
         .collect();
     let (revision, differences, warning) = match verification {
         Ok(v) => (Some(v.revision), v.differences, None),
@@ -300,6 +315,7 @@ fn summarise(
         elapsed_secs: 0.0,
         revision,
         problems,
+        results,
         differences,
         stopped: execution.stopped.clone(),
         warnings: warning.into_iter().collect(),

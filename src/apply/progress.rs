@@ -57,7 +57,14 @@ impl Progress for Lines {
     fn started(&self, operations: usize, calls: usize) {
         self.calls.store(calls, Ordering::Relaxed);
         if operations > 0 {
-            eprintln!("applying {operations} operations in {calls} calls");
+            let calls = match calls {
+                1 => "1 call".to_owned(),
+                n => format!("{n} calls"),
+            };
+            eprintln!(
+                "applying {} in {calls}",
+                super::report::operations(operations)
+            );
         }
     }
 

@@ -64,6 +64,9 @@ pub struct Summary {
     pub revision: Option<u64>,
     /// The operations that did not succeed.
     pub problems: Vec<Problem>,
+    /// Every operation of the plan with its outcome (`done`, `already_so`, ...), in
+    /// plan order: what the apply did, one by one.
+    pub results: Vec<Problem>,
     /// What still differs from the configuration after the apply.
     pub differences: Vec<String>,
     /// Why the apply stopped early, if it did.
@@ -111,15 +114,15 @@ impl Summary {
         };
         let _ = writeln!(
             out,
-            "{verdict}: {} operations: {}.",
-            self.operations,
+            "{verdict}: {}: {}.",
+            operations(self.operations),
             tally_words(&self.tally)
         );
         if self.recovered > 0 {
             let _ = writeln!(
                 out,
-                "Recovered {} operations an interrupted earlier apply had carried out (recorded in this run's journal).",
-                self.recovered
+                "Recovered {} an interrupted earlier apply had carried out (recorded in this run's journal).",
+                operations(self.recovered)
             );
         }
         let _ = writeln!(
@@ -216,6 +219,7 @@ mod tests {
             rate_limited: 0,
             elapsed_secs: 1.5,
             revision: Some(9),
+            results: Vec::new(),
             problems: vec![Problem {
                 op: "seat.assign".into(),
                 target: "1/A/x@y".into(),
@@ -264,4 +268,10 @@ mod tests {
         assert_eq!(json["converged"], false);
         assert!(json.get("stopped").is_none());
     }
+}
+
+/// `1 operation`, `2 operations`.
+#[must_use]
+pub fn operations(n: usize) -> String {
+    format!("{n} operation{}", if n == 1 { "" } else { "s" })
 }

@@ -87,15 +87,16 @@ mod fixtures;
 mod drift {
     use std::collections::BTreeMap;
 
-    use accord::plan::drift::{self, LEFT_ALONE, LastChange, PROTECTED};
+    use accord::plan::drift::{self, Applied, LEFT_ALONE, LastChange, PROTECTED};
     use accord::plan::render;
     use accord::state::{AccessLevel, MemberStatus};
 
     use super::fixtures::*;
 
     /// One difference of each class: bob's company changed live (by `console` two
-    /// days ago), zed is live but undeclared with prune off, dana is declared but
-    /// not invited, carol's invitation expired, and the protected it@ is undeclared.
+    /// days ago, after accord last applied), zed is live but undeclared with prune
+    /// off, carol's invitation expired, and the protected it@ is undeclared; dana is
+    /// declared but not invited yet, the configuration's own change (no drift).
     fn drifted() -> accord::plan::Plan {
         let mut current = account();
         current
@@ -126,16 +127,32 @@ mod drift {
         let mut desired = desired(&wanted);
         desired.protected.insert(email("it@acme.example"));
         let mut plan = plan(&current, &desired);
-        plan.drift = drift::classify(&plan, &current, &desired);
-        let audit = BTreeMap::from([(
-            "bob@acme.example".to_owned(),
-            LastChange {
-                op: "member.update".into(),
-                at: NOW - 2 * 24 * 3600,
-                actor: Some("console".into()),
-            },
-        )]);
-        plan.drift.attach(&audit);
+        // accord last applied three days ago; since then the console changed bob
+        // and added zed. Dana is the configuration's own change: not drift.
+        let since = BTreeMap::from([
+            (
+                "bob@acme.example".to_owned(),
+                LastChange {
+                    op: "member.update".into(),
+                    at: NOW - 2 * 24 * 3600,
+                    actor: Some("console".into()),
+                },
+            ),
+            (
+                "zed@acme.example".to_owned(),
+                LastChange {
+                    op: "member.invite".into(),
+                    at: NOW - 24 * 3600,
+                    actor: Some("console".into()),
+                },
+            ),
+        ]);
+        let applied = Applied {
+            revision: 7,
+            at: NOW - 3 * 24 * 3600,
+            since,
+        };
+        plan.drift = drift::classify(&plan, &current, &desired, Some(&applied));
         plan
     }
 
@@ -159,7 +176,9 @@ mod drift {
         );
         assert_eq!(report.unmanaged[0].repair, PROTECTED);
         assert_eq!(report.unmanaged[1].repair, LEFT_ALONE);
-        assert_eq!(targets(&report.missing), ["dana@acme.example"]);
+        // Dana's invitation is what the configuration asks for, not drift.
+        assert!(report.missing.is_empty(), "{:?}", report.missing);
+        assert!(report.differs.is_empty(), "{:?}", report.differs);
         assert_eq!(targets(&report.expired_invitations), ["carol@acme.example"]);
     }
 

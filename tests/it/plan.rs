@@ -5,6 +5,7 @@ mod fixtures;
 mod props;
 mod scenarios;
 mod teams;
+mod truth;
 
 use accord::desired::{Declared, Desired};
 use accord::plan::render::{self, MARKDOWN_LIMIT};

@@ -111,6 +111,7 @@ fn invite(email: &str, access: &[AccessLevel]) -> Op {
     Op::MemberInvite {
         email: mail(email),
         record: record(access),
+        inactive: false,
     }
 }
 
@@ -939,6 +940,7 @@ async fn unknown_companies_roles_agreements_and_projects_are_refused() {
             .one(Op::MemberInvite {
                 email: mail("dana@acme.example"),
                 record: no_company,
+                inactive: false,
             })
             .await,
         "R09",
@@ -978,6 +980,7 @@ async fn unknown_companies_roles_agreements_and_projects_are_refused() {
             .one(Op::CompanyUpdate {
                 name: "Globex".into(),
                 trade: None,
+                from: None,
             })
             .await,
         "R09",
