@@ -194,6 +194,12 @@ fn push_list(out: &mut String, lines: impl Iterator<Item = String>, total: usize
     }
 }
 
+/// `1 operation`, `2 operations`.
+#[must_use]
+pub fn operations(n: usize) -> String {
+    format!("{n} operation{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,10 +274,4 @@ mod tests {
         assert_eq!(json["converged"], false);
         assert!(json.get("stopped").is_none());
     }
-}
-
-/// `1 operation`, `2 operations`.
-#[must_use]
-pub fn operations(n: usize) -> String {
-    format!("{n} operation{}", if n == 1 { "" } else { "s" })
 }

@@ -88,9 +88,12 @@ pub struct Company {
     /// The company's trade, such as "Architecture".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade: Option<String>,
-    /// The company's previous name, to rename it: the plan renames the live company
-    /// of that name instead of creating a new one (a no-op once it has the new name).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "trimmed_opt")]
+    /// The company's previous name, to rename it: the plan renames the live company of that name instead of creating a new one (a no-op once it has the new name).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
     pub renamed_from: Option<String>,
 }
 
@@ -105,9 +108,12 @@ pub struct Role {
     /// Access levels a member with this role gets when the member lists no `access`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_access: Vec<AccessLevel>,
-    /// The role's previous name, to rename it: the plan renames the live role of that
-    /// name instead of creating a new one (a no-op once it has the new name).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "trimmed_opt")]
+    /// The role's previous name, to rename it: the plan renames the live role of that name instead of creating a new one (a no-op once it has the new name).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
     pub renamed_from: Option<String>,
 }
 
@@ -162,10 +168,18 @@ pub struct Member {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// The company the member belongs to (declared under `companies`).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "trimmed_opt")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
     pub company: Option<String>,
     /// The member's job role (declared under `roles`).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "trimmed_opt")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
     pub role: Option<String>,
     /// Account access levels; overrides the role's default. `[]` means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -277,10 +291,12 @@ pub struct Project {
     #[schemars(length(min = 1))]
     #[serde(deserialize_with = "trimmed")]
     pub name: String,
-    /// The project's previous name, to rename it: the plan renames the live project
-    /// of that name (keeping its members and history) instead of creating a new one
-    /// (a no-op once it has the new name).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "trimmed_opt")]
+    /// The project's previous name, to rename it: the plan renames the live project of that name (keeping its members and history) instead of creating a new one (a no-op once it has the new name).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
     pub renamed_from: Option<String>,
     /// The project's members, by email or by group.
     #[serde(default)]

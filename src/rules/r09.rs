@@ -75,9 +75,8 @@ fn case_only<'n>(
 ) {
     let mut first: FxHashMap<String, (usize, &'n str)> = FxHashMap::default();
     for (index, name) in names {
-        let &mut (first_index, first_name) = first
-            .entry(name.to_lowercase())
-            .or_insert((index, name));
+        let &mut (first_index, first_name) =
+            first.entry(name.to_lowercase()).or_insert((index, name));
         if first_name != name {
             let place = ctx.locate(&pointer(first_index));
             let mut warning = ctx

@@ -1178,34 +1178,64 @@ mod recipes {
 }
 
 /// The drift report against the embedded store: who and when come from its history
-/// (a local apply records no actor, so only when and what).
+/// (a write without the service records no actor, so only when and what). A change
+/// the configuration made and accord applied is no drift; one made in the store since
+/// is.
 #[test]
 fn drift_against_sqlite_says_when_from_the_store_history() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let backend = format!("sqlite:{}", dir.path().join("state.db").display());
+    let db = dir.path().join("state.db");
+    let backend = format!("sqlite:{}", db.display());
     let acme = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/acme");
     let changed = dir.path().join("changed");
     std::fs::create_dir(&changed).expect("dir");
-    for name in ["people.yaml", "agreements.yaml", "projects.yaml"] {
+    for name in ["people.yaml", "agreements.yaml", "projects.yaml", "teams.yaml"] {
         let text = std::fs::read_to_string(format!("{acme}/{name}")).expect("read");
         let text = text.replacen("first_name: Alice", "first_name: Alicia", 1);
         std::fs::write(changed.join(name), text).expect("write");
     }
     let runs = dir.path().join("runs");
-    for config in [Path::new(acme), changed.as_path()] {
-        accord()
-            .args([
-                "apply",
-                "--auto-approve",
-                "--backend",
-                &backend,
-                "--runs-dir",
-            ])
-            .arg(&runs)
+    let plan_json = |config: &Path, code: i32| -> serde_json::Value {
+        let output = accord()
+            .args(["plan", "--format", "json", "--detailed-exitcode", "--backend", &backend])
             .arg(config)
-            .assert()
-            .code(0);
-    }
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(code), "{output:?}");
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    };
+    accord()
+        .args(["apply", "--auto-approve", "--backend", &backend, "--runs-dir"])
+        .arg(&runs)
+        .arg(acme)
+        .assert()
+        .code(0);
+    // The pull request renames Alice: a reviewed change, not drift.
+    let plan = plan_json(&changed, 2);
+    assert!(plan.get("drift").is_none(), "{plan:#}");
+    // Someone changes her name in the store itself, after accord applied: drift.
+    let mut store = accord::backend::sqlite::SqliteStore::open(
+        &db,
+        std::sync::Arc::new(accord::backend::SystemClock),
+    )
+    .expect("store");
+    let alice = accord::state::Email::new("alice.anders@acme.example");
+    let live = store.fetch().expect("fetch").state.members[&alice].clone();
+    let record = accord::plan::MemberRecord {
+        first_name: Some("Alicia".into()),
+        last_name: live.last_name,
+        company: live.company,
+        role: live.role,
+        access: live.access,
+        external_subscriptions: live.external_subscriptions,
+    };
+    store
+        .execute(&[accord::plan::Op::MemberUpdate {
+            email: alice,
+            record,
+        }])
+        .expect("a change outside accord");
+    drop(store);
     let output = accord()
         .args([
             "plan",

@@ -171,7 +171,10 @@ fn plan_on_a_fresh_store_prints_the_creation_plan() {
         .find(|block| block.starts_with("member emma.larsen@acme.example"))
         .unwrap_or_else(|| panic!("no block for emma:\n{text}"));
     assert_eq!(emma.matches("member.").count(), 1, "{emma}");
-    assert!(emma.contains("+ member.invite emma.larsen@acme.example"), "{emma}");
+    assert!(
+        emma.contains("+ member.invite emma.larsen@acme.example"),
+        "{emma}"
+    );
     assert!(emma.contains("      status: inactive\n"), "{emma}");
     assert!(
         emma.contains("      invitation: none (added inactive"),
@@ -209,7 +212,11 @@ fn acme_edited(file: &str, edit: impl Fn(String) -> String) -> TestConfig {
     let mut config = TestConfig::new();
     for entry in std::fs::read_dir(acme()).expect("examples/acme") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("name")
+            .to_owned();
         let mut text = std::fs::read_to_string(&path).expect("read");
         if name == file {
             let edited = edit(text.clone());
@@ -263,7 +270,10 @@ fn a_reviewed_change_is_not_drift_and_a_change_made_live_since_the_last_apply_is
         .map(|o| o["target"].as_str().expect("target"))
         .collect();
     assert_eq!(ops, ["Riverside School/noah.fischer@acme.example"]);
-    assert!(json.get("drift").is_none(), "a reviewed change is no drift: {json:#}");
+    assert!(
+        json.get("drift").is_none(),
+        "a reviewed change is no drift: {json:#}"
+    );
     let text = stdout_of(&plan(config.path(), &store, &[], 0));
     assert!(!text.contains("Drift"), "{text}");
     // Someone changes tom's products in the console: that is drift, with who.
@@ -287,14 +297,24 @@ fn a_reviewed_change_is_not_drift_and_a_change_made_live_since_the_last_apply_is
     assert_eq!(outcomes, [accord::contract::Outcome::Done]);
     let output = plan(config.path(), &store, &["--format", "json"], 0);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    assert_eq!(json["operations"].as_array().map(Vec::len), Some(2), "{json:#}");
+    assert_eq!(
+        json["operations"].as_array().map(Vec::len),
+        Some(2),
+        "{json:#}"
+    );
     let drift = &json["drift"];
     assert!(drift["since"].is_i64(), "{drift:#}");
     let changed = drift["changed"].as_array().expect("changed");
     assert_eq!(changed.len(), 1, "{drift:#}");
-    assert_eq!(changed[0]["target"], "Harbour Tower A/tom.hughes@acme.example");
+    assert_eq!(
+        changed[0]["target"],
+        "Harbour Tower A/tom.hughes@acme.example"
+    );
     assert_eq!(changed[0]["last_change"]["actor"], "console");
-    assert!(drift.get("missing").is_none() && drift.get("differs").is_none(), "{drift:#}");
+    assert!(
+        drift.get("missing").is_none() && drift.get("differs").is_none(),
+        "{drift:#}"
+    );
 }
 
 #[test]
@@ -312,12 +332,21 @@ fn renamed_from_renames_the_live_project_instead_of_creating_another() {
         text.contains("~ project.update Riverside Academy"),
         "{text}"
     );
-    assert!(text.contains("      name: Riverside School -> Riverside Academy"), "{text}");
+    assert!(
+        text.contains("      name: Riverside School -> Riverside Academy"),
+        "{text}"
+    );
     assert!(!text.contains("project.create"), "{text}");
-    assert!(text.contains("Plan: 0 to add, 1 to change, 0 to remove."), "{text}");
+    assert!(
+        text.contains("Plan: 0 to add, 1 to change, 0 to remove."),
+        "{text}"
+    );
     // Without renamed_from, the new name is a new project and the old one is listed.
     let renamed = acme_edited("projects.yaml", |text| {
-        text.replace("  - name: Riverside School\n", "  - name: Riverside Academy\n")
+        text.replace(
+            "  - name: Riverside School\n",
+            "  - name: Riverside Academy\n",
+        )
     });
     let output = plan(renamed.path(), &store, &["--format", "json"], 0);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
@@ -333,7 +362,10 @@ fn renamed_from_renames_the_live_project_instead_of_creating_another() {
     let state = store.state();
     assert!(!state.projects.contains_key("Riverside School"));
     assert_eq!(state.projects["Riverside Academy"].members, members);
-    assert_eq!(stdout_of(&plan(projects.path(), &store, &[], 0)), "No changes.\n");
+    assert_eq!(
+        stdout_of(&plan(projects.path(), &store, &[], 0)),
+        "No changes.\n"
+    );
 }
 
 #[test]

@@ -840,7 +840,19 @@ fn teams_r09_a_team_id_declared_twice_across_files_cites_both() {
         );
     let errors = config.errors();
     assert_eq!(codes(&errors), ["R09"]);
-    assert_eq!(errors[0].message, "team id `100001` is declared twice");
+    // Both places as `file:line`: the first in the message itself.
+    assert!(
+        errors[0]
+            .message
+            .starts_with("team id `100001` is declared twice (first declared at "),
+        "{}",
+        errors[0].message
+    );
+    assert!(
+        errors[0].message.ends_with("teams-eu.yaml:2)"),
+        "{}",
+        errors[0].message
+    );
     let location = errors[0].location.as_ref().expect("located");
     assert!(location.file.ends_with("teams-us.yaml"), "{location}");
     assert_eq!((location.line, location.column), (3, 11));
@@ -1037,12 +1049,20 @@ fn a_name_declared_twice_in_one_file_cites_both_places_as_file_and_line() {
     assert_eq!(messages, [(19, expected)], "{errors:#?}");
     // Every format carries it: the human report, JSON and CI annotations.
     let output = crate::common::accord()
-        .args(["validate", "--format", "github", config.path().to_str().unwrap()])
+        .args([
+            "validate",
+            "--format",
+            "github",
+            config.path().to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let github = String::from_utf8_lossy(&output.stdout);
     assert!(github.contains("line=19"), "{github}");
-    assert!(github.contains(&format!("{}:18", file.display())), "{github}");
+    assert!(
+        github.contains(&format!("{}:18", file.display())),
+        "{github}"
+    );
 }
 
 #[test]
@@ -1059,7 +1079,12 @@ fn names_are_trimmed_and_names_that_differ_only_by_case_warn_naming_both_places(
         "  - { name: Architect }\n",
         "  - { name: Architect }\n  - { name: \"Architect \" }\n",
     ));
-    assert_eq!(lines_of(&twice.errors(), "R09"), [7], "{:#?}", twice.errors());
+    assert_eq!(
+        lines_of(&twice.errors(), "R09"),
+        [7],
+        "{:#?}",
+        twice.errors()
+    );
     // `architect` and `Architect` are two roles, with a warning naming both places.
     let case = TestConfig::with(&BASE.replace(
         "  - { name: Architect }\n",
@@ -1087,6 +1112,9 @@ fn names_are_trimmed_and_names_that_differ_only_by_case_warn_naming_both_places(
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("warning[R09]") || stdout.contains("R09"), "{stdout}");
+    assert!(
+        stdout.contains("warning[R09]") || stdout.contains("R09"),
+        "{stdout}"
+    );
     assert!(stdout.contains("is valid"), "{stdout}");
 }

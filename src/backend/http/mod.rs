@@ -40,8 +40,7 @@ use url::Url;
 
 use crate::call::{CallOptions, Caller};
 use crate::contract::{
-    Backend, BackendError, Capabilities, LastChange, Lease, Lock, LockError, LockScope, Op,
-    Outcome, Snapshot,
+    Backend, BackendError, Capabilities, Lease, Lock, LockError, LockScope, Op, Outcome, Snapshot,
 };
 use crate::state::{AccountInfo, Email};
 use crate::wire::{

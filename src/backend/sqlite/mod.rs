@@ -34,8 +34,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 use crate::call::{CallOptions, Caller, Repeat, Request};
 use crate::contract::{
-    Applied, Backend, BackendError, Capabilities, DEFAULT_BULK_LIMIT, LastChange, Lease, Lock,
-    LockError, LockScope, Op, Outcome, Snapshot, applied_from_history,
+    Applied, Backend, BackendError, Capabilities, DEFAULT_BULK_LIMIT, Lease, Lock, LockError,
+    LockScope, Op, Outcome, Snapshot, applied_from_history,
 };
 use crate::state::{AccountInfo, Email, State};
 use crate::time::Clock;

@@ -72,11 +72,9 @@ pub(super) fn apply<'s>(
         );
     }
     if carries(OpKind::RoleUpdate) {
-        applied.roles = pick(
-            &renames.roles,
-            &|n| current.roles.contains_key(n),
-            &|n| wanted.roles.contains_key(n),
-        );
+        applied.roles = pick(&renames.roles, &|n| current.roles.contains_key(n), &|n| {
+            wanted.roles.contains_key(n)
+        });
     }
     if carries(OpKind::ProjectUpdate) {
         applied.projects = pick(

@@ -7,6 +7,13 @@ use accord::state::{AccessLevel, MemberState, MemberStatus, ProjectAccess, Proje
 
 use super::fixtures::*;
 
+/// A snapshot kept with the others, in `tests/it/snapshots`.
+fn snapshot(name: &str, value: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.bind(|| insta::assert_snapshot!(name, value));
+}
+
 #[test]
 fn a_member_declared_inactive_who_is_not_in_the_account_is_added_inactive_in_one_operation() {
     let current = account();
@@ -30,7 +37,7 @@ fn a_member_declared_inactive_who_is_not_in_the_account_is_added_inactive_in_one
     let json: serde_json::Value = serde_json::from_str(&render::json(&plan)).unwrap();
     assert_eq!(json["operations"][0]["inactive"], true);
     assert_eq!(json["operations"][0]["invitation"], "none");
-    insta::assert_snapshot!("inactive_newcomer_text", render::text(&plan, false));
+    snapshot("inactive_newcomer_text", &render::text(&plan, false));
 }
 
 #[test]
@@ -62,17 +69,23 @@ fn each_new_member_says_whether_the_invitation_goes_out_now_or_later() {
         text.contains("      invitation: not sent yet (it goes out when they get an access level or a project)"),
         "{text}"
     );
-    insta::assert_snapshot!("invitations_markdown", render::markdown(&plan));
+    snapshot("invitations_markdown", &render::markdown(&plan));
     // Later, the first project of a member never invited sends it, and says so.
     let mut live = wanted.clone();
-    live.members.get_mut(&email("quiet@acme.example")).unwrap().status = MemberStatus::NotInvited;
+    live.members
+        .get_mut(&email("quiet@acme.example"))
+        .unwrap()
+        .status = MemberStatus::NotInvited;
     let mut later = live.clone();
     later.projects.get_mut("Tower A").unwrap().members.insert(
         email("quiet@acme.example"),
         project_member(ProjectAccess::Member, &[ProjectProduct::Docs]),
     );
     let plan = super::fixtures::plan(&live, &desired(&later));
-    assert_eq!(ops(&plan), ["project_member.add Tower A/quiet@acme.example"]);
+    assert_eq!(
+        ops(&plan),
+        ["project_member.add Tower A/quiet@acme.example"]
+    );
     assert_eq!(plan.operations[0].invitation, Some(Invitation::Now));
 }
 
@@ -83,7 +96,11 @@ fn removals_and_deactivations_always_carry_consequences_in_the_json() {
         .members
         .insert(email("zed@acme.example"), architect());
     let mut wanted = account();
-    wanted.members.get_mut(&email("carol@acme.example")).unwrap().status = MemberStatus::Inactive;
+    wanted
+        .members
+        .get_mut(&email("carol@acme.example"))
+        .unwrap()
+        .status = MemberStatus::Inactive;
     // carol's Revit seat is freed by her deactivation; zed holds nothing.
     wanted
         .agreements
@@ -173,13 +190,16 @@ fn renamed_from_renames_a_company_and_a_role_and_their_members_follow() {
         .roles
         .insert("Designer".into(), "Architect".into());
     let plan = plan(&current, &desired);
-    assert_eq!(ops(&plan), ["company.update ACME Studio", "role.update Designer"]);
+    assert_eq!(
+        ops(&plan),
+        ["company.update ACME Studio", "role.update Designer"]
+    );
     assert!(
         matches!(&plan.operations[0].op, Op::CompanyUpdate { from: Some(from), .. } if from == "ACME"),
         "{:?}",
         plan.operations[0].op
     );
-    insta::assert_snapshot!("renames_text", render::text(&plan, false));
+    snapshot("renames_text", &render::text(&plan, false));
     // Once the live objects have the new names, renamed_from is a no-op.
     let mut renamed = current.clone();
     renamed.companies = wanted.companies.clone();

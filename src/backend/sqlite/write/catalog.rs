@@ -149,7 +149,10 @@ impl Writer<'_, '_> {
     pub(super) fn rename(&self, table: Table, from: &str, to: &str) -> Sql<Result<bool, Outcome>> {
         let exists = |name: &str| -> Sql<bool> {
             let sql = format!("SELECT count(*) FROM {} WHERE name = ?1", table.name());
-            let n: i64 = self.tx.prepare_cached(&sql)?.query_row([name], |row| row.get(0))?;
+            let n: i64 = self
+                .tx
+                .prepare_cached(&sql)?
+                .query_row([name], |row| row.get(0))?;
             Ok(n > 0)
         };
         let word = table.word();

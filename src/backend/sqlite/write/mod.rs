@@ -127,13 +127,13 @@ impl Writer<'_, '_> {
             Op::SupportAssign { number, email } => self.support_assign(number, email),
             Op::SupportUnassign { number, email } => self.support_unassign(number, email),
             Op::ProjectCreate { name } => self.project_create(name),
-            Op::ProjectUpdate { name, from } => Ok(
-                match self.rename(catalog::Table::Projects, from, name)? {
+            Op::ProjectUpdate { name, from } => {
+                Ok(match self.rename(catalog::Table::Projects, from, name)? {
                     Ok(true) => Outcome::Done,
                     Ok(false) => Outcome::AlreadySo,
                     Err(refusal) => refusal,
-                },
-            ),
+                })
+            }
             Op::ProjectMemberAdd {
                 project,
                 email,
