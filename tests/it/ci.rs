@@ -1189,7 +1189,12 @@ fn drift_against_sqlite_says_when_from_the_store_history() {
     let acme = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/acme");
     let changed = dir.path().join("changed");
     std::fs::create_dir(&changed).expect("dir");
-    for name in ["people.yaml", "agreements.yaml", "projects.yaml", "teams.yaml"] {
+    for name in [
+        "people.yaml",
+        "agreements.yaml",
+        "projects.yaml",
+        "teams.yaml",
+    ] {
         let text = std::fs::read_to_string(format!("{acme}/{name}")).expect("read");
         let text = text.replacen("first_name: Alice", "first_name: Alicia", 1);
         std::fs::write(changed.join(name), text).expect("write");
@@ -1197,7 +1202,14 @@ fn drift_against_sqlite_says_when_from_the_store_history() {
     let runs = dir.path().join("runs");
     let plan_json = |config: &Path, code: i32| -> serde_json::Value {
         let output = accord()
-            .args(["plan", "--format", "json", "--detailed-exitcode", "--backend", &backend])
+            .args([
+                "plan",
+                "--format",
+                "json",
+                "--detailed-exitcode",
+                "--backend",
+                &backend,
+            ])
             .arg(config)
             .output()
             .expect("runs");
@@ -1205,7 +1217,13 @@ fn drift_against_sqlite_says_when_from_the_store_history() {
         serde_json::from_slice(&output.stdout).expect("JSON")
     };
     accord()
-        .args(["apply", "--auto-approve", "--backend", &backend, "--runs-dir"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "--backend",
+            &backend,
+            "--runs-dir",
+        ])
         .arg(&runs)
         .arg(acme)
         .assert()
