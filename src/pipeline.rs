@@ -226,6 +226,11 @@ async fn drift_report(
     if plan.new_account {
         return Drift::default();
     }
+    // Nothing differs at all: no need to read the history (it can be long).
+    let unknown = drift::classify(plan, &snapshot.state, desired, None);
+    if unknown.is_empty() {
+        return unknown;
+    }
     let applied = match backend.last_applied().await {
         Ok(applied) => applied,
         Err(e) => {

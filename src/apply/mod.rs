@@ -168,8 +168,10 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
     summary.warnings.extend(journal.error());
     // The account is now as the configuration asks: the backend's history says so,
     // and later plans tell what changed since (drift) from what the configuration
-    // changes (a reviewed change).
-    if let (true, Some(revision)) = (summary.converged, summary.revision) {
+    // changes (a reviewed change). An apply with nothing to do changed nothing, so
+    // the newest record still holds (and it makes no write call).
+    let changed = !operations.is_empty() || fresh;
+    if let (true, true, Some(revision)) = (changed, summary.converged, summary.revision) {
         if let Err(e) = backend.record_applied(revision).await {
             summary.warnings.push(format!(
                 "the apply converged, but {} could not record it, so plans cannot tell drift from reviewed changes until an apply does: {e}",

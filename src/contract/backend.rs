@@ -154,7 +154,7 @@ pub struct LastChange {
 
 /// The name under which a backend's history records that an apply converged: the
 /// account was then as the configuration asked.
-pub const APPLIED: &str = "accord.applied";
+pub const APPLIED: &str = "account.applied";
 
 /// What accord last applied, from a backend's history: the revision at which an
 /// apply last converged, and every change recorded since (newest per target). A

@@ -6,7 +6,7 @@
 //! configuration asks to change (what a reviewer reviews in a pull request); the
 //! rest is drift: the live account changed outside accord since accord last applied
 //! it. The two are told apart with the backend's history ([`Applied`]): an apply
-//! that converges records so (`accord.applied`), and a difference whose object was
+//! that converges records so (`account.applied`), and a difference whose object was
 //! changed since is drift, while a difference whose object nobody touched since is
 //! the configuration's change and is left to the plan. So:
 //!

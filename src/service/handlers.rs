@@ -436,7 +436,7 @@ fn lock_error(error: LockError) -> ApiError {
     }
 }
 
-/// `POST /v1/applied`: records, in the audit log (`accord.applied`, by the caller),
+/// `POST /v1/applied`: records, in the audit log (`account.applied`, by the caller),
 /// that an apply converged with the account at `revision`; nothing when the account
 /// moved on since.
 pub(super) async fn applied(

@@ -508,16 +508,35 @@ mod recipes {
 
         /// Someone changes the account outside the reviewed flow (with the
         /// `console` token): Alice's first name becomes Alicia.
-        fn change_live_account(&self, server: &Server, helper: &str) {
-            let other = Self::new(helper);
-            other.edit_people("first_name: Alice", "first_name: Alicia");
-            let output = other.run_as(
-                &server.url,
-                CONSOLE_TOKEN,
-                "accord apply --auto-approve config/",
-                &[],
-            );
-            assert_eq!(output.status.code(), Some(0), "{output:?}");
+        /// Someone changes alice's first name through the service's API with their
+        /// own token (as a console would): no accord apply records it as applied.
+        fn change_live_account(&self, server: &Server, _helper: &str) {
+            use accord::backend::Backend as _;
+            let runtime = tokio::runtime::Runtime::new().expect("runtime");
+            runtime.block_on(async {
+                let backend =
+                    accord::backend::http::HttpBackend::connect(&server.url, CONSOLE_TOKEN)
+                        .await
+                        .expect("the service");
+                let alice = accord::state::Email::new("alice.anders@acme.example");
+                let live = backend.fetch().await.expect("fetch").state.members[&alice].clone();
+                let record = accord::plan::MemberRecord {
+                    first_name: Some("Alicia".into()),
+                    last_name: live.last_name,
+                    company: live.company,
+                    role: live.role,
+                    access: live.access,
+                    external_subscriptions: live.external_subscriptions,
+                };
+                let outcomes = backend
+                    .execute(&[accord::plan::Op::MemberUpdate {
+                        email: alice,
+                        record,
+                    }])
+                    .await
+                    .expect("a change by hand");
+                assert_eq!(outcomes, [accord::contract::Outcome::Done]);
+            });
         }
     }
 

@@ -200,7 +200,7 @@ fn the_first_apply_of_the_example_adds_the_member_on_leave_inactive_and_converge
     let history = store.open().history().expect("history");
     assert_eq!(
         history.last().map(|e| e.op.as_str()),
-        Some("accord.applied"),
+        Some("account.applied"),
         "{history:?}"
     );
     let output = plan(&acme(), &store, &["--detailed-exitcode"], 0);

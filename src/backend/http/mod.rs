@@ -299,7 +299,7 @@ impl Backend for HttpBackend {
         Some(Arc::clone(&self.session) as Arc<dyn Lock>)
     }
 
-    /// From the audit log (`GET /v1/audit`): its newest `accord.applied` and what
+    /// From the audit log (`GET /v1/audit`): its newest `account.applied` and what
     /// changed since.
     async fn last_applied(&self) -> Result<Option<crate::contract::Applied>, BackendError> {
         let entries = self.audit().await?;

@@ -178,7 +178,7 @@ impl SqliteStore {
     }
 
     /// Records that an apply converged with the account at `revision` (see
-    /// [`Backend::record_applied`]): a history entry `accord.applied`, with no new
+    /// [`Backend::record_applied`]): a history entry `account.applied`, with no new
     /// revision. Nothing is recorded when the account moved on, or the newest entry
     /// already says so.
     ///
