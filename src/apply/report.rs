@@ -127,10 +127,13 @@ impl Summary {
         }
         let _ = writeln!(
             out,
-            "API calls: {} ({} carrying changes, {} retries, {} rate-limited); elapsed {}.",
+            "API calls: {} ({} carrying changes, {}, {} rate-limited); elapsed {}.",
             self.api_calls,
             self.write_calls,
-            self.retries,
+            match self.retries {
+                1 => "1 retry".to_owned(),
+                n => format!("{n} retries"),
+            },
             self.rate_limited,
             format_duration(Duration::from_secs_f64(self.elapsed_secs.max(0.0)))
         );
@@ -169,8 +172,11 @@ impl Summary {
         } else if !self.differences.is_empty() {
             let _ = writeln!(
                 out,
-                "Not converged: {} differences remain{revision} (`accord plan` shows them):",
-                self.differences.len()
+                "Not converged: {}{revision} (`accord plan` shows them):",
+                match self.differences.len() {
+                    1 => "1 difference remains".to_owned(),
+                    n => format!("{n} differences remain"),
+                }
             );
             push_list(
                 out,
@@ -254,12 +260,12 @@ mod tests {
         );
         assert!(
             text.contains(
-                "API calls: 5 (2 carrying changes, 1 retries, 0 rate-limited); elapsed 1s."
+                "API calls: 5 (2 carrying changes, 1 retry, 0 rate-limited); elapsed 1s."
             ),
             "{text}"
         );
         assert!(
-            text.contains("Not converged: 1 differences remain (revision 9)"),
+            text.contains("Not converged: 1 difference remains (revision 9)"),
             "{text}"
         );
     }
@@ -273,5 +279,14 @@ mod tests {
         assert_eq!(json["problems"][0]["rule"], "R04");
         assert_eq!(json["converged"], false);
         assert!(json.get("stopped").is_none());
+    }
+
+    #[test]
+    fn one_operation_is_one_operation() {
+        let mut one = summary();
+        one.operations = 1;
+        assert!(one.text().contains(": 1 operation: "), "{}", one.text());
+        assert!(!one.text().contains("1 operations"), "{}", one.text());
+        assert_eq!(operations(2), "2 operations");
     }
 }

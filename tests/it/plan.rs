@@ -261,6 +261,12 @@ fn markdown_is_cut_past_the_limit_with_a_note() {
         "{}",
         &markdown[markdown.len() - 400..]
     );
+    // It points at the saved full plan, the one the pull request's job keeps.
+    assert!(
+        markdown.contains("The whole plan is in this run's saved plan (the `plan.json` artifact"),
+        "{}",
+        &markdown[markdown.len() - 400..]
+    );
     // Sections opened are closed: fences and details balance.
     assert_eq!(markdown.matches("```").count() % 2, 0);
     assert_eq!(
