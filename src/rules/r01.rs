@@ -109,8 +109,11 @@ fn member_emails(ctx: &Context, out: &mut Vec<Diagnostic>) {
                     Code::R01,
                     pointer,
                     format!(
-                        "member `{email}` is declared twice{} (emails are compared ignoring case and surrounding spaces)",
-                        super::context::first_at(first.as_ref())
+                        "member `{email}` is declared twice ({}emails are compared ignoring case and surrounding spaces)",
+                        first.as_ref().map_or_else(String::new, |l| format!(
+                            "first declared at {}; ",
+                            l.file_line()
+                        ))
                     ),
                 )
                 .help("keep one declaration of this member and delete the other")
