@@ -98,6 +98,39 @@ fn case_only<'n>(
     }
 }
 
+/// `renamed_from` naming a name the section declares too: both are wanted, so nothing
+/// is renamed (a warning; the old one stays as declared).
+fn renamed_from_declared<'n>(
+    ctx: &Context,
+    entries: impl Iterator<Item = (usize, &'n str, Option<&'n str>)> + Clone,
+    section: &str,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let names: FxHashMap<&str, usize> = entries.clone().map(|(i, name, _)| (name, i)).collect();
+    for (index, name, from) in entries {
+        let Some(from) = from else { continue };
+        if let Some(&other) = names.get(from).filter(|&&other| other != index) {
+            let place = ctx.locate(&format!("/{section}/{other}/name"));
+            let mut warning = ctx
+                .error(
+                    Code::R09,
+                    format!("/{section}/{index}/renamed_from"),
+                    format!(
+                        "{what} `{name}` is renamed from `{from}`, which is declared too{}: nothing is renamed",
+                        super::context::first_at(place.as_ref()).replace("first declared", "declared")
+                    ),
+                )
+                .help(format!(
+                    "to rename `{from}`, delete its own entry; to keep both, delete `renamed_from`"
+                ))
+                .related(place, format!("`{from}` is declared here"));
+            warning.severity = Severity::Warning;
+            out.push(warning);
+        }
+    }
+}
+
 fn unique_sections(ctx: &Context, out: &mut Vec<Diagnostic>) {
     const HELP: &str = "names must be unique: keep one declaration and delete or rename the other";
     fn name_in(section: &'static str) -> impl Fn(usize) -> String {
@@ -116,6 +149,39 @@ fn unique_sections(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let projects = || config.projects.iter().map(|p| p.name.as_str()).enumerate();
     repeated(ctx, projects(), name_in("projects"), "project", HELP, out);
     case_only(ctx, projects(), name_in("projects"), "project", out);
+    renamed_from_declared(
+        ctx,
+        config
+            .companies
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.name.as_str(), c.renamed_from.as_deref())),
+        "companies",
+        "company",
+        out,
+    );
+    renamed_from_declared(
+        ctx,
+        config
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i, r.name.as_str(), r.renamed_from.as_deref())),
+        "roles",
+        "role",
+        out,
+    );
+    renamed_from_declared(
+        ctx,
+        config
+            .projects
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, p.name.as_str(), p.renamed_from.as_deref())),
+        "projects",
+        "project",
+        out,
+    );
     let numbers = config
         .agreements
         .iter()

@@ -1118,3 +1118,22 @@ fn names_are_trimmed_and_names_that_differ_only_by_case_warn_naming_both_places(
     );
     assert!(stdout.contains("is valid"), "{stdout}");
 }
+
+#[test]
+fn renamed_from_a_name_declared_too_warns_that_nothing_is_renamed() {
+    let config = TestConfig::with(&BASE.replace(
+        "  - { name: Architect }\n",
+        "  - { name: Architect }\n  - { name: Designer, renamed_from: Architect }\n",
+    ));
+    let validated = config.valid();
+    let warnings = with_code(&validated.warnings, "R09");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].0, 7);
+    assert!(
+        warnings[0].1.starts_with(
+            "role `Designer` is renamed from `Architect`, which is declared too (declared at "
+        ),
+        "{warnings:?}"
+    );
+    assert!(validated.desired.state.roles.contains_key("Architect"));
+}
