@@ -18,6 +18,9 @@
 //!   except an expired invitation, which plans `member.resend_invite`.
 //! - A removal or deactivation carries its cascade as `consequences`: the seats,
 //!   services, support and project memberships it frees are not planned separately.
+//! - A member declared inactive who is not in the account is added inactive, in one
+//!   `member.invite` (no invitation); each invitation says whether it goes out now.
+//! - `renamed_from` renames the live company, role or project (see `renames`).
 //!
 //! The diff takes plain inputs ([`State`], [`Desired`], [`DiffOptions`]), so it is
 //! tested without a backend; the caller fills the options from the backend's
