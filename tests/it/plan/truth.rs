@@ -87,6 +87,19 @@ fn each_new_member_says_whether_the_invitation_goes_out_now_or_later() {
         ["project_member.add Tower A/quiet@acme.example"]
     );
     assert_eq!(plan.operations[0].invitation, Some(Invitation::Now));
+    // Or an access level does, on the update that gives it.
+    let mut given = live.clone();
+    given
+        .members
+        .get_mut(&email("quiet@acme.example"))
+        .unwrap()
+        .access = [AccessLevel::Executive].into();
+    let plan = super::fixtures::plan(&live, &desired(&given));
+    assert_eq!(ops(&plan), ["member.update quiet@acme.example"]);
+    assert_eq!(plan.operations[0].invitation, Some(Invitation::Now));
+    // An update of someone already invited says nothing about invitations.
+    let plan = super::fixtures::plan(&given, &desired(&live));
+    assert_eq!(plan.operations[0].invitation, None);
 }
 
 #[test]
