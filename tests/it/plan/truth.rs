@@ -223,3 +223,71 @@ fn renamed_from_renames_a_company_and_a_role_and_their_members_follow() {
     }
     assert!(super::fixtures::plan(&renamed, &desired).is_empty());
 }
+
+#[test]
+fn every_kind_of_live_object_the_configuration_does_not_declare_is_listed() {
+    use accord::state::{AgreementState, CompanyState, ProjectState, RoleState, TeamState};
+    let mut current = account();
+    current
+        .companies
+        .insert("Old Partner".into(), CompanyState::default());
+    current.roles.insert("Intern".into(), RoleState::default());
+    current
+        .projects
+        .insert("Riverside School".into(), ProjectState::default());
+    current.agreements.insert(
+        "110009999999".into(),
+        AgreementState {
+            name: "Old".into(),
+            contract_manager: email("alice@acme.example"),
+            software_coordinator: email("alice@acme.example"),
+            ..AgreementState::default()
+        },
+    );
+    current.teams.insert("100009".into(), TeamState::default());
+    let desired = desired(&account());
+    let plan = plan(&current, &desired);
+    assert!(plan.is_empty(), "{:?}", ops(&plan));
+    let drift = accord::plan::drift::classify(&plan, &current, &desired, None);
+    let listed: Vec<(&str, &str)> = drift
+        .unmanaged
+        .iter()
+        .map(|i| (i.target.as_str(), i.detail.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("Old Partner", "company not declared"),
+            ("Intern", "role not declared"),
+            ("Riverside School", "project not declared"),
+            ("110009999999", "agreement not declared"),
+            ("100009", "team not declared"),
+        ]
+    );
+    assert!(
+        drift
+            .unmanaged
+            .iter()
+            .all(|i| i.repair.starts_with("nothing: "))
+    );
+    // A live object the configuration renames is declared, not listed.
+    let mut renaming = desired.clone();
+    renaming
+        .state
+        .projects
+        .insert("Riverside Academy".into(), ProjectState::default());
+    renaming
+        .renames
+        .projects
+        .insert("Riverside Academy".into(), "Riverside School".into());
+    let plan = super::fixtures::plan(&current, &renaming);
+    assert_eq!(ops(&plan), ["project.update Riverside Academy"]);
+    let drift = accord::plan::drift::classify(&plan, &current, &renaming, None);
+    assert!(
+        drift
+            .unmanaged
+            .iter()
+            .all(|i| i.target != "Riverside School"),
+        "{drift:?}"
+    );
+}
