@@ -168,10 +168,19 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
     summary.warnings.extend(journal.error());
     // The account is now as the configuration asks: the backend's history says so,
     // and later plans tell what changed since (drift) from what the configuration
-    // changes (a reviewed change). An apply with nothing to do changed nothing, so
-    // the newest record still holds (and it makes no write call).
-    let changed = !operations.is_empty() || fresh;
-    if let (true, true, Some(revision)) = (changed, summary.converged, summary.revision) {
+    // changes (a reviewed change). An apply with nothing to do records it only when
+    // the history does not say so yet (an account converged before accord recorded
+    // applies), so it makes no write call otherwise.
+    let record = match (summary.converged, summary.revision) {
+        (true, Some(revision)) if !operations.is_empty() || fresh => Some(revision),
+        (true, Some(revision)) => match backend.last_applied().await {
+            Ok(Some(applied)) if applied.revision == revision => None,
+            Ok(_) => Some(revision),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    if let Some(revision) = record {
         if let Err(e) = backend.record_applied(revision).await {
             summary.warnings.push(format!(
                 "the apply converged, but {} could not record it, so plans cannot tell drift from reviewed changes until an apply does: {e}",

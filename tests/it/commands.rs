@@ -880,3 +880,23 @@ fn export_without_out_prints_one_document_that_validates() {
     let output = plan(config.path(), &store, &[], 0);
     assert_eq!(stdout_of(&output), "No changes.\n");
 }
+
+#[test]
+fn an_apply_with_nothing_to_do_records_the_account_as_applied_once() {
+    // An account already as configured, never applied by this accord (imported).
+    let store = Store::holding(&desired_state(&acme()));
+    let applied = |store: &Store| {
+        store
+            .open()
+            .history()
+            .expect("history")
+            .iter()
+            .filter(|e| e.op == "account.applied")
+            .count()
+    };
+    assert_eq!(applied(&store), 0);
+    apply(&acme(), &store);
+    assert_eq!(applied(&store), 1, "the first converged apply records it");
+    apply(&acme(), &store);
+    assert_eq!(applied(&store), 1, "nothing changed since: not again");
+}
