@@ -405,6 +405,7 @@ impl Firm {
             self.config.companies.push(Company {
                 name: format!("{word} {suffix} {index:04}"),
                 trade: Some(trade.into()),
+                renamed_from: None,
             });
         }
     }
@@ -415,6 +416,7 @@ impl Firm {
             .map(|(name, access)| Role {
                 name: (*name).into(),
                 default_access: access.to_vec(),
+                renamed_from: None,
             })
             .collect();
     }
@@ -624,6 +626,7 @@ impl Firm {
             });
         }
         Project {
+            renamed_from: None,
             name: format!(
                 "{} {} {index:04}",
                 PLACES[index % PLACES.len()],

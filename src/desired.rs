@@ -164,4 +164,25 @@ pub struct Desired {
     pub protected: BTreeSet<Email>,
     /// Where each declaration is.
     pub provenance: Provenance,
+    /// `renamed_from` of companies, roles and projects: new name -> old name.
+    pub renames: Renames,
+}
+
+/// What the configuration renames (`renamed_from`), by kind: new name -> old name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renames {
+    /// Companies.
+    pub companies: BTreeMap<String, String>,
+    /// Roles.
+    pub roles: BTreeMap<String, String>,
+    /// Projects.
+    pub projects: BTreeMap<String, String>,
+}
+
+impl Renames {
+    /// Whether nothing is renamed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.companies.is_empty() && self.roles.is_empty() && self.projects.is_empty()
+    }
 }

@@ -27,6 +27,7 @@ pub fn to_config(state: &State) -> ConfigFile {
             .map(|(name, company)| Company {
                 name: name.clone(),
                 trade: company.trade.clone(),
+                renamed_from: None,
             })
             .collect(),
         roles: state
@@ -35,6 +36,7 @@ pub fn to_config(state: &State) -> ConfigFile {
             .map(|(name, role)| Role {
                 name: name.clone(),
                 default_access: role.default_access.iter().copied().collect(),
+                renamed_from: None,
             })
             .collect(),
         groups: Vec::new(),
@@ -92,6 +94,7 @@ pub fn to_config(state: &State) -> ConfigFile {
             .iter()
             .map(|(name, project)| Project {
                 name: name.clone(),
+                renamed_from: None,
                 members: project
                     .members
                     .iter()

@@ -214,29 +214,36 @@ fn refused(refusal: Refusal) -> Error {
     }
 }
 
-/// The drift report of `plan`, with who and when from the backend's audit log when
-/// it keeps one. An audit log that cannot be read costs only the who and when (a
-/// warning in the log), never the plan.
+/// The drift report of `plan`: what changed since accord last applied, from the
+/// backend's history when it keeps one. A history that cannot be read costs only
+/// the telling apart (a warning in the log; the differences are then listed as
+/// "differs from the configuration"), never the plan.
 async fn drift_report(
     backend: &dyn Backend,
     plan: &Plan,
     snapshot: &Snapshot,
     desired: &Desired,
 ) -> Drift {
-    let mut report = drift::classify(plan, &snapshot.state, desired);
-    let targets = report.targets();
-    if targets.is_empty() {
-        return report;
+    if plan.new_account {
+        return Drift::default();
     }
-    match backend.last_changes(&targets).await {
-        Ok(changes) => report.attach(&changes),
-        Err(e) => tracing::warn!(
-            backend = %backend.url(),
-            error = %e,
-            "cannot read the audit log for the drift report"
-        ),
+    // Nothing differs at all: no need to read the history (it can be long).
+    let unknown = drift::classify(plan, &snapshot.state, desired, None);
+    if unknown.is_empty() {
+        return unknown;
     }
-    report
+    let applied = match backend.last_applied().await {
+        Ok(applied) => applied,
+        Err(e) => {
+            tracing::warn!(
+                backend = %backend.url(),
+                error = %e,
+                "cannot read the history for the drift report"
+            );
+            None
+        }
+    };
+    drift::classify(plan, &snapshot.state, desired, applied.as_ref())
 }
 
 /// Reads a plan saved by `plan --out` and checks it was made from the configuration

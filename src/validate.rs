@@ -41,17 +41,21 @@ pub fn validate(path: &Path, options: &LoadOptions) -> Result<Validated, Vec<Dia
         diagnostics
     };
     let Checked { config, sources } = schema::load_and_check(path, options).map_err(sorted)?;
-    let desired = check_and_compile(&config, &sources).map_err(sorted)?;
+    let (desired, warnings) = check_and_compile(&config, &sources).map_err(sorted)?;
     Ok(Validated {
         config,
         sources,
         desired,
-        warnings: Vec::new(),
+        warnings: sorted(warnings),
     })
 }
 
-/// [`rules::compile`], with the rule checks and the compilation on two threads.
-fn check_and_compile(config: &ConfigFile, sources: &SourceMap) -> Result<Desired, Vec<Diagnostic>> {
+/// [`rules::compile`], with the rule checks and the compilation on two threads; a
+/// valid configuration comes with its warnings.
+fn check_and_compile(
+    config: &ConfigFile,
+    sources: &SourceMap,
+) -> Result<(Desired, Vec<Diagnostic>), Vec<Diagnostic>> {
     let ctx = Context::new(config, sources);
     let (diagnostics, desired) = std::thread::scope(|scope| {
         let checks = scope.spawn(|| rules::check(&ctx));
@@ -64,5 +68,5 @@ fn check_and_compile(config: &ConfigFile, sources: &SourceMap) -> Result<Desired
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
-    desired
+    desired.map(|desired| (desired, diagnostics))
 }

@@ -67,7 +67,7 @@ fn record_needs(company: Option<&String>, role: Option<&String>) -> Vec<String> 
 pub fn keys(operation: &Operation) -> Keys {
     let mut keys = keys_of(&operation.op);
     keys.changes
-        .extend(operation.consequences.iter().filter_map(|c| pool_of(c)));
+        .extend(operation.consequences().iter().filter_map(|c| pool_of(c)));
     keys
 }
 
@@ -91,11 +91,28 @@ pub fn keys_of(op: &Op) -> Keys {
     let (changes, needs): (Vec<String>, Vec<String>) = match op {
         Op::CompanyCreate { name, .. } => (vec![format!("company:{name}")], vec![]),
         // A trade change: nothing else needs it.
+        // A rename gives the company its new name, which members' records name.
+        Op::CompanyUpdate {
+            name,
+            from: Some(_),
+            ..
+        } => (
+            vec![format!("company:{name}"), format!("company-record:{name}")],
+            vec![],
+        ),
         Op::CompanyUpdate { name, .. } => (vec![format!("company-record:{name}")], vec![]),
         Op::RoleCreate { name, .. } => (vec![format!("role:{name}")], vec![]),
         // Members' access follows a role through their own updates, not the role's.
+        Op::RoleUpdate {
+            name,
+            from: Some(_),
+            ..
+        } => (
+            vec![format!("role:{name}"), format!("role-record:{name}")],
+            vec![],
+        ),
         Op::RoleUpdate { name, .. } => (vec![format!("role-record:{name}")], vec![]),
-        Op::MemberInvite { email, record } => (
+        Op::MemberInvite { email, record, .. } => (
             vec![member(email)],
             record_needs(record.company.as_ref(), record.role.as_ref()),
         ),
@@ -171,7 +188,9 @@ pub fn keys_of(op: &Op) -> Keys {
             vec![format!("support:{number}")],
             vec![format!("agreement:{number}"), member(email)],
         ),
-        Op::ProjectCreate { name } => (vec![format!("project:{name}")], vec![]),
+        Op::ProjectCreate { name } | Op::ProjectUpdate { name, .. } => {
+            (vec![format!("project:{name}")], vec![])
+        }
         Op::TeamCreate { team, seats, .. } => (
             std::iter::once(format!("team:{team}"))
                 .chain(seats.keys().map(|p| format!("team-pool:{team}/{p}")))
@@ -311,6 +330,7 @@ mod tests {
             record.access.insert(AccessLevel::AccountAdmin);
         }
         operation(Op::MemberInvite {
+            inactive: false,
             email: email(who),
             record,
         })
@@ -371,10 +391,10 @@ mod tests {
         let mut removal = operation(Op::MemberRemove {
             email: email("zed@x"),
         });
-        removal.consequences = vec![
+        removal.consequences = Some(vec![
             "seat.unassign 1100/Auto/CAD/zed@x".into(),
             "project_member.remove Tower/zed@x".into(),
-        ];
+        ]);
         let mut failures = Failures::default();
         failures.record(&removal);
         assert!(
@@ -435,6 +455,7 @@ mod tests {
         failures.record(&operation(Op::CompanyUpdate {
             name: "ACME".into(),
             trade: None,
+            from: None,
         }));
         assert_eq!(failures.blocking(&invite("dana@x", false)), None);
         failures.record(&operation(Op::CompanyCreate {

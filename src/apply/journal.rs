@@ -436,6 +436,7 @@ mod tests {
         journal.call(0, 0, 1, vec![op("a@x"), op("b@x")]);
         let a = Operation::new(
             crate::plan::Op::MemberInvite {
+                inactive: false,
                 email: crate::state::Email::new("a@x"),
                 record: crate::plan::MemberRecord::default(),
             },

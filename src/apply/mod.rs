@@ -166,6 +166,28 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
     summary.journal = journal.path().display().to_string();
     summary.backend = backend.url();
     summary.warnings.extend(journal.error());
+    // The account is now as the configuration asks: the backend's history says so,
+    // and later plans tell what changed since (drift) from what the configuration
+    // changes (a reviewed change). An apply with nothing to do records it only when
+    // the history does not say so yet (an account converged before accord recorded
+    // applies), so it makes no write call otherwise.
+    let record = match (summary.converged, summary.revision) {
+        (true, Some(revision)) if !operations.is_empty() || fresh => Some(revision),
+        (true, Some(revision)) => match backend.last_applied().await {
+            Ok(Some(applied)) if applied.revision == revision => None,
+            Ok(_) => Some(revision),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    if let Some(revision) = record {
+        if let Err(e) = backend.record_applied(revision).await {
+            summary.warnings.push(format!(
+                "the apply converged, but {} could not record it, so plans cannot tell drift from reviewed changes until an apply does: {e}",
+                backend.url()
+            ));
+        }
+    }
     let counts = backend.caller().counts();
     summary.api_calls = counts.total();
     summary.write_calls = counts.writes;
@@ -263,15 +285,19 @@ fn summarise(
     recovered: usize,
 ) -> Summary {
     let tally = execution.tally();
-    let problems: Vec<Problem> = operations
+    let results: Vec<Problem> = operations
         .iter()
         .zip(&execution.outcomes)
-        .filter(|(_, outcome)| !outcome.is_success())
         .map(|(operation, outcome)| Problem {
             op: operation.op.name().to_owned(),
             target: operation.target.clone(),
             outcome: outcome.clone(),
         })
+        .collect();
+    let problems: Vec<Problem> = results
+        .iter()
+        .filter(|p| !p.outcome.is_success())
+        .cloned()
         .collect();
     let (revision, differences, warning) = match verification {
         Ok(v) => (Some(v.revision), v.differences, None),
@@ -300,6 +326,7 @@ fn summarise(
         elapsed_secs: 0.0,
         revision,
         problems,
+        results,
         differences,
         stopped: execution.stopped.clone(),
         warnings: warning.into_iter().collect(),

@@ -93,7 +93,14 @@ impl Progress for Lines {
         self.operations.store(operations, Ordering::Relaxed);
         let _ = self.started.set(std::time::Instant::now());
         if operations > 0 {
-            eprintln!("applying {operations} operations in {calls} calls");
+            let calls = match calls {
+                1 => "1 call".to_owned(),
+                n => format!("{n} calls"),
+            };
+            eprintln!(
+                "applying {} in {calls}",
+                super::report::operations(operations)
+            );
         }
     }
 

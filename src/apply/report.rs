@@ -64,6 +64,9 @@ pub struct Summary {
     pub revision: Option<u64>,
     /// The operations that did not succeed.
     pub problems: Vec<Problem>,
+    /// Every operation of the plan with its outcome (`done`, `already_so`, ...), in
+    /// plan order: what the apply did, one by one.
+    pub results: Vec<Problem>,
     /// What still differs from the configuration after the apply.
     pub differences: Vec<String>,
     /// Why the apply stopped early, if it did.
@@ -111,23 +114,26 @@ impl Summary {
         };
         let _ = writeln!(
             out,
-            "{verdict}: {} operations: {}.",
-            self.operations,
+            "{verdict}: {}: {}.",
+            operations(self.operations),
             tally_words(&self.tally)
         );
         if self.recovered > 0 {
             let _ = writeln!(
                 out,
-                "Recovered {} operations an interrupted earlier apply had carried out (recorded in this run's journal).",
-                self.recovered
+                "Recovered {} an interrupted earlier apply had carried out (recorded in this run's journal).",
+                operations(self.recovered)
             );
         }
         let _ = writeln!(
             out,
-            "API calls: {} ({} carrying changes, {} retries, {} rate-limited); elapsed {}.",
+            "API calls: {} ({} carrying changes, {}, {} rate-limited); elapsed {}.",
             self.api_calls,
             self.write_calls,
-            self.retries,
+            match self.retries {
+                1 => "1 retry".to_owned(),
+                n => format!("{n} retries"),
+            },
             self.rate_limited,
             format_duration(Duration::from_secs_f64(self.elapsed_secs.max(0.0)))
         );
@@ -166,8 +172,11 @@ impl Summary {
         } else if !self.differences.is_empty() {
             let _ = writeln!(
                 out,
-                "Not converged: {} differences remain{revision} (`accord plan` shows them):",
-                self.differences.len()
+                "Not converged: {}{revision} (`accord plan` shows them):",
+                match self.differences.len() {
+                    1 => "1 difference remains".to_owned(),
+                    n => format!("{n} differences remain"),
+                }
             );
             push_list(
                 out,
@@ -189,6 +198,12 @@ fn push_list(out: &mut String, lines: impl Iterator<Item = String>, total: usize
             total - TEXT_LIST_LIMIT
         );
     }
+}
+
+/// `1 operation`, `2 operations`.
+#[must_use]
+pub fn operations(n: usize) -> String {
+    format!("{n} operation{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
@@ -216,6 +231,7 @@ mod tests {
             rate_limited: 0,
             elapsed_secs: 1.5,
             revision: Some(9),
+            results: Vec::new(),
             problems: vec![Problem {
                 op: "seat.assign".into(),
                 target: "1/A/x@y".into(),
@@ -244,12 +260,12 @@ mod tests {
         );
         assert!(
             text.contains(
-                "API calls: 5 (2 carrying changes, 1 retries, 0 rate-limited); elapsed 1s."
+                "API calls: 5 (2 carrying changes, 1 retry, 0 rate-limited); elapsed 1s."
             ),
             "{text}"
         );
         assert!(
-            text.contains("Not converged: 1 differences remain (revision 9)"),
+            text.contains("Not converged: 1 difference remains (revision 9)"),
             "{text}"
         );
     }
@@ -263,5 +279,14 @@ mod tests {
         assert_eq!(json["problems"][0]["rule"], "R04");
         assert_eq!(json["converged"], false);
         assert!(json.get("stopped").is_none());
+    }
+
+    #[test]
+    fn one_operation_is_one_operation() {
+        let mut one = summary();
+        one.operations = 1;
+        assert!(one.text().contains(": 1 operation: "), "{}", one.text());
+        assert!(!one.text().contains("1 operations"), "{}", one.text());
+        assert_eq!(operations(2), "2 operations");
     }
 }

@@ -179,6 +179,7 @@ mod tests {
 
     fn invite(n: usize) -> Op {
         Op::MemberInvite {
+            inactive: false,
             email: Email::new(&format!("m{n}@x")),
             record: MemberRecord::default(),
         }

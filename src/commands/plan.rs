@@ -32,6 +32,11 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<Finished> {
     // before the fetch lets the fetched state reuse their memory: on 50,000 members
     // that takes plan's peak from 10.1 to 8.7 times the input's size (BENCHMARKS.md,
     // "## plan").
+    // Warnings (the configuration is valid) go to standard error, so standard output
+    // holds only the plan.
+    if !warnings.is_empty() {
+        eprint!("{}", report::human(&warnings, color));
+    }
     drop((config, warnings));
     let digest = args
         .out

@@ -16,9 +16,9 @@ pub fn run(args: &ValidateArgs, color: bool) -> Result<Finished> {
     let outcome = validate(&args.config.path, &args.config.load_options());
     let mut stdout = std::io::stdout().lock();
     let (text, code) = match (&outcome, args.format) {
-        (Ok(_), DiagnosticFormat::Json) => (report::json(&[]), exit::OK),
-        (Ok(_), DiagnosticFormat::Github) => (String::new(), exit::OK),
-        (Ok(_), DiagnosticFormat::Sarif) => (crate::annotate::sarif(&[]), exit::OK),
+        (Ok(v), DiagnosticFormat::Json) => (report::json(&v.warnings), exit::OK),
+        (Ok(v), DiagnosticFormat::Github) => (crate::annotate::github(&v.warnings), exit::OK),
+        (Ok(v), DiagnosticFormat::Sarif) => (crate::annotate::sarif(&v.warnings), exit::OK),
         (Err(diagnostics), DiagnosticFormat::Github) => {
             (crate::annotate::github(diagnostics), exit::FAILURE)
         }
@@ -27,9 +27,14 @@ pub fn run(args: &ValidateArgs, color: bool) -> Result<Finished> {
         }
         (Ok(validated), DiagnosticFormat::Human) => {
             let state = &validated.desired.state;
+            let warnings = if validated.warnings.is_empty() {
+                String::new()
+            } else {
+                report::human(&validated.warnings, color)
+            };
             (
                 format!(
-                    "{} is valid: account {}, {} members, {} agreements, {} projects\n",
+                    "{warnings}{} is valid: account {}, {} members, {} agreements, {} projects\n",
                     args.config.path.display(),
                     state.account.id,
                     state.members.len(),

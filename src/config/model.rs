@@ -81,24 +81,40 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Company {
-    /// Unique company name.
+    /// Unique company name (surrounding spaces are ignored).
     #[schemars(length(min = 1))]
+    #[serde(deserialize_with = "trimmed")]
     pub name: String,
     /// The company's trade, such as "Architecture".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade: Option<String>,
+    /// The company's previous name, to rename it: the plan renames the live company of that name instead of creating a new one (a no-op once it has the new name).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
+    pub renamed_from: Option<String>,
 }
 
 /// A job role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Role {
-    /// Unique role name.
+    /// Unique role name (surrounding spaces are ignored).
     #[schemars(length(min = 1))]
+    #[serde(deserialize_with = "trimmed")]
     pub name: String,
     /// Access levels a member with this role gets when the member lists no `access`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_access: Vec<AccessLevel>,
+    /// The role's previous name, to rename it: the plan renames the live role of that name instead of creating a new one (a no-op once it has the new name).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
+    pub renamed_from: Option<String>,
 }
 
 /// A named list of members.
@@ -107,6 +123,7 @@ pub struct Role {
 pub struct Group {
     /// Unique group name, referred to as `group:NAME`.
     #[schemars(length(min = 1))]
+    #[serde(deserialize_with = "trimmed")]
     pub name: String,
     /// Member emails (or `group:NAME` of another group).
     #[serde(default)]
@@ -151,10 +168,18 @@ pub struct Member {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// The company the member belongs to (declared under `companies`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
     pub company: Option<String>,
     /// The member's job role (declared under `roles`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
     pub role: Option<String>,
     /// Account access levels; overrides the role's default. `[]` means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +198,7 @@ pub struct Member {
 pub struct Agreement {
     /// The contract number (quote it: it is text, not a number).
     #[schemars(length(min = 1))]
+    #[serde(deserialize_with = "trimmed")]
     pub number: String,
     /// The agreement's name.
     #[schemars(length(min = 1))]
@@ -200,6 +226,7 @@ pub struct Agreement {
 pub struct Product {
     /// The product's name, such as "AutoCAD".
     #[schemars(length(min = 1))]
+    #[serde(deserialize_with = "trimmed")]
     pub name: String,
     /// Seats purchased; left out, the backend's count is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,6 +242,7 @@ pub struct Product {
 pub struct CloudService {
     /// The service's name, such as "Cloud Rendering".
     #[schemars(length(min = 1))]
+    #[serde(deserialize_with = "trimmed")]
     pub name: String,
     /// Members (or `group:NAME`) who may use it; at most 3 (R05).
     #[serde(default)]
@@ -245,6 +273,7 @@ pub struct Team {
 pub struct TeamProduct {
     /// The product's name, such as "AutoCAD".
     #[schemars(length(min = 1))]
+    #[serde(deserialize_with = "trimmed")]
     pub name: String,
     /// Seats in the team's pool; left out, the pool keeps its live size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,9 +287,17 @@ pub struct TeamProduct {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Project {
-    /// Unique project name.
+    /// Unique project name (surrounding spaces are ignored).
     #[schemars(length(min = 1))]
+    #[serde(deserialize_with = "trimmed")]
     pub name: String,
+    /// The project's previous name, to rename it: the plan renames the live project of that name (keeping its members and history) instead of creating a new one (a no-op once it has the new name).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "trimmed_opt"
+    )]
+    pub renamed_from: Option<String>,
     /// The project's members, by email or by group.
     #[serde(default)]
     pub members: Vec<ProjectMember>,
@@ -284,4 +321,24 @@ pub struct ProjectMember {
     /// Products the member uses on the project; `docs` is required (R08). Left out: `[docs]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub products: Option<Vec<ProjectProduct>>,
+}
+
+/// A name without its surrounding spaces (`"C1 "` is `C1`, as emails are trimmed).
+fn trimmed<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    Ok(match name.trim() {
+        trimmed if trimmed.len() == name.len() => name,
+        trimmed => trimmed.to_owned(),
+    })
+}
+
+/// [`trimmed`], for an optional name.
+fn trimmed_opt<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let name = Option::<String>::deserialize(deserializer)?;
+    Ok(name.map(|n| match n.trim() {
+        trimmed if trimmed.len() == n.len() => n,
+        trimmed => trimmed.to_owned(),
+    }))
 }

@@ -152,22 +152,43 @@ pub struct LastChange {
     pub actor: Option<String>,
 }
 
-/// The newest change per target among `entries` (an audit log, oldest first, as
-/// `(target, op, at, actor)`), keeping only `targets`: what [`Backend::last_changes`]
-/// answers.
+/// The name under which a backend's history records that an apply converged: the
+/// account was then as the configuration asked.
+pub const APPLIED: &str = "account.applied";
+
+/// What accord last applied, from a backend's history: the revision at which an
+/// apply last converged, and every change recorded since (newest per target). A
+/// plan uses it to tell drift (the live account changed since) from a reviewed
+/// change (the configuration changed since).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The revision the converged apply left the account at.
+    pub revision: u64,
+    /// When it converged (Unix seconds, the backend's clock).
+    pub at: i64,
+    /// The newest change per target recorded since then.
+    pub since: BTreeMap<String, LastChange>,
+}
+
+/// [`Applied`] from a history (oldest first, as `(op, target, at, actor, revision)`):
+/// `None` when it records no converged apply.
 #[must_use]
-pub fn latest_per_target(
-    entries: impl IntoIterator<Item = (String, String, i64, Option<String>)>,
-    targets: &[String],
-) -> BTreeMap<String, LastChange> {
-    let wanted: std::collections::BTreeSet<&str> = targets.iter().map(String::as_str).collect();
-    let mut latest = BTreeMap::new();
-    for (target, op, at, actor) in entries {
-        if wanted.contains(target.as_str()) {
-            latest.insert(target, LastChange { op, at, actor });
+pub fn applied_from_history(
+    entries: impl IntoIterator<Item = (String, String, i64, Option<String>, u64)>,
+) -> Option<Applied> {
+    let mut applied: Option<Applied> = None;
+    for (op, target, at, actor, revision) in entries {
+        if op == APPLIED {
+            applied = Some(Applied {
+                revision,
+                at,
+                since: BTreeMap::new(),
+            });
+        } else if let Some(applied) = &mut applied {
+            applied.since.insert(target, LastChange { op, at, actor });
         }
     }
-    latest
+    applied
 }
 
 /// How far a lock reaches.
@@ -277,16 +298,25 @@ pub trait Backend: Send + Sync {
         None
     }
 
-    /// The last recorded change to each of `targets` (operation target strings), for
-    /// the drift report's who and when. Backends without an audit log answer none.
+    /// What accord last applied ([`Applied`]): when an apply last converged and what
+    /// changed since. Backends without a history answer `None`, and plans then say
+    /// "differs from the configuration" without claiming who changed what.
     ///
     /// # Errors
-    /// The backend's audit log cannot be read.
-    async fn last_changes(
-        &self,
-        targets: &[String],
-    ) -> Result<BTreeMap<String, LastChange>, BackendError> {
-        let _ = targets;
-        Ok(BTreeMap::new())
+    /// The backend's history cannot be read.
+    async fn last_applied(&self) -> Result<Option<Applied>, BackendError> {
+        Ok(None)
+    }
+
+    /// Records that an apply converged with the account at `revision` (the
+    /// verification's): done only if the account is still at it, so a change made in
+    /// between is never taken for applied. Answers whether it was recorded. Backends
+    /// without a history record nothing.
+    ///
+    /// # Errors
+    /// The backend cannot be written.
+    async fn record_applied(&self, revision: u64) -> Result<bool, BackendError> {
+        let _ = revision;
+        Ok(false)
     }
 }

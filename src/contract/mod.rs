@@ -16,7 +16,8 @@ pub mod error;
 pub mod op;
 
 pub use backend::{
-    Backend, LastChange, Lease, Lock, LockScope, Outcome, Snapshot, latest_per_target,
+    APPLIED, Applied, Backend, LastChange, Lease, Lock, LockScope, Outcome, Snapshot,
+    applied_from_history,
 };
 pub use capabilities::{
     Budget, Capabilities, DEFAULT_BULK_LIMIT, Limits, ManualAction, MemberField, Window,

@@ -266,12 +266,15 @@ operations! {
         /// Trade.
         trade: Option<String>,
     }
-    /// Change a company's trade.
+    /// Change a company's trade, and rename it (`from`: the live name).
     CompanyUpdate = "company.update" (Change, Company, Companies, true) {
-        /// Company name.
+        /// Company name (the new one, for a rename).
         name: String,
         /// New trade.
         trade: Option<String>,
+        /// For a rename (`renamed_from`): the live company's name now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     }
     /// Create a role.
     RoleCreate = "role.create" (Add, Role, Roles, true) {
@@ -280,12 +283,15 @@ operations! {
         /// Default access levels.
         default_access: BTreeSet<AccessLevel>,
     }
-    /// Change a role's default access.
+    /// Change a role's default access, and rename it (`from`: the live name).
     RoleUpdate = "role.update" (Change, Role, Roles, true) {
-        /// Role name.
+        /// Role name (the new one, for a rename).
         name: String,
         /// New default access levels.
         default_access: BTreeSet<AccessLevel>,
+        /// For a rename (`renamed_from`): the live role's name now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     }
     /// Create a named-user team with its name and pool sizes (backends that are the
     /// system of record for teams: the embedded store and the account service).
@@ -297,12 +303,17 @@ operations! {
         /// Seats per product pool.
         seats: BTreeMap<String, u32>,
     }
-    /// Add a member to the account (sends the invitation when they have access or a project).
+    /// Add a member to the account (sends the invitation when they have access or a
+    /// project). With `inactive`, the member is added inactive from the start: no
+    /// invitation goes out, and they hold nothing until activated.
     MemberInvite = "member.invite" (Add, Member, Members, true) {
         /// Email.
         email: Email,
         /// The record.
         record: MemberRecord,
+        /// Added inactive (declared `status: inactive`), without an invitation.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        inactive: bool,
     }
     /// Add a user to a team (on the vendor: an invitation; an existing user is done).
     TeamMemberAdd = "team_member.add" (Add, Team, TeamMembers, true) {
@@ -468,6 +479,13 @@ operations! {
         /// Project name.
         name: String,
     }
+    /// Rename a project (`renamed_from`), keeping its members and history.
+    ProjectUpdate = "project.update" (Change, Project, Projects, true) {
+        /// The new name.
+        name: String,
+        /// The live project's name now.
+        from: String,
+    }
     /// Remove a member from a project.
     ProjectMemberRemove = "project_member.remove" (Remove, Project, ProjectMembers, true) {
         /// Project name.
@@ -543,6 +561,7 @@ impl Op {
             | Self::CompanyUpdate { name, .. }
             | Self::RoleCreate { name, .. }
             | Self::RoleUpdate { name, .. }
+            | Self::ProjectUpdate { name, .. }
             | Self::ProjectCreate { name } => name.clone(),
             Self::TeamCreate { team, .. } | Self::TeamUpdate { team, .. } => team.clone(),
             Self::TeamMemberAdd { team, email, .. } | Self::TeamMemberRemove { team, email } => {
@@ -606,6 +625,7 @@ impl Op {
             | Self::CompanyUpdate { name, .. }
             | Self::RoleCreate { name, .. }
             | Self::RoleUpdate { name, .. }
+            | Self::ProjectUpdate { name, .. }
             | Self::ProjectCreate { name } => name.as_str(),
             Self::MemberInvite { email, .. }
             | Self::MemberUpdate { email, .. }
@@ -643,6 +663,14 @@ impl Op {
             self,
             Self::MemberRemove { .. } | Self::MemberDeactivate { .. }
         )
+    }
+
+    /// Whether this operation frees what someone holds (a member's removal or
+    /// deactivation, a user's removal from a team): a plan lists what it frees as its
+    /// `consequences`, an empty list when it frees nothing.
+    #[must_use]
+    pub fn has_consequences(&self) -> bool {
+        self.is_member_exit() || matches!(self, Self::TeamMemberRemove { .. })
     }
 }
 

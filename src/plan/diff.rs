@@ -18,6 +18,9 @@
 //!   except an expired invitation, which plans `member.resend_invite`.
 //! - A removal or deactivation carries its cascade as `consequences`: the seats,
 //!   services, support and project memberships it frees are not planned separately.
+//! - A member declared inactive who is not in the account is added inactive, in one
+//!   `member.invite` (no invitation); each invitation says whether it goes out now.
+//! - `renamed_from` renames the live company, role or project (see `renames`).
 //!
 //! The diff takes plain inputs ([`State`], [`Desired`], [`DiffOptions`]), so it is
 //! tested without a backend; the caller fills the options from the backend's
@@ -32,6 +35,7 @@ mod agreements;
 mod finish;
 mod members;
 mod projects;
+mod renames;
 mod teams;
 mod values;
 
@@ -191,7 +195,10 @@ impl Refusal {
 /// only reads.
 pub fn diff(current: &State, desired: &Desired, options: &DiffOptions) -> Result<Plan, Refusal> {
     check_account(current, desired)?;
-    let mut builder = Builder::new(current, desired, options);
+    let (current, mut renamed) = renames::apply(current, desired, options);
+    let mut builder = Builder::new(&current, desired, options);
+    builder.notes.append(&mut renamed.notes);
+    builder.renamed = renamed;
     // A section the backend does not manage is not diffed at all (the restriction
     // of the configuration already listed it); the others are, and within them an
     // operation the backend does not carry out becomes a manual step or a note.
@@ -243,6 +250,11 @@ struct Builder<'a> {
     manual: Vec<ManualStep>,
     /// Users leaving a team (`team_member.remove`), with their operation's index.
     team_exits: BTreeMap<(String, Email), usize>,
+    /// Members never invited whom an operation of this plan invites (an access
+    /// level, or their first project), so only that one operation says so.
+    invited: BTreeSet<Email>,
+    /// The renames (`renamed_from`) the plan makes; `current` shows them made.
+    renamed: renames::Applied,
     notes: Vec<String>,
     refusals: Vec<Diagnostic>,
 }
@@ -259,6 +271,8 @@ impl<'a> Builder<'a> {
             unmanaged: BTreeMap::new(),
             manual: Vec::new(),
             team_exits: BTreeMap::new(),
+            invited: BTreeSet::new(),
+            renamed: renames::Applied::default(),
             notes: Vec::new(),
             refusals: Vec::new(),
         }

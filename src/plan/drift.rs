@@ -1,24 +1,30 @@
-//! The drift report: how the live account differs from the configuration, sorted
-//! into classes a person can act on.
+//! The drift report: how the live account differs from the configuration *other
+//! than by the change the configuration asks for*, sorted into classes a person can
+//! act on.
 //!
-//! A plan says *what* `accord apply` would do; the drift report says *why the account
-//! is not as declared*, so someone can decide between repairing it (`accord apply`)
-//! and updating the configuration. The classes are:
+//! A plan says *what* `accord apply` would do. Part of that is what the
+//! configuration asks to change (what a reviewer reviews in a pull request); the
+//! rest is drift: the live account changed outside accord since accord last applied
+//! it. The two are told apart with the backend's history ([`Applied`]): an apply
+//! that converges records so (`account.applied`), and a difference whose object was
+//! changed since is drift, while a difference whose object nobody touched since is
+//! the configuration's change and is left to the plan. So:
 //!
-//! - **changed**: the object exists on both sides but the live account holds other
-//!   values (someone changed it outside accord); who and when come from the backend's
-//!   audit log when it has one ([`crate::backend::Backend::last_changes`]);
-//! - **unmanaged**: present live but not declared. With `settings.prune` off, members
-//!   are only reported (apply leaves them); anything else undeclared is removed;
-//! - **missing**: declared but not in the live account (apply creates it);
-//! - **expired invitations**: pending invitations older than seven days (apply sends
-//!   them again).
+//! - a new account (the backend holds none yet) has no drift at all;
+//! - with a recorded apply, the classes are **changed** (the object changed live
+//!   since, with who and when), **unmanaged** (live but not declared: an undeclared
+//!   object, or one added live since that the plan removes), **missing** (declared,
+//!   applied, then gone from the live account);
+//! - without one (a backend that keeps no history, or one no apply has converged on
+//!   yet), who changed a value cannot be told: those differences are listed as
+//!   **differs from the configuration**, claiming no origin;
+//! - **expired invitations** (pending for more than seven days: the backend's doing)
+//!   and undeclared live objects are listed in either case.
 //!
 //! The report is derived from the plan's operations plus the two states, so it never
 //! disagrees with the plan.
 
 use crate::time::format_utc;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -28,7 +34,7 @@ use super::operation::{Action, Op, Operation, Provenance};
 use crate::desired::Desired;
 use crate::state::{MemberStatus, State};
 
-pub use crate::contract::{LastChange, latest_per_target};
+pub use crate::contract::{Applied, LastChange};
 
 /// One difference between the live account and the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +45,8 @@ pub struct DriftItem {
     pub detail: String,
     /// What `accord apply` does about it: an operation name, or `nothing` and why.
     pub repair: String,
-    /// The last recorded change to the target, when the backend keeps an audit log.
+    /// The change recorded to it since accord last applied, when the backend keeps a
+    /// history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_change: Option<LastChange>,
 }
@@ -47,15 +54,23 @@ pub struct DriftItem {
 /// The drift report: every difference, by class. Empty when the account is as declared.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drift {
-    /// Live, but declared with other values.
+    /// When accord last applied (an apply converged), from the backend's history:
+    /// drift is what changed since. `null` when the backend records none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
+    /// Live, changed since accord last applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<DriftItem>,
     /// Live, but not declared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmanaged: Vec<DriftItem>,
-    /// Declared, but not live.
+    /// Declared and applied, then gone from the live account.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<DriftItem>,
+    /// Differences whose origin is unknown (no recorded apply): the live account and
+    /// the configuration differ, whoever changed which.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<DriftItem>,
     /// Pending invitations that expired.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expired_invitations: Vec<DriftItem>,
@@ -85,11 +100,21 @@ impl Drift {
 
     /// The classes with their titles, in report order.
     #[must_use]
-    pub fn classes(&self) -> [(&'static str, &[DriftItem]); 5] {
+    pub fn classes(&self) -> [(&'static str, &[DriftItem]); 6] {
         [
-            ("Changed in the live account", &self.changed),
+            (
+                "Changed in the live account since accord last applied",
+                &self.changed,
+            ),
             ("Live but not declared (unmanaged)", &self.unmanaged),
-            ("Declared but missing live", &self.missing),
+            (
+                "Declared, applied, then gone from the live account",
+                &self.missing,
+            ),
+            (
+                "Differs from the configuration (the backend records no apply, so who changed it is not known)",
+                &self.differs,
+            ),
             ("Invitations expired", &self.expired_invitations),
             (
                 "Manual steps (a person makes them in the portal)",
@@ -97,56 +122,67 @@ impl Drift {
             ),
         ]
     }
-
-    /// The targets worth an audit-log look-up: the changed and unmanaged ones (what
-    /// someone did outside accord). Empty when there are none, so a plan without
-    /// such drift never reads the log.
-    #[must_use]
-    pub fn targets(&self) -> Vec<String> {
-        let mut targets: Vec<String> = self
-            .changed
-            .iter()
-            .chain(&self.unmanaged)
-            .map(|item| item.target.clone())
-            .collect();
-        targets.sort();
-        targets.dedup();
-        targets
-    }
-
-    /// Fills in who and when from `changes` (by target), for the changed and
-    /// unmanaged items: those are the ones someone did outside accord.
-    pub fn attach(&mut self, changes: &BTreeMap<String, LastChange>) {
-        for item in self.changed.iter_mut().chain(self.unmanaged.iter_mut()) {
-            item.last_change = changes.get(&item.target).cloned();
-        }
-    }
 }
 
 /// Classifies the differences `plan` repairs, plus the undeclared members it leaves
-/// alone (`settings.prune` off), between `current` (live) and `desired`.
+/// alone (`settings.prune` off), between `current` (live) and `desired`; `applied` is
+/// what the backend's history says accord last applied (`None`: it records none).
 #[must_use]
-pub fn classify(plan: &Plan, current: &State, desired: &Desired) -> Drift {
-    let mut drift = Drift::default();
+pub fn classify(
+    plan: &Plan,
+    current: &State,
+    desired: &Desired,
+    applied: Option<&Applied>,
+) -> Drift {
+    let mut drift = Drift {
+        since: applied.map(|a| a.at),
+        ..Drift::default()
+    };
+    // A new account: everything in the plan is the configuration's, nothing drifted.
+    if plan.new_account {
+        return drift;
+    }
     for operation in &plan.operations {
-        let item = item_of(operation, current);
-        match operation.op.action() {
-            _ if matches!(operation.op, Op::MemberResendInvite { .. }) => {
-                drift.expired_invitations.push(item);
+        if matches!(operation.op, Op::MemberResendInvite { .. }) {
+            drift.expired_invitations.push(item_of(operation, current));
+            continue;
+        }
+        match applied {
+            None => {
+                let mut item = item_of(operation, current);
+                if operation.op.action() == Action::Add {
+                    item.detail = format!("{}, not in the live account", item.detail);
+                }
+                drift.differs.push(item);
             }
-            Action::Add => drift.missing.push(item),
-            Action::Change => drift.changed.push(item),
-            Action::Remove => drift.unmanaged.push(item),
+            Some(applied) => {
+                // Nothing touched it since accord applied: the configuration changed.
+                let Some(change) = touched(applied, &operation.target) else {
+                    continue;
+                };
+                let mut item = item_of(operation, current);
+                item.last_change = Some(change.clone());
+                match operation.op.action() {
+                    Action::Add => drift.missing.push(item),
+                    Action::Change => drift.changed.push(item),
+                    Action::Remove => drift.unmanaged.push(item),
+                }
+            }
         }
     }
     for step in &plan.manual {
+        let change = applied.map(|a| touched(a, &step.target));
+        if matches!(change, Some(None)) {
+            continue;
+        }
         drift.manual.push(DriftItem {
             target: step.target.clone(),
             detail: format!("{} ({})", step.op, step.why),
             repair: format!("nothing: {}", step.action),
-            last_change: None,
+            last_change: change.flatten().cloned(),
         });
     }
+    undeclared_objects(&mut drift, current, desired, applied);
     for email in current.members.keys() {
         if !desired.state.members.contains_key(email) && !removed(plan, email.as_str()) {
             drift.unmanaged.push(DriftItem {
@@ -159,11 +195,76 @@ pub fn classify(plan: &Plan, current: &State, desired: &Desired) -> Drift {
                 } else {
                     LEFT_ALONE.to_owned()
                 },
-                last_change: None,
+                last_change: applied.and_then(|a| touched(a, email.as_str())).cloned(),
             });
         }
     }
     drift
+}
+
+/// What apply does about an undeclared company, role, project, agreement or team.
+pub const UNDECLARED: &str = "nothing: accord leaves what the configuration does not declare alone (declare it to manage it, or rename a declared one to it with `renamed_from`)";
+
+/// Lists every company, role, project, agreement and team live but not declared (a
+/// live object the configuration renames is declared).
+fn undeclared_objects(
+    drift: &mut Drift,
+    current: &State,
+    desired: &Desired,
+    applied: Option<&Applied>,
+) {
+    let wanted = &desired.state;
+    let renames = &desired.renames;
+    let renamed = |from: &std::collections::BTreeMap<String, String>, name: &str| {
+        from.values().any(|old| old == name)
+    };
+    let mut push = |kind: &str, target: &str| {
+        drift.unmanaged.push(DriftItem {
+            target: target.to_owned(),
+            detail: format!("{kind} not declared"),
+            repair: UNDECLARED.to_owned(),
+            last_change: applied.and_then(|a| a.since.get(target)).cloned(),
+        });
+    };
+    for name in current.companies.keys() {
+        if !wanted.companies.contains_key(name) && !renamed(&renames.companies, name) {
+            push("company", name);
+        }
+    }
+    for name in current.roles.keys() {
+        if !wanted.roles.contains_key(name) && !renamed(&renames.roles, name) {
+            push("role", name);
+        }
+    }
+    for name in current.projects.keys() {
+        if !wanted.projects.contains_key(name) && !renamed(&renames.projects, name) {
+            push("project", name);
+        }
+    }
+    for number in current.agreements.keys() {
+        if !wanted.agreements.contains_key(number) {
+            push("agreement", number);
+        }
+    }
+    for id in current.teams.keys() {
+        if !wanted.teams.contains_key(id) {
+            push("team", id);
+        }
+    }
+}
+
+/// The change recorded since accord last applied to what an operation concerns: its
+/// target itself or, for a seat, service, support or project membership, the
+/// removal or deactivation of the member it names (whose cascade freed it).
+fn touched<'a>(applied: &'a Applied, target: &str) -> Option<&'a LastChange> {
+    if let Some(change) = applied.since.get(target) {
+        return Some(change);
+    }
+    let (_, member) = target.rsplit_once('/')?;
+    applied
+        .since
+        .get(member)
+        .filter(|c| c.op == "member.remove" || c.op == "member.deactivate")
 }
 
 /// Whether the plan removes or deactivates the member `email`.
@@ -234,7 +335,16 @@ pub fn text(drift: &Drift) -> String {
     if drift.is_empty() {
         return out;
     }
-    out.push_str("Drift:\n");
+    match drift.since {
+        Some(at) => {
+            let _ = writeln!(
+                out,
+                "Drift (the live account changed outside accord since accord last applied it, {}):",
+                format_utc(at)
+            );
+        }
+        None => out.push_str("Drift:\n"),
+    }
     for (title, items) in drift.classes() {
         if items.is_empty() {
             continue;
@@ -261,7 +371,15 @@ pub fn markdown(drift: &Drift) -> String {
     if drift.is_empty() {
         return out;
     }
-    out.push_str("#### Drift\n\n| | Count |\n|---|---:|\n");
+    out.push_str("#### Drift\n\n");
+    if let Some(at) = drift.since {
+        let _ = writeln!(
+            out,
+            "What changed in the live account outside accord since accord last applied it ({}); the configuration's own changes are the plan above.\n",
+            format_utc(at)
+        );
+    }
+    out.push_str("| | Count |\n|---|---:|\n");
     for (title, items) in drift.classes() {
         if !items.is_empty() {
             let _ = writeln!(out, "| {title} | {} |", items.len());
@@ -336,24 +454,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_newest_change_of_each_wanted_target_is_kept() {
+    fn what_changed_since_the_newest_recorded_apply_is_kept() {
         let change = |op: &str, at: i64| LastChange {
             op: op.into(),
             at,
             actor: None,
         };
-        let entry = |target: &str, op: &str, at: i64| (target.to_owned(), op.to_owned(), at, None);
-        let log = [
-            entry("a@x", "member.invite", 1),
-            entry("b@x", "member.invite", 2),
-            entry("a@x", "member.update", 3),
-        ];
-        let latest = latest_per_target(log, &["a@x".to_owned()]);
-        assert_eq!(latest.len(), 1);
-        assert_eq!(latest["a@x"], change("member.update", 3));
+        let entry = |op: &str, target: &str, at: i64| {
+            (
+                op.to_owned(),
+                target.to_owned(),
+                at,
+                None,
+                at.unsigned_abs(),
+            )
+        };
         assert_eq!(
-            who_and_when(&latest["a@x"]),
-            "at 1970-01-01 00:00:03 UTC (member.update; who was not recorded)"
+            crate::contract::applied_from_history([entry("member.invite", "a@x", 1)]),
+            None
+        );
+        let log = [
+            entry("member.invite", "a@x", 1),
+            entry(crate::contract::APPLIED, "acme", 1),
+            entry("member.invite", "b@x", 2),
+            entry(crate::contract::APPLIED, "acme", 2),
+            entry("member.update", "a@x", 3),
+            entry("member.update", "a@x", 4),
+        ];
+        let applied = crate::contract::applied_from_history(log).expect("an apply");
+        assert_eq!((applied.revision, applied.at), (2, 2));
+        assert_eq!(applied.since.len(), 1);
+        assert_eq!(applied.since["a@x"], change("member.update", 4));
+        assert_eq!(
+            who_and_when(&applied.since["a@x"]),
+            "at 1970-01-01 00:00:04 UTC (member.update; who was not recorded)"
         );
     }
 
@@ -427,10 +561,81 @@ mod tests {
             }));
             let plan = crate::plan::diff(&current, &desired, &crate::plan::DiffOptions::default())
                 .expect("a plan");
-            let drift = classify(&plan, &current, &desired);
+            let drift = classify(
+                &plan,
+                &current,
+                &desired,
+                Some(&touched_since("x@acme.example")),
+            );
             assert_eq!(drift.changed.len(), 1, "{drift:?}");
             assert_eq!(drift.changed[0].detail, words);
+            // Without a recorded apply, the same difference claims no origin.
+            let drift = classify(&plan, &current, &desired, None);
+            assert!(drift.changed.is_empty(), "{drift:?}");
+            assert_eq!(drift.differs.len(), 1, "{drift:?}");
+            assert_eq!(drift.differs[0].detail, words);
         }
+    }
+
+    /// A recorded apply after which `target` was changed (by `console`).
+    fn touched_since(target: &str) -> Applied {
+        Applied {
+            revision: 3,
+            at: 100,
+            since: [(
+                target.to_owned(),
+                LastChange {
+                    op: "member.update".into(),
+                    at: 200,
+                    actor: Some("console".into()),
+                },
+            )]
+            .into(),
+        }
+    }
+
+    #[test]
+    fn what_the_configuration_changes_since_the_last_apply_is_not_drift() {
+        use crate::state::{Email, MemberState};
+        let current = account(Some(MemberState::default()));
+        let mut wanted = account(Some(MemberState {
+            company: Some("Partner".into()),
+            ..MemberState::default()
+        }));
+        wanted
+            .members
+            .insert(Email::new("new@acme.example"), MemberState::default());
+        let desired = Desired {
+            state: wanted,
+            ..Desired::default()
+        };
+        let mut plan =
+            crate::plan::diff(&current, &desired, &crate::plan::DiffOptions::default()).unwrap();
+        assert_eq!(plan.operations.len(), 2, "{:?}", plan.operations);
+        // Nobody touched x@ or new@ since the apply: the plan is the reviewed change.
+        let untouched = touched_since("someone-else@acme.example");
+        let drift = classify(&plan, &current, &desired, Some(&untouched));
+        assert!(drift.is_empty(), "{drift:?}");
+        assert_eq!(drift.since, Some(100));
+        // The console changed x@ since: that part is drift, with who and when.
+        let drift = classify(
+            &plan,
+            &current,
+            &desired,
+            Some(&touched_since("x@acme.example")),
+        );
+        assert_eq!(drift.changed.len(), 1, "{drift:?}");
+        assert_eq!(
+            drift.changed[0]
+                .last_change
+                .as_ref()
+                .and_then(|c| c.actor.as_deref()),
+            Some("console")
+        );
+        assert!(drift.missing.is_empty(), "{drift:?}");
+        // A new account has no drift, whatever the history says.
+        plan.new_account = true;
+        assert!(classify(&plan, &current, &desired, None).is_empty());
     }
 
     #[test]
@@ -454,7 +659,7 @@ mod tests {
             };
             let plan = crate::plan::diff(&current, &desired, &options).expect("a plan");
             assert!(plan.operations.is_empty(), "{:?}", plan.operations);
-            let drift = classify(&plan, &current, &desired);
+            let drift = classify(&plan, &current, &desired, None);
             assert_eq!(drift.unmanaged.len(), 1, "{drift:?}");
             assert_eq!(drift.unmanaged[0].repair, repair);
         }

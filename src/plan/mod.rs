@@ -22,4 +22,6 @@ pub use diff::{DEFAULT_BULK_LIMIT, DiffOptions, Refusal, diff};
 pub use model::{
     PLAN_FORMAT_VERSION, Plan, SavedPlan, SeatCount, SeatLine, Summary, config_digest, fingerprint,
 };
-pub use operation::{Action, FieldChange, MemberRecord, ObjectKind, Op, Operation, Provenance};
+pub use operation::{
+    Action, FieldChange, Invitation, MemberRecord, ObjectKind, Op, Operation, Provenance,
+};

@@ -27,6 +27,32 @@ impl Provenance {
     }
 }
 
+/// Whether adding a member sends them an invitation (DOMAIN.md: a member with no
+/// access level and no project is in the account, not invited yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Invitation {
+    /// The invitation e-mail goes out with this apply (an access level, or a project
+    /// this plan adds them to).
+    Now,
+    /// Not yet: it goes out when they get an access level or a project.
+    Later,
+    /// None: the member is added inactive.
+    None,
+}
+
+impl Invitation {
+    /// The words the text and markdown renderings use.
+    #[must_use]
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Now => "sent now",
+            Self::Later => "not sent yet (it goes out when they get an access level or a project)",
+            Self::None => "none (added inactive: no e-mail, no access until activated)",
+        }
+    }
+}
+
 /// One field an update changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
@@ -53,9 +79,15 @@ pub struct Operation {
     /// For updates: the fields that change, old -> new.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
-    /// For removals and deactivations: what they free (`seat.unassign 1100/AutoCAD/x@y`, ...).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub consequences: Vec<String>,
+    /// For removals and deactivations (and removals from a team): what they free
+    /// (`seat.unassign 1100/AutoCAD/x@y`, ...), an empty list when nothing; `None`
+    /// (absent from the JSON) for every other operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consequences: Option<Vec<String>>,
+    /// For an addition of a member (and the change that first gives a member who was
+    /// never invited an access level or a project): whether an invitation goes out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<Invitation>,
 }
 
 impl Operation {
@@ -65,12 +97,19 @@ impl Operation {
     pub fn new(op: Op, provenance: Provenance) -> Self {
         Self {
             target: op.target(),
-            op,
             batch: 0,
             provenance,
             changes: Vec::new(),
-            consequences: Vec::new(),
+            consequences: op.has_consequences().then(Vec::new),
+            invitation: None,
+            op,
         }
+    }
+
+    /// What the operation frees (empty for operations that free nothing).
+    #[must_use]
+    pub fn consequences(&self) -> &[String] {
+        self.consequences.as_deref().unwrap_or_default()
     }
 }
 

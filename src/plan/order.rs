@@ -99,9 +99,11 @@ impl Slot {
             Op::TeamSeatAssign { .. } => Self::at(6, 3),
             // 7. projects: creation, then member removals, additions, updates
             Op::ProjectCreate { .. } => Self::at(7, 0),
-            Op::ProjectMemberRemove { .. } => Self::at(7, 1),
-            Op::ProjectMemberAdd { .. } => Self::at(7, 2),
-            Op::ProjectMemberUpdate { .. } => Self::at(7, 3),
+            // renames (`renamed_from`) before anything names the new name
+            Op::ProjectUpdate { .. } => Self::at(7, 1),
+            Op::ProjectMemberRemove { .. } => Self::at(7, 2),
+            Op::ProjectMemberAdd { .. } => Self::at(7, 3),
+            Op::ProjectMemberUpdate { .. } => Self::at(7, 4),
             // 8. invitation re-sends
             Op::MemberResendInvite { .. } => Self::at(8, 0),
         }
@@ -166,6 +168,7 @@ mod tests {
 
     fn invite(n: usize) -> Op {
         Op::MemberInvite {
+            inactive: false,
             email: Email::new(&format!("m{n:03}@x.example")),
             record: crate::contract::MemberRecord::default(),
         }

@@ -87,7 +87,28 @@ pub fn desired(ctx: &Context) -> Result<Desired, Vec<Diagnostic>> {
         max_removals: max_removals(ctx, settings.max_removals),
         protected,
         provenance: compiler.provenance,
+        renames: renames(ctx.config),
     })
+}
+
+/// `renamed_from` of companies, roles and projects (one that names the entry's own
+/// name renames nothing).
+fn renames(config: &crate::config::ConfigFile) -> crate::desired::Renames {
+    fn pairs<'a>(
+        entries: impl Iterator<Item = (&'a String, &'a Option<String>)>,
+    ) -> BTreeMap<String, String> {
+        entries
+            .filter_map(|(name, from)| {
+                let from = from.as_ref().filter(|from| *from != name)?;
+                Some((name.clone(), from.clone()))
+            })
+            .collect()
+    }
+    crate::desired::Renames {
+        companies: pairs(config.companies.iter().map(|c| (&c.name, &c.renamed_from))),
+        roles: pairs(config.roles.iter().map(|r| (&r.name, &r.renamed_from))),
+        projects: pairs(config.projects.iter().map(|p| (&p.name, &p.renamed_from))),
+    }
 }
 
 /// The removal limit, citing `settings.max_removals` when the configuration sets it.

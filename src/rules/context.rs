@@ -301,6 +301,16 @@ impl<'a> Context<'a> {
     }
 }
 
+/// ` (first declared at FILE:LINE)` for a name declared twice, so every format (the
+/// message itself, CI annotations, a log) names both places; empty when the first
+/// place is not known.
+#[must_use]
+pub fn first_at(first: Option<&crate::diagnostic::Location>) -> String {
+    first.map_or_else(String::new, |l| {
+        format!(" (first declared at {})", l.file_line())
+    })
+}
+
 /// Whether a member declaration asks for `inactive`.
 #[must_use]
 pub fn is_inactive(member: &Member) -> bool {

@@ -103,17 +103,21 @@ fn member_emails(ctx: &Context, out: &mut Vec<Diagnostic>) {
         }
         let first = ctx.member_index(email).unwrap_or(index);
         if first != index {
+            let first = ctx.locate(&format!("/members/{first}/email"));
             out.push(
                 ctx.error(
                     Code::R01,
                     pointer,
-                    format!("member `{email}` is declared twice (emails are compared ignoring case and surrounding spaces)"),
+                    format!(
+                        "member `{email}` is declared twice ({}emails are compared ignoring case and surrounding spaces)",
+                        first.as_ref().map_or_else(String::new, |l| format!(
+                            "first declared at {}; ",
+                            l.file_line()
+                        ))
+                    ),
                 )
                 .help("keep one declaration of this member and delete the other")
-                .related(
-                    ctx.locate(&format!("/members/{first}/email")),
-                    "first declared here",
-                ),
+                .related(first, "first declared here"),
             );
         }
     }

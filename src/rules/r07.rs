@@ -133,7 +133,7 @@ impl Fault {
                     format!("`{email}` in {place} is not declared under `members`"),
                 )
                 .help(format!(
-                    "declare `{email}` under `members` (with company and role), or correct the address"
+                    "declare `{email}` under `members` (with company and role), correct the address, or, if the person has left, delete this reference"
                 )),
             Self::Inactive(index) => ctx
                 .error(

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use rustc_hash::FxHashMap;
 
 use super::context::{Context, Entry, normalise, suggest};
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, Severity};
 
 /// Checks R09.
 #[must_use]
@@ -46,15 +46,87 @@ fn repeated<'n>(
     for (index, name) in names {
         let &mut first_index = first.entry(name).or_insert(index);
         if first_index != index {
+            let first = ctx.locate(&pointer(first_index));
             out.push(
                 ctx.error(
                     Code::R09,
                     pointer(index),
-                    format!("{what} `{name}` is declared twice"),
+                    format!(
+                        "{what} `{name}` is declared twice{}",
+                        super::context::first_at(first.as_ref())
+                    ),
                 )
                 .help(help)
-                .related(ctx.locate(&pointer(first_index)), "first declared here"),
+                .related(first, "first declared here"),
             );
+        }
+    }
+}
+
+/// Names that differ from an earlier one only by letter case (`C1`, `c1`): allowed
+/// (names are compared as written), but most likely one thing written two ways, so
+/// a warning names both places.
+fn case_only<'n>(
+    ctx: &Context,
+    names: impl Iterator<Item = (usize, &'n str)>,
+    pointer: impl Fn(usize) -> String,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut first: FxHashMap<String, (usize, &'n str)> = FxHashMap::default();
+    for (index, name) in names {
+        let &mut (first_index, first_name) =
+            first.entry(name.to_lowercase()).or_insert((index, name));
+        if first_name != name {
+            let place = ctx.locate(&pointer(first_index));
+            let mut warning = ctx
+                .error(
+                    Code::R09,
+                    pointer(index),
+                    format!(
+                        "{what} `{name}` differs from {what} `{first_name}` only by letter case{}: they are two {what}s",
+                        super::context::first_at(place.as_ref()).replace("first declared", "declared")
+                    ),
+                )
+                .help(format!(
+                    "if they are one {what}, write its name the same way in both places"
+                ))
+                .related(place, format!("`{first_name}` is declared here"));
+            warning.severity = Severity::Warning;
+            out.push(warning);
+        }
+    }
+}
+
+/// `renamed_from` naming a name the section declares too: both are wanted, so nothing
+/// is renamed (a warning; the old one stays as declared).
+fn renamed_from_declared<'n>(
+    ctx: &Context,
+    entries: impl Iterator<Item = (usize, &'n str, Option<&'n str>)> + Clone,
+    section: &str,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let names: FxHashMap<&str, usize> = entries.clone().map(|(i, name, _)| (name, i)).collect();
+    for (index, name, from) in entries {
+        let Some(from) = from else { continue };
+        if let Some(&other) = names.get(from).filter(|&&other| other != index) {
+            let place = ctx.locate(&format!("/{section}/{other}/name"));
+            let mut warning = ctx
+                .error(
+                    Code::R09,
+                    format!("/{section}/{index}/renamed_from"),
+                    format!(
+                        "{what} `{name}` is renamed from `{from}`, which is declared too{}: nothing is renamed",
+                        super::context::first_at(place.as_ref()).replace("first declared", "declared")
+                    ),
+                )
+                .help(format!(
+                    "to rename `{from}`, delete its own entry; to keep both, delete `renamed_from`"
+                ))
+                .related(place, format!("`{from}` is declared here"));
+            warning.severity = Severity::Warning;
+            out.push(warning);
         }
     }
 }
@@ -65,14 +137,51 @@ fn unique_sections(ctx: &Context, out: &mut Vec<Diagnostic>) {
         move |i| format!("/{section}/{i}/name")
     }
     let config = ctx.config;
-    let companies = config.companies.iter().map(|c| c.name.as_str()).enumerate();
-    repeated(ctx, companies, name_in("companies"), "company", HELP, out);
-    let roles = config.roles.iter().map(|r| r.name.as_str()).enumerate();
-    repeated(ctx, roles, name_in("roles"), "role", HELP, out);
-    let groups = config.groups.iter().map(|g| g.name.as_str()).enumerate();
-    repeated(ctx, groups, name_in("groups"), "group", HELP, out);
-    let projects = config.projects.iter().map(|p| p.name.as_str()).enumerate();
-    repeated(ctx, projects, name_in("projects"), "project", HELP, out);
+    let companies = || config.companies.iter().map(|c| c.name.as_str()).enumerate();
+    repeated(ctx, companies(), name_in("companies"), "company", HELP, out);
+    case_only(ctx, companies(), name_in("companies"), "company", out);
+    let roles = || config.roles.iter().map(|r| r.name.as_str()).enumerate();
+    repeated(ctx, roles(), name_in("roles"), "role", HELP, out);
+    case_only(ctx, roles(), name_in("roles"), "role", out);
+    let groups = || config.groups.iter().map(|g| g.name.as_str()).enumerate();
+    repeated(ctx, groups(), name_in("groups"), "group", HELP, out);
+    case_only(ctx, groups(), name_in("groups"), "group", out);
+    let projects = || config.projects.iter().map(|p| p.name.as_str()).enumerate();
+    repeated(ctx, projects(), name_in("projects"), "project", HELP, out);
+    case_only(ctx, projects(), name_in("projects"), "project", out);
+    renamed_from_declared(
+        ctx,
+        config
+            .companies
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.name.as_str(), c.renamed_from.as_deref())),
+        "companies",
+        "company",
+        out,
+    );
+    renamed_from_declared(
+        ctx,
+        config
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i, r.name.as_str(), r.renamed_from.as_deref())),
+        "roles",
+        "role",
+        out,
+    );
+    renamed_from_declared(
+        ctx,
+        config
+            .projects
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, p.name.as_str(), p.renamed_from.as_deref())),
+        "projects",
+        "project",
+        out,
+    );
     let numbers = config
         .agreements
         .iter()

@@ -436,6 +436,22 @@ fn lock_error(error: LockError) -> ApiError {
     }
 }
 
+/// `POST /v1/applied`: records, in the audit log (`account.applied`, by the caller),
+/// that an apply converged with the account at `revision`; nothing when the account
+/// moved on since.
+pub(super) async fn applied(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    parsed: Result<Json<crate::wire::AppliedRequest>, JsonRejection>,
+) -> Answer {
+    let revision = body(&app, parsed)?.revision;
+    let recorded = app
+        .store(move |s| s.record_applied(revision, Some(&caller.name)))
+        .await?;
+    app.forget_audit();
+    Ok(Json(crate::wire::AppliedResponse { recorded }).into_response())
+}
+
 /// `GET /v1/audit`: every change to the account, oldest first, with who made it.
 pub(super) async fn audit(
     State(app): State<App>,

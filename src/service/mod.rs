@@ -185,6 +185,11 @@ impl App {
         Ok(())
     }
 
+    /// Drops the cached audit log (an entry was added without a new revision).
+    fn forget_audit(&self) {
+        *self.audit.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
     /// The audit log at the current revision (rebuilt only when the revision moved).
     async fn audit_log(&self) -> Result<(u64, Arc<[AuditEntry]>), ApiError> {
         let current = self.store(|s| s.revision()).await?;

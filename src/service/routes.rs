@@ -81,6 +81,7 @@ fn api() -> Table {
         .add("POST", "/v1/lock", post(handlers::lock_acquire))
         .add("POST", "/v1/lock/renew", post(handlers::lock_renew))
         .add("POST", "/v1/lock/release", post(handlers::lock_release))
+        .add("POST", "/v1/applied", post(handlers::applied))
         .add("GET", "/v1/audit", get(handlers::audit))
 }
 

@@ -339,6 +339,20 @@ pub struct LeaseRequest {
     pub lease: Lease,
 }
 
+/// `POST /v1/applied`: an apply converged with the account at `revision`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedRequest {
+    /// The revision the apply's verification read.
+    pub revision: u64,
+}
+
+/// The answer to `POST /v1/applied`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedResponse {
+    /// Whether it was recorded (`false`: the account moved on, or it was already).
+    pub recorded: bool,
+}
+
 /// One entry of the audit log: a change to the account, who made it and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

@@ -371,6 +371,7 @@ fn invite(email: &str) -> Op {
     Op::MemberInvite {
         email: Email::new(email),
         record: MemberRecord::default(),
+        inactive: false,
     }
 }
 

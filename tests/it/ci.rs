@@ -87,15 +87,16 @@ mod fixtures;
 mod drift {
     use std::collections::BTreeMap;
 
-    use accord::plan::drift::{self, LEFT_ALONE, LastChange, PROTECTED};
+    use accord::plan::drift::{self, Applied, LEFT_ALONE, LastChange, PROTECTED};
     use accord::plan::render;
     use accord::state::{AccessLevel, MemberStatus};
 
     use super::fixtures::*;
 
     /// One difference of each class: bob's company changed live (by `console` two
-    /// days ago), zed is live but undeclared with prune off, dana is declared but
-    /// not invited, carol's invitation expired, and the protected it@ is undeclared.
+    /// days ago, after accord last applied), zed is live but undeclared with prune
+    /// off, carol's invitation expired, and the protected it@ is undeclared; dana is
+    /// declared but not invited yet, the configuration's own change (no drift).
     fn drifted() -> accord::plan::Plan {
         let mut current = account();
         current
@@ -126,16 +127,32 @@ mod drift {
         let mut desired = desired(&wanted);
         desired.protected.insert(email("it@acme.example"));
         let mut plan = plan(&current, &desired);
-        plan.drift = drift::classify(&plan, &current, &desired);
-        let audit = BTreeMap::from([(
-            "bob@acme.example".to_owned(),
-            LastChange {
-                op: "member.update".into(),
-                at: NOW - 2 * 24 * 3600,
-                actor: Some("console".into()),
-            },
-        )]);
-        plan.drift.attach(&audit);
+        // accord last applied three days ago; since then the console changed bob
+        // and added zed. Dana is the configuration's own change: not drift.
+        let since = BTreeMap::from([
+            (
+                "bob@acme.example".to_owned(),
+                LastChange {
+                    op: "member.update".into(),
+                    at: NOW - 2 * 24 * 3600,
+                    actor: Some("console".into()),
+                },
+            ),
+            (
+                "zed@acme.example".to_owned(),
+                LastChange {
+                    op: "member.invite".into(),
+                    at: NOW - 24 * 3600,
+                    actor: Some("console".into()),
+                },
+            ),
+        ]);
+        let applied = Applied {
+            revision: 7,
+            at: NOW - 3 * 24 * 3600,
+            since,
+        };
+        plan.drift = drift::classify(&plan, &current, &desired, Some(&applied));
         plan
     }
 
@@ -159,7 +176,9 @@ mod drift {
         );
         assert_eq!(report.unmanaged[0].repair, PROTECTED);
         assert_eq!(report.unmanaged[1].repair, LEFT_ALONE);
-        assert_eq!(targets(&report.missing), ["dana@acme.example"]);
+        // Dana's invitation is what the configuration asks for, not drift.
+        assert!(report.missing.is_empty(), "{:?}", report.missing);
+        assert!(report.differs.is_empty(), "{:?}", report.differs);
         assert_eq!(targets(&report.expired_invitations), ["carol@acme.example"]);
     }
 
@@ -489,16 +508,35 @@ mod recipes {
 
         /// Someone changes the account outside the reviewed flow (with the
         /// `console` token): Alice's first name becomes Alicia.
-        fn change_live_account(&self, server: &Server, helper: &str) {
-            let other = Self::new(helper);
-            other.edit_people("first_name: Alice", "first_name: Alicia");
-            let output = other.run_as(
-                &server.url,
-                CONSOLE_TOKEN,
-                "accord apply --auto-approve config/",
-                &[],
-            );
-            assert_eq!(output.status.code(), Some(0), "{output:?}");
+        /// Someone changes alice's first name through the service's API with their
+        /// own token (as a console would): no accord apply records it as applied.
+        fn change_live_account(&self, server: &Server, _helper: &str) {
+            use accord::backend::Backend as _;
+            let runtime = tokio::runtime::Runtime::new().expect("runtime");
+            runtime.block_on(async {
+                let backend =
+                    accord::backend::http::HttpBackend::connect(&server.url, CONSOLE_TOKEN)
+                        .await
+                        .expect("the service");
+                let alice = accord::state::Email::new("alice.anders@acme.example");
+                let live = backend.fetch().await.expect("fetch").state.members[&alice].clone();
+                let record = accord::plan::MemberRecord {
+                    first_name: Some("Alicia".into()),
+                    last_name: live.last_name,
+                    company: live.company,
+                    role: live.role,
+                    access: live.access,
+                    external_subscriptions: live.external_subscriptions,
+                };
+                let outcomes = backend
+                    .execute(&[accord::plan::Op::MemberUpdate {
+                        email: alice,
+                        record,
+                    }])
+                    .await
+                    .expect("a change by hand");
+                assert_eq!(outcomes, [accord::contract::Outcome::Done]);
+            });
         }
     }
 
@@ -1210,34 +1248,82 @@ mod recipes {
 }
 
 /// The drift report against the embedded store: who and when come from its history
-/// (a local apply records no actor, so only when and what).
+/// (a write without the service records no actor, so only when and what). A change
+/// the configuration made and accord applied is no drift; one made in the store since
+/// is.
 #[test]
 fn drift_against_sqlite_says_when_from_the_store_history() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let backend = format!("sqlite:{}", dir.path().join("state.db").display());
+    let db = dir.path().join("state.db");
+    let backend = format!("sqlite:{}", db.display());
     let acme = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/acme");
     let changed = dir.path().join("changed");
     std::fs::create_dir(&changed).expect("dir");
-    for name in ["people.yaml", "agreements.yaml", "projects.yaml"] {
+    for name in [
+        "people.yaml",
+        "agreements.yaml",
+        "projects.yaml",
+        "teams.yaml",
+    ] {
         let text = std::fs::read_to_string(format!("{acme}/{name}")).expect("read");
         let text = text.replacen("first_name: Alice", "first_name: Alicia", 1);
         std::fs::write(changed.join(name), text).expect("write");
     }
     let runs = dir.path().join("runs");
-    for config in [Path::new(acme), changed.as_path()] {
-        accord()
+    let plan_json = |config: &Path, code: i32| -> serde_json::Value {
+        let output = accord()
             .args([
-                "apply",
-                "--auto-approve",
+                "plan",
+                "--format",
+                "json",
+                "--detailed-exitcode",
                 "--backend",
                 &backend,
-                "--runs-dir",
             ])
-            .arg(&runs)
             .arg(config)
-            .assert()
-            .code(0);
-    }
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(code), "{output:?}");
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    };
+    accord()
+        .args([
+            "apply",
+            "--auto-approve",
+            "--backend",
+            &backend,
+            "--runs-dir",
+        ])
+        .arg(&runs)
+        .arg(acme)
+        .assert()
+        .code(0);
+    // The pull request renames Alice: a reviewed change, not drift.
+    let plan = plan_json(&changed, 2);
+    assert!(plan.get("drift").is_none(), "{plan:#}");
+    // Someone changes her name in the store itself, after accord applied: drift.
+    let mut store = accord::backend::sqlite::SqliteStore::open(
+        &db,
+        std::sync::Arc::new(accord::backend::SystemClock),
+    )
+    .expect("store");
+    let alice = accord::state::Email::new("alice.anders@acme.example");
+    let live = store.fetch().expect("fetch").state.members[&alice].clone();
+    let record = accord::plan::MemberRecord {
+        first_name: Some("Alicia".into()),
+        last_name: live.last_name,
+        company: live.company,
+        role: live.role,
+        access: live.access,
+        external_subscriptions: live.external_subscriptions,
+    };
+    store
+        .execute(&[accord::plan::Op::MemberUpdate {
+            email: alice,
+            record,
+        }])
+        .expect("a change outside accord");
+    drop(store);
     let output = accord()
         .args([
             "plan",

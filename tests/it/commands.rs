@@ -155,23 +155,217 @@ fn plan_on_a_fresh_store_prints_the_creation_plan() {
     ] {
         assert!(text.contains(op), "{op} missing:\n{text}");
     }
-    // Everything is created, nothing removed; the one change is the member on leave
-    // (`status: inactive`), invited and then deactivated.
+    // Everything is created, nothing changed or removed: the member on leave
+    // (`status: inactive`) is added inactive, in one operation, with no invitation.
     let count = |sign: &str| text.lines().filter(|l| l.starts_with(sign)).count();
     let adds = count("  + ");
     assert!(adds > desired.members.len(), "{text}");
     assert!(
-        text.contains(&format!("Plan: {adds} to add, 1 to change, 0 to remove.")),
+        text.contains(&format!("Plan: {adds} to add, 0 to change, 0 to remove.")),
         "{text}"
     );
-    let changes: Vec<&str> = text.lines().filter(|l| l.starts_with("  ~ ")).collect();
-    assert_eq!(changes.len(), 1, "{changes:?}");
-    assert!(
-        changes[0].starts_with("  ~ member.deactivate emma.larsen@acme.example  ("),
-        "{changes:?}"
-    );
+    assert_eq!(count("  ~ "), 0, "{text}");
     assert_eq!(count("  - "), 0);
+    let emma = text
+        .split("\n\n")
+        .find(|block| block.starts_with("member emma.larsen@acme.example"))
+        .unwrap_or_else(|| panic!("no block for emma:\n{text}"));
+    assert_eq!(emma.matches("member.").count(), 1, "{emma}");
+    assert!(
+        emma.contains("+ member.invite emma.larsen@acme.example"),
+        "{emma}"
+    );
+    assert!(emma.contains("      status: inactive\n"), "{emma}");
+    assert!(
+        emma.contains("      invitation: none (added inactive"),
+        "{emma}"
+    );
+    assert!(
+        text.contains("      invitation: sent now\n"),
+        "the others are invited now:\n{text}"
+    );
+    // A new account has no drift: everything in the plan is the configuration's.
+    assert!(!text.contains("Drift"), "{text}");
     plan(&acme(), &store, &["--detailed-exitcode"], 2);
+}
+
+#[test]
+fn the_first_apply_of_the_example_adds_the_member_on_leave_inactive_and_converges() {
+    let store = applied_acme();
+    let state = store.state();
+    let emma = &state.members[&Email::new("emma.larsen@acme.example")];
+    assert_eq!(emma.status, MemberStatus::Inactive);
+    assert_eq!(emma.invited_at, None, "never invited");
+    // The history records the converged apply, so later plans tell drift apart.
+    let history = store.open().history().expect("history");
+    assert_eq!(
+        history.last().map(|e| e.op.as_str()),
+        Some("account.applied"),
+        "{history:?}"
+    );
+    let output = plan(&acme(), &store, &["--detailed-exitcode"], 0);
+    assert_eq!(stdout_of(&output), "No changes.\n");
+}
+
+/// A copy of the example, with `edit` applied to `file`'s text.
+fn acme_edited(file: &str, edit: impl Fn(String) -> String) -> TestConfig {
+    let mut config = TestConfig::new();
+    for entry in std::fs::read_dir(acme()).expect("examples/acme") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("name")
+            .to_owned();
+        let mut text = std::fs::read_to_string(&path).expect("read");
+        if name == file {
+            let edited = edit(text.clone());
+            assert_ne!(edited, text, "the edit changed nothing");
+            text = edited;
+        }
+        config = config.file(&name, text);
+    }
+    config
+}
+
+/// `accord apply --auto-approve CONFIG` against `store`, which must converge.
+fn apply(config: &Path, store: &Store) {
+    let runs = tempfile::tempdir().expect("runs dir");
+    let url = store.url();
+    let args = [
+        "apply",
+        config.to_str().expect("UTF-8"),
+        "--backend",
+        &url,
+        "--auto-approve",
+        "--runs-dir",
+        runs.path().to_str().expect("UTF-8"),
+    ];
+    run(&args, 0);
+}
+
+/// Applies the example to a fresh store, as the first CI apply does.
+fn applied_acme() -> Store {
+    let store = Store::new();
+    apply(&acme(), &store);
+    store
+}
+
+#[test]
+fn a_reviewed_change_is_not_drift_and_a_change_made_live_since_the_last_apply_is() {
+    let store = applied_acme();
+    // The pull request: noah loses takeoff on Riverside School.
+    let config = acme_edited("projects.yaml", |text| {
+        text.replace(
+            "noah.fischer@acme.example, access: member, products: [docs, cost, takeoff]",
+            "noah.fischer@acme.example, access: member, products: [docs, cost]",
+        )
+    });
+    let output = plan(config.path(), &store, &["--format", "json"], 0);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let ops: Vec<&str> = json["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .map(|o| o["target"].as_str().expect("target"))
+        .collect();
+    assert_eq!(ops, ["Riverside School/noah.fischer@acme.example"]);
+    assert!(
+        json.get("drift").is_none(),
+        "a reviewed change is no drift: {json:#}"
+    );
+    let text = stdout_of(&plan(config.path(), &store, &[], 0));
+    assert!(!text.contains("Drift"), "{text}");
+    // Someone changes tom's products in the console: that is drift, with who.
+    let tom = Email::new("tom.hughes@acme.example");
+    let options = accord::backend::sqlite::WriteOptions {
+        actor: Some("console".into()),
+        if_revision: None,
+    };
+    let outcomes = store
+        .open()
+        .execute_with(
+            &[accord::plan::Op::ProjectMemberUpdate {
+                project: "Harbour Tower A".into(),
+                email: tom,
+                access: accord::state::ProjectAccess::Admin,
+                products: [accord::state::ProjectProduct::Docs].into(),
+            }],
+            &options,
+        )
+        .expect("a console change");
+    assert_eq!(outcomes, [accord::contract::Outcome::Done]);
+    let output = plan(config.path(), &store, &["--format", "json"], 0);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        json["operations"].as_array().map(Vec::len),
+        Some(2),
+        "{json:#}"
+    );
+    let drift = &json["drift"];
+    assert!(drift["since"].is_i64(), "{drift:#}");
+    let changed = drift["changed"].as_array().expect("changed");
+    assert_eq!(changed.len(), 1, "{drift:#}");
+    assert_eq!(
+        changed[0]["target"],
+        "Harbour Tower A/tom.hughes@acme.example"
+    );
+    assert_eq!(changed[0]["last_change"]["actor"], "console");
+    assert!(
+        drift.get("missing").is_none() && drift.get("differs").is_none(),
+        "{drift:#}"
+    );
+}
+
+#[test]
+fn renamed_from_renames_the_live_project_instead_of_creating_another() {
+    let store = applied_acme();
+    let projects = acme_edited("projects.yaml", |text| {
+        text.replace(
+            "  - name: Riverside School\n",
+            "  - name: Riverside Academy\n    renamed_from: Riverside School\n",
+        )
+    });
+    let output = plan(projects.path(), &store, &[], 0);
+    let text = stdout_of(&output);
+    assert!(
+        text.contains("~ project.update Riverside Academy"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      name: Riverside School -> Riverside Academy"),
+        "{text}"
+    );
+    assert!(!text.contains("project.create"), "{text}");
+    assert!(
+        text.contains("Plan: 0 to add, 1 to change, 0 to remove."),
+        "{text}"
+    );
+    // Without renamed_from, the new name is a new project and the old one is listed.
+    let renamed = acme_edited("projects.yaml", |text| {
+        text.replace(
+            "  - name: Riverside School\n",
+            "  - name: Riverside Academy\n",
+        )
+    });
+    let output = plan(renamed.path(), &store, &["--format", "json"], 0);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let unmanaged = json["drift"]["unmanaged"].as_array().expect("unmanaged");
+    assert!(
+        unmanaged
+            .iter()
+            .any(|i| i["target"] == "Riverside School" && i["detail"] == "project not declared"),
+        "{unmanaged:#?}"
+    );
+    let members = store.state().projects["Riverside School"].members.clone();
+    apply(projects.path(), &store);
+    let state = store.state();
+    assert!(!state.projects.contains_key("Riverside School"));
+    assert_eq!(state.projects["Riverside Academy"].members, members);
+    assert_eq!(
+        stdout_of(&plan(projects.path(), &store, &[], 0)),
+        "No changes.\n"
+    );
 }
 
 #[test]
@@ -685,4 +879,24 @@ fn export_without_out_prints_one_document_that_validates() {
     assert_eq!(exported, expected);
     let output = plan(config.path(), &store, &[], 0);
     assert_eq!(stdout_of(&output), "No changes.\n");
+}
+
+#[test]
+fn an_apply_with_nothing_to_do_records_the_account_as_applied_once() {
+    // An account already as configured, never applied by this accord (imported).
+    let store = Store::holding(&desired_state(&acme()));
+    let applied = |store: &Store| {
+        store
+            .open()
+            .history()
+            .expect("history")
+            .iter()
+            .filter(|e| e.op == "account.applied")
+            .count()
+    };
+    assert_eq!(applied(&store), 0);
+    apply(&acme(), &store);
+    assert_eq!(applied(&store), 1, "the first converged apply records it");
+    apply(&acme(), &store);
+    assert_eq!(applied(&store), 1, "nothing changed since: not again");
 }

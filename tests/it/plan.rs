@@ -5,6 +5,7 @@ mod fixtures;
 mod props;
 mod scenarios;
 mod teams;
+mod truth;
 
 use accord::desired::{Declared, Desired};
 use accord::plan::render::{self, MARKDOWN_LIMIT};
@@ -257,6 +258,12 @@ fn markdown_is_cut_past_the_limit_with_a_note() {
             "{} more operations are not shown ({cut} on members, 1 on agreements)",
             cut + 1
         )),
+        "{}",
+        &markdown[markdown.len() - 400..]
+    );
+    // It points at the saved full plan, the one the pull request's job keeps.
+    assert!(
+        markdown.contains("The whole plan is in this run's saved plan (the `plan.json` artifact"),
         "{}",
         &markdown[markdown.len() - 400..]
     );

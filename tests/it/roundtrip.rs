@@ -54,16 +54,19 @@ fn build(company_names: &BTreeSet<String>, member_count: usize, dice: &[u8]) -> 
         .map(|name| Company {
             name: name.clone(),
             trade: (next(2) == 0).then(|| "Architecture".to_owned()),
+            renamed_from: None,
         })
         .collect();
     let roles = vec![
         Role {
             name: "BIM Manager".into(),
             default_access: vec![AccessLevel::AccountAdmin],
+            renamed_from: None,
         },
         Role {
             name: "Architect".into(),
             default_access: Vec::new(),
+            renamed_from: None,
         },
     ];
     let members: Vec<Member> = (0..member_count)
@@ -171,6 +174,7 @@ fn build(company_names: &BTreeSet<String>, member_count: usize, dice: &[u8]) -> 
         teams,
         projects: vec![Project {
             name: "Tower A".into(),
+            renamed_from: None,
             members: project_members,
         }],
     }

@@ -840,7 +840,19 @@ fn teams_r09_a_team_id_declared_twice_across_files_cites_both() {
         );
     let errors = config.errors();
     assert_eq!(codes(&errors), ["R09"]);
-    assert_eq!(errors[0].message, "team id `100001` is declared twice");
+    // Both places as `file:line`: the first in the message itself.
+    assert!(
+        errors[0]
+            .message
+            .starts_with("team id `100001` is declared twice (first declared at "),
+        "{}",
+        errors[0].message
+    );
+    assert!(
+        errors[0].message.ends_with("teams-eu.yaml:2)"),
+        "{}",
+        errors[0].message
+    );
     let location = errors[0].location.as_ref().expect("located");
     assert!(location.file.ends_with("teams-us.yaml"), "{location}");
     assert_eq!((location.line, location.column), (3, 11));
@@ -1018,4 +1030,110 @@ fn teams_errors_through_the_binary_name_file_line_and_column() {
         )),
         "{text}"
     );
+}
+
+// ----- names: surrounding spaces, letter case, both places of a duplicate -----
+
+#[test]
+fn a_name_declared_twice_in_one_file_cites_both_places_as_file_and_line() {
+    let config = TestConfig::with(&format!(
+        "{BASE}projects:\n  - {{ name: Tower A }}\n  - {{ name: Tower A }}\n"
+    ));
+    let errors = config.errors();
+    let file = config.join("accord.yaml");
+    let expected = format!(
+        "project `Tower A` is declared twice (first declared at {}:18)",
+        file.display()
+    );
+    let messages: Vec<(u32, String)> = with_code(&errors, "R09");
+    assert_eq!(messages, [(19, expected)], "{errors:#?}");
+    // Every format carries it: the human report, JSON and CI annotations.
+    let output = crate::common::accord()
+        .args([
+            "validate",
+            "--format",
+            "github",
+            config.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let github = String::from_utf8_lossy(&output.stdout);
+    assert!(github.contains("line=19"), "{github}");
+    assert!(
+        github.contains(&format!("{}:18", file.display())),
+        "{github}"
+    );
+}
+
+#[test]
+fn names_are_trimmed_and_names_that_differ_only_by_case_warn_naming_both_places() {
+    // `C1 ` is `C1`: declared twice. Members naming ` C1` find it.
+    let trimmed = TestConfig::with(&format!(
+        "{BASE}  - {{ email: x@acme.example, company: \" ACME Architects \", role: \"Architect \" }}\n"
+    ));
+    let validated = trimmed.valid();
+    let x = &validated.desired.state.members[&Email::new("x@acme.example")];
+    assert_eq!(x.company.as_deref(), Some("ACME Architects"));
+    assert_eq!(x.role.as_deref(), Some("Architect"));
+    let twice = TestConfig::with(&BASE.replace(
+        "  - { name: Architect }\n",
+        "  - { name: Architect }\n  - { name: \"Architect \" }\n",
+    ));
+    assert_eq!(
+        lines_of(&twice.errors(), "R09"),
+        [7],
+        "{:#?}",
+        twice.errors()
+    );
+    // `architect` and `Architect` are two roles, with a warning naming both places.
+    let case = TestConfig::with(&BASE.replace(
+        "  - { name: Architect }\n",
+        "  - { name: Architect }\n  - { name: architect }\n",
+    ));
+    let validated = case.valid();
+    assert_eq!(validated.desired.state.roles.len(), 3);
+    let warnings: Vec<(u32, String)> = with_code(&validated.warnings, "R09");
+    let file = case.join("accord.yaml");
+    assert_eq!(
+        warnings,
+        [(
+            7,
+            format!(
+                "role `architect` differs from role `Architect` only by letter case (declared at {}:6): they are two roles",
+                file.display()
+            )
+        )]
+    );
+    assert!(!validated.warnings[0].is_error());
+    // `validate` prints it and still exits 0.
+    let output = crate::common::accord()
+        .args(["validate", case.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("warning[R09]") || stdout.contains("R09"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("is valid"), "{stdout}");
+}
+
+#[test]
+fn renamed_from_a_name_declared_too_warns_that_nothing_is_renamed() {
+    let config = TestConfig::with(&BASE.replace(
+        "  - { name: Architect }\n",
+        "  - { name: Architect }\n  - { name: Designer, renamed_from: Architect }\n",
+    ));
+    let validated = config.valid();
+    let warnings = with_code(&validated.warnings, "R09");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].0, 7);
+    assert!(
+        warnings[0].1.starts_with(
+            "role `Designer` is renamed from `Architect`, which is declared too (declared at "
+        ),
+        "{warnings:?}"
+    );
+    assert!(validated.desired.state.roles.contains_key("Architect"));
 }

@@ -649,6 +649,12 @@ fn auth_limits_and_errors_say_what_to_do_and_never_show_the_token() {
         "{}",
         both_outputs(&bad)
     );
+    assert_eq!(
+        text(&bad.stderr).matches("check ACCORD_TOKEN").count(),
+        1,
+        "said once: {}",
+        both_outputs(&bad)
+    );
     let read_only = place.run(&server.url, &place.read, &["apply", path, "--auto-approve"]);
     assert_eq!(read_only.status.code(), Some(1));
     assert!(
@@ -893,4 +899,74 @@ fn the_http_backend_reads_what_the_store_holds_across_many_pages() {
     // members 3, seats 3, project members 3, and one page of each of the other seven
     // (teams among them).
     assert_eq!(pages, 16);
+}
+
+/// Over the service: a member declared inactive who is not in the account is added
+/// inactive in one operation, never invited; the converged apply is in the audit log
+/// (`account.applied`, by the token), and a later change by another token is drift.
+#[test]
+fn over_http_an_inactive_newcomer_is_added_inactive_and_the_apply_is_recorded() {
+    let place = Place::new();
+    let server = place.serve("127.0.0.1:0", "serve.log", &[]);
+    let config = onboarding(2);
+    let people = std::fs::read_to_string(config.join("accord.yaml")).unwrap();
+    let people = people.replace(
+        "  - { email: m001@acme.example, company: ACME, role: Architect }",
+        "  - { email: m001@acme.example, company: ACME, role: Architect, status: inactive }",
+    );
+    // An inactive member holds nothing (R07): take m001 off the seats and projects.
+    let people = people
+        .replace("assigned: [m000@acme.example, m001@acme.example]", "assigned: [m000@acme.example]")
+        .replace(
+            "    members:\n      - { email: m001@acme.example, access: member, products: [docs] }\n",
+            "    members: []\n",
+        );
+    let config = crate::common::TestConfig::with(&people);
+    let path = config.path().to_str().unwrap();
+    let plan = place.run(
+        &server.url,
+        &place.read,
+        &["plan", path, "--format", "json"],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", both_outputs(&plan));
+    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let m001: Vec<&serde_json::Value> = json["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["target"].as_str().is_some_and(|t| t.contains("m001@")))
+        .collect();
+    assert_eq!(m001.len(), 1, "{m001:#?}");
+    assert_eq!(m001[0]["op"], "member.invite");
+    assert_eq!(m001[0]["inactive"], true);
+    assert_eq!(m001[0]["invitation"], "none");
+    let apply = place.run(
+        &server.url,
+        &place.write,
+        &["apply", path, "--auto-approve"],
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", both_outputs(&apply));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (member, audit) = runtime.block_on(async {
+        let backend = accord::backend::http::HttpBackend::connect(&server.url, &place.read)
+            .await
+            .unwrap();
+        let state = accord::backend::Backend::fetch(&backend)
+            .await
+            .unwrap()
+            .state;
+        let member = state.members[&accord::state::Email::new("m001@acme.example")].clone();
+        (member, backend.audit().await.unwrap())
+    });
+    assert_eq!(member.status, accord::state::MemberStatus::Inactive);
+    assert_eq!(member.invited_at, None);
+    let last = audit.last().unwrap();
+    assert_eq!(last.op, "account.applied");
+    assert!(last.actor.is_some(), "{last:?}");
+    let again = place.run(
+        &server.url,
+        &place.read,
+        &["plan", path, "--detailed-exitcode"],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", both_outputs(&again));
 }

@@ -111,6 +111,7 @@ fn invite(email: &str, access: &[AccessLevel]) -> Op {
     Op::MemberInvite {
         email: mail(email),
         record: record(access),
+        inactive: false,
     }
 }
 
@@ -939,6 +940,7 @@ async fn unknown_companies_roles_agreements_and_projects_are_refused() {
             .one(Op::MemberInvite {
                 email: mail("dana@acme.example"),
                 record: no_company,
+                inactive: false,
             })
             .await,
         "R09",
@@ -978,6 +980,7 @@ async fn unknown_companies_roles_agreements_and_projects_are_refused() {
             .one(Op::CompanyUpdate {
                 name: "Globex".into(),
                 trade: None,
+                from: None,
             })
             .await,
         "R09",
@@ -1600,4 +1603,100 @@ async fn two_processes_share_one_lock_through_the_file() {
     // Writes through one connection are seen by the other.
     store.run(&base_batch()).await;
     assert_eq!(other.fetch().await.unwrap().state.members.len(), 3);
+}
+
+/// A member declared inactive who is not in the account is added inactive, in one
+/// operation: never invited, holding nothing; sent again it is already so. Activated
+/// later, they are invited then.
+#[tokio::test]
+async fn a_member_added_inactive_is_never_invited_until_activated() {
+    let store = Store::seeded().await;
+    let op = Op::MemberInvite {
+        email: mail("leave@acme.example"),
+        record: record(&[AccessLevel::Executive]),
+        inactive: true,
+    };
+    assert_eq!(store.one(op.clone()).await, Outcome::Done);
+    let state = store.state().await;
+    let member = &state.members[&mail("leave@acme.example")];
+    assert_eq!(member.status, MemberStatus::Inactive);
+    assert_eq!(member.invited_at, None);
+    assert_eq!(store.one(op).await, Outcome::AlreadySo);
+    // The same email invited as active is another record: refused, not changed.
+    assert!(matches!(
+        store
+            .one(invite("leave@acme.example", &[AccessLevel::Executive]))
+            .await,
+        Outcome::Refused { .. }
+    ));
+    assert_refused(
+        &store
+            .one(join(
+                "Tower A",
+                "leave@acme.example",
+                &[ProjectProduct::Docs],
+            ))
+            .await,
+        "R07",
+        "inactive",
+    );
+    let activate = Op::MemberActivate {
+        email: mail("leave@acme.example"),
+    };
+    assert_eq!(store.one(activate).await, Outcome::Done);
+    let state = store.state().await;
+    let member = &state.members[&mail("leave@acme.example")];
+    assert_eq!(member.status, MemberStatus::Pending);
+    assert_eq!(member.invited_at, Some(T0));
+}
+
+/// `renamed_from`: a rename keeps the row (and what refers to it); sent again it is
+/// already so; renaming onto a name that exists is refused.
+#[tokio::test]
+async fn companies_roles_and_projects_are_renamed_in_place() {
+    let store = Store::seeded().await;
+    let before = store.state().await;
+    let project = before.projects.keys().next().expect("a project").clone();
+    let rename = Op::ProjectUpdate {
+        name: "Renamed".into(),
+        from: project.clone(),
+    };
+    assert_eq!(store.one(rename.clone()).await, Outcome::Done);
+    assert_eq!(store.one(rename).await, Outcome::AlreadySo);
+    let after = store.state().await;
+    assert_eq!(after.projects["Renamed"], before.projects[&project]);
+    assert!(!after.projects.contains_key(&project));
+    let company = before.companies.keys().next().expect("a company").clone();
+    let op = Op::CompanyUpdate {
+        name: "Renamed Ltd".into(),
+        trade: before.companies[&company].trade.clone(),
+        from: Some(company.clone()),
+    };
+    assert_eq!(store.one(op).await, Outcome::Done);
+    let after = store.state().await;
+    let moved = before
+        .members
+        .iter()
+        .filter(|(_, m)| m.company.as_deref() == Some(company.as_str()))
+        .count();
+    assert!(moved > 0);
+    assert_eq!(
+        after
+            .members
+            .values()
+            .filter(|m| m.company.as_deref() == Some("Renamed Ltd"))
+            .count(),
+        moved
+    );
+    let designer = Op::RoleCreate {
+        name: "Designer".into(),
+        default_access: BTreeSet::new(),
+    };
+    assert_eq!(store.one(designer).await, Outcome::Done);
+    let clash = Op::RoleUpdate {
+        name: "Designer".into(),
+        default_access: BTreeSet::new(),
+        from: Some("Architect".into()),
+    };
+    assert!(matches!(store.one(clash).await, Outcome::Refused { .. }));
 }

@@ -82,6 +82,7 @@ pub fn unfit(operations: &[Op], live: &Live<'_>, user_id: Option<&str>) -> Vec<U
             | Op::ProjectMemberUpdate {
                 access, products, ..
             } if !wire::keeps(*access, products) => reasons.push(ADMIN_PRODUCTS.to_owned()),
+            Op::MemberInvite { inactive: true, .. } => reasons.push(NEW_INACTIVE.to_owned()),
             Op::MemberDeactivate { email } if live.loaded => {
                 match live
                     .users
@@ -196,6 +197,11 @@ mod tests {
             Op::MemberDeactivate {
                 email: Email::new("a@x"),
             },
+            Op::MemberInvite {
+                email: Email::new("leave@x"),
+                record: crate::contract::MemberRecord::default(),
+                inactive: true,
+            },
         ];
         let reasons = |user_id| -> Vec<(usize, String)> {
             unfit(&ops, &live, user_id)
@@ -211,6 +217,7 @@ mod tests {
                 (2, PENDING.to_owned()),
                 (3, NOT_INVITED.to_owned()),
                 (4, NEW_INACTIVE.to_owned()),
+                (6, NEW_INACTIVE.to_owned()),
             ]
         );
         // Without a User-Id: the project write and the deactivation of a member on a

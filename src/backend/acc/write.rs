@@ -270,11 +270,25 @@ impl AccBackend {
         {
             let ids = self.ids.lock().await;
             for &i in indices {
-                let Op::MemberInvite { email, record } = &batch[i] else {
+                let Op::MemberInvite {
+                    email,
+                    record,
+                    inactive,
+                } = &batch[i]
+                else {
                     continue;
                 };
                 if ids.users.contains_key(email) {
                     found.push((i, Outcome::AlreadySo));
+                    continue;
+                }
+                // The vendor adds every user `not_invited` and changes the status only
+                // of users who accepted an invitation (preflight refuses this first).
+                if *inactive {
+                    found.push((
+                        i,
+                        Outcome::refused_plain(super::preflight::NEW_INACTIVE.to_owned()),
+                    ));
                     continue;
                 }
                 if let Some(refusal) = unmanaged_fields(record) {
@@ -453,21 +467,36 @@ impl AccBackend {
     /// project the member is on).
     async fn one(&self, op: &Op) -> Result<Outcome, BackendError> {
         match op {
-            Op::CompanyUpdate { name, trade } => {
-                let id = self.ids.lock().await.companies.get(name).cloned();
+            Op::CompanyUpdate { name, trade, from } => {
+                let (id, live_name) = {
+                    let ids = self.ids.lock().await;
+                    match (ids.companies.get(name), from) {
+                        (Some(id), _) => (Some(id.clone()), name),
+                        // A rename (`renamed_from`): the live company has the old name.
+                        (None, Some(from)) => (ids.companies.get(from).cloned(), from),
+                        (None, None) => (None, name),
+                    }
+                };
                 let Some(id) = id else {
                     return Ok(Outcome::refused_plain(format!(
-                        "the company {name} is not in the account"
+                        "the company {live_name} is not in the account"
                     )));
                 };
                 let path = self.account_path(&format!("companies/{id}"));
-                self.write_one(
-                    Method::PATCH,
-                    &path,
-                    Some(json!({ "trade": trade })),
-                    gone(name),
-                )
-                .await
+                let body = if live_name == name {
+                    json!({ "trade": trade })
+                } else {
+                    json!({ "name": name, "trade": trade })
+                };
+                let outcome = self
+                    .write_one(Method::PATCH, &path, Some(body), gone(live_name))
+                    .await?;
+                if live_name != name && outcome == Outcome::Done {
+                    let mut ids = self.ids.lock().await;
+                    ids.companies.remove(live_name);
+                    ids.companies.insert(name.clone(), id);
+                }
+                Ok(outcome)
             }
             Op::MemberUpdate { email, record } => self.update_member(email, record).await,
             Op::MemberActivate { email } => self.set_status(email, "active").await,

@@ -292,6 +292,15 @@ impl Client {
         };
         let message = body.as_ref().map_or_else(text, |b| b.message.clone());
         match answer.status {
+            // The service's own message may name the variable already: say it once.
+            StatusCode::UNAUTHORIZED if message.contains("ACCORD_TOKEN") => {
+                BackendError::Unauthorized {
+                    detail: format!(
+                        "the service at {} did not accept the token: {message}",
+                        self.shown
+                    ),
+                }
+            }
             StatusCode::UNAUTHORIZED => BackendError::Unauthorized {
                 detail: format!(
                     "the service at {} did not accept the token: check ACCORD_TOKEN ({message})",

@@ -40,8 +40,7 @@ use url::Url;
 
 use crate::call::{CallOptions, Caller};
 use crate::contract::{
-    Backend, BackendError, Capabilities, LastChange, Lease, Lock, LockError, LockScope, Op,
-    Outcome, Snapshot, latest_per_target,
+    Backend, BackendError, Capabilities, Lease, Lock, LockError, LockScope, Op, Outcome, Snapshot,
 };
 use crate::state::{AccountInfo, Email};
 use crate::wire::{
@@ -300,20 +299,24 @@ impl Backend for HttpBackend {
         Some(Arc::clone(&self.session) as Arc<dyn Lock>)
     }
 
-    /// Reads the whole audit log (`GET /v1/audit`) and keeps the newest entry per target.
-    async fn last_changes(
-        &self,
-        targets: &[String],
-    ) -> Result<std::collections::BTreeMap<String, LastChange>, BackendError> {
-        if targets.is_empty() {
-            return Ok(std::collections::BTreeMap::new());
-        }
-        let entries = self
-            .audit()
-            .await?
-            .into_iter()
-            .map(|e| (e.target, e.op, e.at, e.actor));
-        Ok(latest_per_target(entries, targets))
+    /// From the audit log (`GET /v1/audit`): its newest `account.applied` and what
+    /// changed since.
+    async fn last_applied(&self) -> Result<Option<crate::contract::Applied>, BackendError> {
+        let entries = self.audit().await?;
+        Ok(crate::contract::applied_from_history(
+            entries
+                .into_iter()
+                .map(|e| (e.op, e.target, e.at, e.actor, e.revision)),
+        ))
+    }
+
+    /// `POST /v1/applied`.
+    async fn record_applied(&self, revision: u64) -> Result<bool, BackendError> {
+        let body = json_body(&crate::wire::AppliedRequest { revision })?;
+        let call = Call::write(Method::POST, "/v1/applied", body)
+            .keyed(self.session.call_key("applied"), Repeat::Safe);
+        let response: crate::wire::AppliedResponse = self.session.client.json(&call).await?;
+        Ok(response.recorded)
     }
 }
 

@@ -30,12 +30,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 use crate::call::{CallOptions, Caller, Repeat, Request};
 use crate::contract::{
-    Backend, BackendError, Capabilities, DEFAULT_BULK_LIMIT, LastChange, Lease, Lock, LockError,
-    LockScope, Op, Outcome, Snapshot, latest_per_target,
+    Applied, Backend, BackendError, Capabilities, DEFAULT_BULK_LIMIT, Lease, Lock, LockError,
+    LockScope, Op, Outcome, Snapshot, applied_from_history,
 };
 use crate::state::{AccountInfo, Email, State};
 use crate::time::Clock;
@@ -175,6 +175,60 @@ impl SqliteStore {
             .map_err(|e| storage_error(&path, &e))?;
         tx.commit().map_err(|e| storage_error(&path, &e))?;
         Ok(outcomes)
+    }
+
+    /// Records that an apply converged with the account at `revision` (see
+    /// [`Backend::record_applied`]): a history entry `account.applied`, with no new
+    /// revision. Nothing is recorded when the account moved on, or the newest entry
+    /// already says so.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn record_applied(
+        &mut self,
+        revision: u64,
+        actor: Option<&str>,
+    ) -> Result<bool, BackendError> {
+        let now = self.clock.now();
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| storage_error(&path, &e))?;
+        let mark = || -> rusqlite::Result<bool> {
+            if current_revision(&tx)? != revision {
+                return Ok(false);
+            }
+            let newest: Option<String> = tx
+                .query_row(
+                    "SELECT op FROM history ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if newest.as_deref() == Some(crate::contract::APPLIED) {
+                return Ok(false);
+            }
+            let target: String = tx.query_row(
+                "SELECT account_id FROM account WHERE singleton = 1",
+                [],
+                |row| row.get(0),
+            )?;
+            let revision = i64::try_from(revision).unwrap_or(i64::MAX);
+            record(
+                &tx,
+                revision,
+                crate::contract::APPLIED,
+                &target,
+                now,
+                actor,
+                None,
+            )?;
+            Ok(true)
+        };
+        let recorded = mark().map_err(|e| storage_error(&path, &e))?;
+        tx.commit().map_err(|e| storage_error(&path, &e))?;
+        Ok(recorded)
     }
 
     /// Gives a fresh store `account` (see [`Backend::ensure_account`]).
@@ -598,6 +652,19 @@ impl SqliteBackend {
         self.run(|s| s.history()).await
     }
 
+    /// See [`SqliteStore::record_applied`].
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn record_applied_by(
+        &self,
+        revision: u64,
+        actor: Option<String>,
+    ) -> Result<bool, BackendError> {
+        self.run(move |s| s.record_applied(revision, actor.as_deref()))
+            .await
+    }
+
     /// See [`SqliteStore::revision`].
     ///
     /// # Errors
@@ -656,18 +723,21 @@ impl Backend for SqliteBackend {
         Some(Arc::new(self.clone()))
     }
 
-    /// The newest entry per target of the store's history (who: the actor the
-    /// account service recorded, when the write came through it).
-    async fn last_changes(
-        &self,
-        targets: &[String],
-    ) -> Result<std::collections::BTreeMap<String, LastChange>, BackendError> {
-        if targets.is_empty() {
-            return Ok(std::collections::BTreeMap::new());
-        }
+    async fn last_applied(&self) -> Result<Option<Applied>, BackendError> {
         let history = self.run(|s| s.history()).await?;
-        let entries = history.into_iter().map(|e| (e.target, e.op, e.at, e.actor));
-        Ok(latest_per_target(entries, targets))
+        Ok(applied_from_history(
+            history
+                .into_iter()
+                .map(|e| (e.op, e.target, e.at, e.actor, e.revision)),
+        ))
+    }
+
+    async fn record_applied(&self, revision: u64) -> Result<bool, BackendError> {
+        self.caller
+            .call(&Request::write(FAMILY, Repeat::Safe), |_| {
+                self.run(move |s| s.record_applied(revision, None))
+            })
+            .await
     }
 }
 

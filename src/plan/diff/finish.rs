@@ -97,7 +97,7 @@ impl<'a> Builder<'a> {
         }
         for (email, consequences) in freed {
             if let Some(&(_, index)) = self.exits.get(email) {
-                self.placed[index].operation.consequences = consequences;
+                self.placed[index].operation.consequences = Some(consequences);
             }
         }
     }
@@ -113,7 +113,7 @@ impl<'a> Builder<'a> {
                 .filter(|(_, pool)| pool.direct.contains(email))
                 .map(|(product, _)| format!("team_seat.unassign {id}/{product}/{email}"))
                 .collect();
-            self.placed[index].operation.consequences = freed;
+            self.placed[index].operation.consequences = Some(freed);
         }
     }
 

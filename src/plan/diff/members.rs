@@ -4,10 +4,10 @@
 use super::Builder;
 use super::values::{change, kept_or_changed, record_of, updated_record};
 use crate::desired::Declared;
-use crate::plan::operation::{FieldChange, Op, Provenance, words as list};
+use crate::plan::operation::{FieldChange, Invitation, Op, Provenance, words as list};
 use crate::plan::order::Slot;
 use crate::plan::safety::{self, Exit};
-use crate::state::{Email, MemberState};
+use crate::state::{Email, MemberState, MemberStatus};
 
 impl Builder<'_> {
     // ----- step 1: companies and roles -----
@@ -24,7 +24,11 @@ impl Builder<'_> {
                     self.push_op(op, here);
                 }
                 Some(have) => {
-                    let mut changes = Vec::new();
+                    let from = self.renamed.companies.get(name).cloned();
+                    let mut changes: Vec<FieldChange> = from
+                        .iter()
+                        .map(|old| change("name", old.clone(), name.clone()))
+                        .collect();
                     let trade = kept_or_changed(
                         "trade",
                         have.trade.as_ref(),
@@ -35,6 +39,7 @@ impl Builder<'_> {
                         let op = Op::CompanyUpdate {
                             name: name.clone(),
                             trade,
+                            from,
                         };
                         self.push(Slot::of(&op), op, here, changes);
                     }
@@ -54,20 +59,29 @@ impl Builder<'_> {
                     };
                     self.push_op(op, here);
                 }
-                Some(have) if have.default_access != want.default_access => {
-                    self.changed_roles.insert(name);
-                    let changes = vec![change(
-                        "default_access",
-                        list(&have.default_access),
-                        list(&want.default_access),
-                    )];
-                    let op = Op::RoleUpdate {
-                        name: name.clone(),
-                        default_access: want.default_access.clone(),
-                    };
-                    self.push(Slot::of(&op), op, here, changes);
+                Some(have) => {
+                    let from = self.renamed.roles.get(name).cloned();
+                    let mut changes: Vec<FieldChange> = from
+                        .iter()
+                        .map(|old| change("name", old.clone(), name.clone()))
+                        .collect();
+                    if have.default_access != want.default_access {
+                        self.changed_roles.insert(name);
+                        changes.push(change(
+                            "default_access",
+                            list(&have.default_access),
+                            list(&want.default_access),
+                        ));
+                    }
+                    if !changes.is_empty() {
+                        let op = Op::RoleUpdate {
+                            name: name.clone(),
+                            default_access: want.default_access.clone(),
+                            from,
+                        };
+                        self.push(Slot::of(&op), op, here, changes);
+                    }
                 }
-                Some(_) => {}
             }
         }
     }
@@ -86,17 +100,37 @@ impl Builder<'_> {
         }
     }
 
+    /// Adds a member. One declared inactive is added inactive from the start, in the
+    /// same one operation: no invitation goes out, and there is nothing to free.
     fn invite(&mut self, email: &Email, want: &MemberState) {
         let here = self.cite(&[(Declared::Member, email.as_str())]);
+        let inactive = want.status.is_inactive();
+        let record = record_of(want);
+        let invitation = if inactive {
+            Invitation::None
+        } else if !record.access.is_empty() || self.joins_a_project(email) {
+            Invitation::Now
+        } else {
+            Invitation::Later
+        };
         let op = Op::MemberInvite {
             email: email.clone(),
-            record: record_of(want),
+            record,
+            inactive,
         };
-        self.push_op(op, here.clone());
-        // A member declared inactive from the start is added, then deactivated.
-        if want.status.is_inactive() {
-            self.leave(email, Exit::Deactivate, here);
+        if let Some(index) = self.push_op(op, here) {
+            self.placed[index].operation.invitation = Some(invitation);
         }
+    }
+
+    /// Whether the configuration puts `email` on a project (the invitation goes out
+    /// when they are added to it).
+    fn joins_a_project(&self, email: &Email) -> bool {
+        self.desired
+            .state
+            .projects
+            .values()
+            .any(|project| project.members.contains_key(email))
     }
 
     fn member(&mut self, email: &Email, have: &MemberState, want: &MemberState) {
@@ -114,11 +148,21 @@ impl Builder<'_> {
                 .update_provenance(want, &changes)
                 .unwrap_or(here.clone());
             let slot = Slot::member_update(&have.access, &record.access);
+            // Never invited, given an access level now (and not declared inactive):
+            // the update sends the invitation.
+            let invites = have.status == MemberStatus::NotInvited
+                && !want.status.is_inactive()
+                && !record.access.is_empty();
             let op = Op::MemberUpdate {
                 email: email.clone(),
                 record,
             };
-            self.push(slot, op, provenance, changes);
+            if let Some(index) = self.push(slot, op, provenance, changes) {
+                if invites {
+                    self.placed[index].operation.invitation = Some(Invitation::Now);
+                    self.invited.insert(email.clone());
+                }
+            }
         }
         match (have.status.is_inactive(), want.status.is_inactive()) {
             (true, false) => {

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use super::Builder;
 use super::values::change;
 use crate::desired::Declared;
-use crate::plan::operation::{Op, word, words as list};
+use crate::plan::operation::{Invitation, Op, word, words as list};
 use crate::plan::order::Slot;
-use crate::state::{Email, ProjectMemberState};
+use crate::state::{Email, MemberStatus, ProjectMemberState};
 
 impl Builder<'_> {
     // ----- step 7: projects -----
@@ -22,6 +22,14 @@ impl Builder<'_> {
                     Op::ProjectCreate { name: name.clone() },
                     project_here.clone(),
                 );
+            }
+            if let Some(from) = self.renamed.projects.get(name) {
+                let changes = vec![change("name", from.clone(), name.clone())];
+                let op = Op::ProjectUpdate {
+                    name: name.clone(),
+                    from: from.clone(),
+                };
+                self.push(Slot::of(&op), op, project_here.clone(), changes);
             }
             let have = have.unwrap_or(&empty);
             for email in have.keys().filter(|e| !want.members.contains_key(*e)) {
@@ -56,13 +64,26 @@ impl Builder<'_> {
         let (access, products) = (wanted.access, wanted.products.clone());
         match had {
             None => {
+                // A member in the account but never invited is invited when they
+                // join their first project.
+                let first_invitation = self
+                    .current
+                    .members
+                    .get(&email)
+                    .is_some_and(|m| m.status == MemberStatus::NotInvited)
+                    && !self.invited.contains(&email);
                 let op = Op::ProjectMemberAdd {
                     project,
-                    email,
+                    email: email.clone(),
                     access,
                     products,
                 };
-                self.push_op(op, here);
+                if let Some(index) = self.push_op(op, here) {
+                    if first_invitation {
+                        self.placed[index].operation.invitation = Some(Invitation::Now);
+                        self.invited.insert(email);
+                    }
+                }
             }
             Some(had) if had != wanted => {
                 let mut changes = Vec::new();

@@ -216,7 +216,7 @@ fn cut_note(out: &mut String, left_out: &BTreeMap<ObjectKind, usize>) {
         .collect();
     let _ = writeln!(
         out,
-        "**Cut:** this comment stops at about {} KB; {total} more operation{} not shown ({}). Run `accord plan` to see the whole plan.",
+        "**Cut:** this comment stops at about {} KB; {total} more operation{} not shown ({}). The whole plan is in this run's saved plan (the `plan.json` artifact `accord plan --out` wrote), or in `accord plan --format text`.",
         MARKDOWN_LIMIT / 1024,
         if total == 1 { " is" } else { "s are" },
         parts.join(", ")
@@ -224,10 +224,16 @@ fn cut_note(out: &mut String, left_out: &BTreeMap<ObjectKind, usize>) {
 }
 
 fn operation_lines(out: &mut String, operation: &Operation) {
+    // In a `diff` block, code hosts colour `+` and `-` lines, and `!` lines as
+    // changed: a change (`~` in text) is shown with `!` so it stands out too.
+    let sign = match operation.op.action() {
+        Action::Change => '!',
+        action => action.sign(),
+    };
     let _ = writeln!(
         out,
         "{} {} {}  ({})",
-        operation.op.action().sign(),
+        sign,
         operation.op.name(),
         fence_safe(&operation.target),
         fence_safe(operation.provenance.as_str())

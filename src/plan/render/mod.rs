@@ -110,7 +110,10 @@ fn details(operation: &Operation) -> Vec<Detail> {
             .iter()
             .map(|c| Detail::Changed(c.field.clone(), c.from.clone(), c.to.clone())),
     );
-    details.extend(operation.consequences.iter().cloned().map(Detail::Frees));
+    if let Some(invitation) = operation.invitation {
+        details.push(Detail::Set("invitation".into(), invitation.words().into()));
+    }
+    details.extend(operation.consequences().iter().cloned().map(Detail::Frees));
     details
 }
 
@@ -137,7 +140,12 @@ fn set_fields(op: &Op) -> Vec<(String, String)> {
                 set(&format!("seats.{product}"), count.to_string());
             }
         }
-        Op::MemberInvite { record, .. } => {
+        Op::MemberInvite {
+            record, inactive, ..
+        } => {
+            if *inactive {
+                set("status", "inactive".to_owned());
+            }
             let optional = [
                 ("first_name", &record.first_name),
                 ("last_name", &record.last_name),

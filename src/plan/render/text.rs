@@ -124,14 +124,30 @@ fn changed(from: &str, to: &str, style: Style) -> String {
             let items = diff_tokens(&old, &new, style);
             format!("[{}]", items.join(", "))
         }
-        (None, None) => {
-            let old: Vec<&str> = from.split_inclusive(' ').collect();
-            let new: Vec<&str> = to.split_inclusive(' ').collect();
-            diff_spans(&old, &new, style)
-        }
+        (None, None) => diff_spans(&word_tokens(from), &word_tokens(to), style),
         // A list against a plain value (`null`): nothing to align.
         _ => format!("{from} -> {to}"),
     }
+}
+
+/// Words and the runs of spaces between them, as separate tokens: so a word is the
+/// same word whether or not a space follows it (the last word of a value).
+fn word_tokens(text: &str) -> Vec<&str> {
+    let mut tokens = Vec::new();
+    let mut start = 0;
+    let mut space = None;
+    for (i, c) in text.char_indices() {
+        let is_space = c == ' ';
+        if space.is_some_and(|s| s != is_space) {
+            tokens.push(&text[start..i]);
+            start = i;
+        }
+        space = Some(is_space);
+    }
+    if start < text.len() {
+        tokens.push(&text[start..]);
+    }
+    tokens
 }
 
 /// The items of a `[a, b]` value (as field changes write sets), if it is one.
@@ -283,9 +299,19 @@ mod tests {
         let to = "Structural and Civil Engineering Partners of Southern Europe";
         assert_eq!(
             changed(from, to, PLAIN),
-            "Structural and Civil Engineering Partners of [-Northern -]{+Southern +}Europe"
+            "Structural and Civil Engineering Partners of [-Northern-]{+Southern+} Europe"
         );
         let coloured = changed(from, to, Style { colour: true });
-        assert!(coloured.contains("\u{1b}[31;9mNorthern \u{1b}[0m\u{1b}[32mSouthern \u{1b}[0m"));
+        assert!(coloured.contains("\u{1b}[31;9mNorthern\u{1b}[0m\u{1b}[32mSouthern\u{1b}[0m"));
+    }
+
+    #[test]
+    fn a_word_kept_at_the_end_of_a_value_is_not_marked_removed() {
+        let from = "AEC Collection";
+        let to = "AEC Collection for Architecture, Engineering and Construction";
+        assert_eq!(
+            changed(from, to, PLAIN),
+            "AEC Collection{+ for Architecture, Engineering and Construction+}"
+        );
     }
 }

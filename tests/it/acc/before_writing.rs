@@ -164,6 +164,26 @@ fn deactivating_a_member_who_has_not_accepted_is_refused_with_what_to_do() {
     );
 }
 
+/// Issue 15: a member declared inactive who is not in the account is one
+/// `member.invite` (inactive, no invitation); the vendor cannot add a member inactive,
+/// so the plan is refused before any write, saying what to do instead.
+#[test]
+fn a_new_member_declared_inactive_is_refused_before_any_write_with_what_to_do() {
+    let fake = Fake::start();
+    let yaml = format!(
+        "account: {{ id: {HUB}, name: ACME }}\nmembers:\n  - {{ email: {ADMIN_EMAIL}, access: [account_admin] }}\n  - {{ email: leave@acme.example, status: inactive }}\n"
+    );
+    refused_before_writing(
+        &fake,
+        &yaml,
+        Some(ADMIN_ID),
+        &[
+            "member.invite leave@acme.example (accord.yaml:4)",
+            "cannot add a member as inactive",
+        ],
+    );
+}
+
 /// Regression (item 11): with `prune: true` the drift report said "settings.prune is
 /// off" for a member the vendor's API cannot remove.
 #[test]

@@ -177,6 +177,39 @@ fn apply_converges_journals_every_outcome_and_a_second_apply_finds_nothing_to_do
     assert_eq!(summary["operations"], 0);
     assert_eq!(summary["converged"], true);
     assert_eq!(summary["write_calls"], 0);
+    assert_eq!(summary["results"], serde_json::json!([]));
+    assert!(
+        text(&again.stdout).contains("\"results\""),
+        "the JSON lists what was done"
+    );
+}
+
+#[test]
+fn apply_json_lists_every_operation_with_its_outcome() {
+    let config = onboarding(1);
+    let place = Place::new();
+    let ops = planned(&place, config.path());
+    let output = place
+        .apply(config.path(), &["--auto-approve", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let results: Vec<String> = summary["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["op"].as_str().unwrap(),
+                r["target"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(results.len(), ops.len(), "{results:?}");
+    assert!(results.iter().all(|r| r.ends_with(" done")), "{results:?}");
 }
 
 #[test]

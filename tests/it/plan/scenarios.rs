@@ -176,7 +176,7 @@ fn a_removal_lists_its_cascade_as_consequences_not_operations() {
     let removal = &plan.operations[0];
     assert_eq!(removal.provenance.as_str(), Provenance::NOT_DECLARED);
     assert_eq!(
-        removal.consequences,
+        removal.consequences(),
         [
             "seat.unassign 110001234567/Revit/zed@acme.example",
             "cloud_service.unassign 110001234567/Cloud Rendering/zed@acme.example",
@@ -209,7 +209,7 @@ fn a_deactivation_frees_everything_as_consequences_and_keeps_the_member() {
     let plan = plan(&current, &desired(&wanted));
     assert_eq!(ops(&plan), ["member.deactivate bob@acme.example"]);
     assert_eq!(
-        plan.operations[0].consequences,
+        plan.operations[0].consequences(),
         [
             "seat.unassign 110001234567/AutoCAD/bob@acme.example",
             "project_member.remove Tower A/bob@acme.example",

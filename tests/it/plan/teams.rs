@@ -216,7 +216,7 @@ fn prune_removes_users_off_the_lists_freeing_their_seats_and_counts_for_r13() {
         "the seat goes with the removal, not as an operation of its own"
     );
     assert_eq!(
-        removal_plan.operations[0].consequences,
+        removal_plan.operations[0].consequences(),
         ["team_seat.unassign 100001/AutoCAD/bob@acme.example"]
     );
     // R13 counts it like a member removal.
@@ -275,9 +275,9 @@ fn removing_a_member_from_the_account_frees_their_team_seats_and_memberships() {
         "team_member.remove 100001/alice@acme.example",
     ] {
         assert!(
-            removal.consequences.iter().any(|c| c == freed),
+            removal.consequences().iter().any(|c| c == freed),
             "{freed} not in {:?}",
-            removal.consequences
+            removal.consequences()
         );
     }
     assert!(

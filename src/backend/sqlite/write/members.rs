@@ -15,9 +15,19 @@ use crate::state::invitation_expired;
 use crate::state::{AccessLevel, Email, MemberStatus};
 
 impl Writer<'_, '_> {
-    pub(super) fn member_invite(&self, email: &Email, record: &MemberRecord) -> Sql<Outcome> {
+    /// Adds a member: `inactive` adds them inactive from the start (no invitation,
+    /// nothing held); otherwise pending (invited) when they have an access level, and
+    /// `not_invited` until they get one or a project.
+    pub(super) fn member_invite(
+        &self,
+        email: &Email,
+        record: &MemberRecord,
+        inactive: bool,
+    ) -> Sql<Outcome> {
         if let Some(existing) = self.member(email)? {
-            return Ok(if &self.member_record(existing.id)? == record {
+            let same = &self.member_record(existing.id)? == record
+                && existing.status.is_inactive() == inactive;
+            return Ok(if same {
                 Outcome::AlreadySo
             } else {
                 Outcome::refused_plain(format!(
@@ -30,8 +40,11 @@ impl Writer<'_, '_> {
             Ok(ids) => ids,
             Err(refusal) => return Ok(refusal),
         };
-        // No access level and no project yet: in the account, but not invited.
-        let (status, invited_at) = if record.access.is_empty() {
+        // Inactive from the start: no invitation. No access level and no project
+        // yet: in the account, but not invited.
+        let (status, invited_at) = if inactive {
+            (MemberStatus::Inactive, None)
+        } else if record.access.is_empty() {
             (MemberStatus::NotInvited, None)
         } else {
             (MemberStatus::Pending, Some(self.now))

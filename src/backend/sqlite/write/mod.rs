@@ -66,7 +66,9 @@ impl Writer<'_, '_> {
     pub(super) fn apply(&self, op: &Op) -> Sql<Outcome> {
         match op {
             Op::CompanyCreate { name, trade } => self.company_create(name, trade.as_deref()),
-            Op::CompanyUpdate { name, trade } => self.company_update(name, trade.as_deref()),
+            Op::CompanyUpdate { name, trade, from } => {
+                self.company_update(name, trade.as_deref(), from.as_deref())
+            }
             Op::RoleCreate {
                 name,
                 default_access,
@@ -74,7 +76,8 @@ impl Writer<'_, '_> {
             Op::RoleUpdate {
                 name,
                 default_access,
-            } => self.role_update(name, default_access),
+                from,
+            } => self.role_update(name, default_access, from.as_deref()),
             Op::AgreementCreate {
                 number,
                 name,
@@ -87,7 +90,11 @@ impl Writer<'_, '_> {
                 name,
                 seats,
             } => self.agreement_update(number, name.as_deref(), seats),
-            Op::MemberInvite { email, record } => self.member_invite(email, record),
+            Op::MemberInvite {
+                email,
+                record,
+                inactive,
+            } => self.member_invite(email, record, *inactive),
             Op::MemberUpdate { email, record } => self.member_update(email, record),
             Op::MemberActivate { email } => self.member_activate(email),
             Op::MemberDeactivate { email } => self.member_deactivate(email),
@@ -120,6 +127,13 @@ impl Writer<'_, '_> {
             Op::SupportAssign { number, email } => self.support_assign(number, email),
             Op::SupportUnassign { number, email } => self.support_unassign(number, email),
             Op::ProjectCreate { name } => self.project_create(name),
+            Op::ProjectUpdate { name, from } => {
+                Ok(match self.rename(catalog::Table::Projects, from, name)? {
+                    Ok(true) => Outcome::Done,
+                    Ok(false) => Outcome::AlreadySo,
+                    Err(refusal) => refusal,
+                })
+            }
             Op::ProjectMemberAdd {
                 project,
                 email,
