@@ -62,9 +62,11 @@ impl Schedule {
     #[must_use]
     pub fn new(operations: &[Operation], capabilities: &Capabilities) -> Self {
         let calls = calls(operations, capabilities);
-        Self {
-            waves: waves(operations, calls),
+        let mut waves = waves(operations, calls);
+        for wave in &mut waves {
+            interleave(wave, operations);
         }
+        Self { waves }
     }
 
     /// The number of calls.
@@ -164,6 +166,31 @@ fn waves(operations: &[Operation], calls: Vec<Call>) -> Vec<Wave> {
     waves
 }
 
+/// Orders a wave's calls round-robin across the objects they belong to (a call of one
+/// team, then one of the next team, ...; a call's object is its first operation's).
+/// The calls of a wave are independent, so any order is correct; this one matters
+/// where a budget is per object (the vendor's 60 calls a minute per team): with a
+/// few calls in flight, each object's calls go side by side with the others', and
+/// the wave takes as long as its largest object, not the sum of them all.
+fn interleave(wave: &mut Wave, operations: &[Operation]) {
+    let mut groups: Vec<(&str, std::collections::VecDeque<Call>)> = Vec::new();
+    for call in wave.calls.drain(..) {
+        let key = operations[call.ops.start].op.object().1;
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, group)) => group.push_back(call),
+            None => groups.push((key, std::collections::VecDeque::from([call]))),
+        }
+    }
+    while !groups.is_empty() {
+        for (_, group) in &mut groups {
+            if let Some(call) = group.pop_front() {
+                wave.calls.push(call);
+            }
+        }
+        groups.retain(|(_, group)| !group.is_empty());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +252,25 @@ mod tests {
             [vec![(0, 0..1)], vec![(1, 1..3), (2, 3..4)], vec![(3, 4..5)]]
         );
         assert_eq!(schedule.calls(), 4);
+    }
+
+    #[test]
+    fn a_waves_calls_alternate_between_the_teams_they_belong_to() {
+        let seat = |team: &str, n: usize| Op::TeamSeatAssign {
+            team: team.into(),
+            product: "AutoCAD".into(),
+            email: Email::new(&format!("u{n}@x")),
+        };
+        let ops: Vec<_> = (0..6)
+            .map(|n| at(0, seat("A", n)))
+            .chain((0..4).map(|n| at(0, seat("B", n))))
+            .collect();
+        let schedule = Schedule::new(&ops, &Capabilities::full(2));
+        // Team A's three calls and team B's two, started A, B, A, B, A.
+        assert_eq!(
+            shape(&schedule),
+            [vec![(0, 0..2), (0, 6..8), (0, 2..4), (0, 8..10), (0, 4..6)]]
+        );
     }
 
     #[test]

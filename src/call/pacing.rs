@@ -232,12 +232,18 @@ impl Limiter {
         }
     }
 
-    fn follow(&self, reported: Reported) {
+    fn follow(&self, reported: Reported, anchor: Anchor) {
         let Some(window) = &self.window else {
             return;
         };
         let now = Instant::now();
         let mut state = window.lock().unwrap_or_else(PoisonError::into_inner);
+        let reported = Reported {
+            reset_in: reported
+                .reset_in
+                .map(|reset| refine(reset, anchor.window_end(now, state.window.seconds) - now)),
+            ..reported
+        };
         if let Some(reset_in) = reported.reset_in {
             // The server's window is the one that counts: end ours when it says.
             state.ends = now + reset_in;
@@ -259,6 +265,18 @@ impl Limiter {
                 self.bucket.hold_until(now + (spacing - interval));
             }
         }
+    }
+}
+
+/// The time to a window's reset: what the server reported, unless it is a whole
+/// number of seconds at most one second past the end of the UTC-aligned window
+/// (`ours`): then it is that end rounded up, and the aligned end is the precise one.
+fn refine(reported: Duration, ours: Duration) -> Duration {
+    let whole = reported.subsec_nanos() == 0;
+    if whole && ours <= reported && reported - ours < Duration::from_secs(1) {
+        ours
+    } else {
+        reported
     }
 }
 
@@ -357,7 +375,7 @@ impl Pacer {
     /// Follows what the server reported about a fixed-window budget.
     pub fn follow(&self, family: &str, key: &str, reported: Reported) {
         if let Some(limiter) = self.limiter(family, key) {
-            limiter.follow(reported);
+            limiter.follow(reported, self.anchor);
         }
     }
 
@@ -478,14 +496,41 @@ mod tests {
         let start = Instant::now();
         pacer.acquire("team", "1").await;
         let waited = start.elapsed();
+        // (A whole 20 s just past the UTC-aligned minute's end is taken as that end.)
         assert!(
-            waited >= Duration::from_secs(20) && waited < Duration::from_secs(21),
+            waited >= Duration::from_secs(19) && waited < Duration::from_secs(21),
             "{waited:?}"
         );
         // Another team's budget is its own.
         let start = Instant::now();
         pacer.acquire("team", "2").await;
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_reset_in_whole_seconds_is_the_aligned_windows_end_rounded_up() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            refine(ms(1000), ms(350)),
+            ms(350),
+            "1 s rounded up from 0.35 s"
+        );
+        assert_eq!(refine(ms(20_000), ms(19_400)), ms(19_400));
+        assert_eq!(
+            refine(ms(20_000), ms(15_000)),
+            ms(20_000),
+            "the server's window"
+        );
+        assert_eq!(
+            refine(ms(1500), ms(350)),
+            ms(1500),
+            "not whole seconds: as said"
+        );
+        assert_eq!(
+            refine(ms(1000), ms(1200)),
+            ms(1000),
+            "sooner than ours: as said"
+        );
     }
 
     #[tokio::test(start_paused = true)]
