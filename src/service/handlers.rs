@@ -17,7 +17,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::views::View;
 use crate::backend::sqlite::WriteOptions;
-use crate::contract::{BackendError, LockError, Outcome};
+use crate::contract::{BackendError, LockError, Op, Outcome};
 use crate::state::{AccountInfo, Email};
 use crate::wire::{
     AccountRequest, AccountView, AuditEntry, BatchRequest, BatchResponse, DEFAULT_PAGE_SIZE,
@@ -176,6 +176,9 @@ pub(super) async fn put_account(
         id: request.id,
         name: request.name,
     };
+    if let Some(problem) = super::checks::account_problem(&account) {
+        return Err(ApiError::unprocessable("invalid_account", problem));
+    }
     let (outcome, revision) = app
         .store(move |s| {
             check_revision(s.revision()?, expected)?;
@@ -315,17 +318,30 @@ pub(super) async fn operations(
         actor: Some(caller.name),
         if_revision: if_match(&headers)?,
     };
-    let (outcomes, revision) = app
+    // Operations whose strings break validate's rules are refused here; the others
+    // go to the store, and the outcomes are put back in the batch's order.
+    let refused: Vec<Option<Outcome>> = batch.iter().map(super::checks::refusal).collect();
+    let checked: Vec<Op> = batch
+        .into_iter()
+        .zip(&refused)
+        .filter_map(|(op, refusal)| refusal.is_none().then_some(op))
+        .collect();
+    let (done, revision) = app
         .store(move |s| {
-            let outcomes = if batch.is_empty() {
+            let outcomes = if checked.is_empty() {
                 check_revision(s.revision()?, options.if_revision)?;
                 Vec::new()
             } else {
-                s.execute_with(&batch, &options)?
+                s.execute_with(&checked, &options)?
             };
             Ok((outcomes, s.revision()?))
         })
         .await?;
+    let mut done = done.into_iter();
+    let outcomes: Vec<Outcome> = refused
+        .into_iter()
+        .filter_map(|refusal| refusal.or_else(|| done.next()))
+        .collect();
     Ok(with_etag(
         revision,
         Json(BatchResponse { revision, outcomes }),

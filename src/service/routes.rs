@@ -9,6 +9,7 @@
 //! authenticated routes (all but `/v1/health`): the bearer check, the rate limit, the
 //! fault switch, and the write handling of [`super::writes`].
 
+use std::sync::PoisonError;
 use std::time::Instant;
 
 use axum::Router;
@@ -18,7 +19,7 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 
-use super::auth::RequestLabel;
+use super::auth::{LabelSlot, RequestLabel};
 use super::error::ApiError;
 use super::{App, auth, faults, handlers, limits, writes};
 
@@ -117,11 +118,25 @@ pub fn router(app: App) -> Router {
 
 /// Answers 503 when a request runs longer than the limit. A write goes on to the end
 /// anyway (see [`super::writes`]): its answer can be had again with the same key.
-async fn timeout(State(app): State<App>, request: Request, next: Next) -> Response {
+async fn timeout(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let limit = app.limits.request_timeout;
+    let slot = LabelSlot::default();
+    request.extensions_mut().insert(slot.clone());
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
+        Err(_) => {
+            let mut response = timed_out(limit);
+            // The log line names the caller of a request that ran out of time.
+            if let Some(label) = slot.0.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                response.extensions_mut().insert(label);
+            }
+            response
+        }
+    }
+}
+
+fn timed_out(limit: std::time::Duration) -> Response {
+    ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
             format!(
@@ -130,8 +145,7 @@ async fn timeout(State(app): State<App>, request: Request, next: Next) -> Respon
             ),
         )
         .with_retry_after(std::time::Duration::from_secs(1))
-        .into_response(),
-    }
+        .into_response()
 }
 
 /// One log line per request: method, route, status, duration, caller. Never a token,
