@@ -268,7 +268,8 @@ impl Walk {
             let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
             if let (true, Some(root)) = (is_link, &self.root) {
                 let metadata = fs::metadata(&full);
-                let counts = metadata.is_ok_and(|m| m.is_dir() || is_yaml(&full));
+                let counts =
+                    metadata.is_ok_and(|m| (m.is_dir() && self.recursive) || is_yaml(&full));
                 if counts {
                     if let Some(diagnostic) = outside(&full, root) {
                         self.errors.push(diagnostic);

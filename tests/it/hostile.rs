@@ -470,3 +470,26 @@ fn a_reordered_plan_with_a_recomputed_fingerprint_is_called_edited() {
     assert!(text.contains("was the file edited?"), "{text}");
     assert!(!text.contains("limits"), "{text}");
 }
+
+/// Issue 14, item 10: `--backend http://user:PASSWORD@host` echoed the password
+/// in errors. No form of backend URL carrying credentials shows them.
+#[test]
+fn credentials_in_a_backend_url_are_never_echoed() {
+    let config = TestConfig::with(crate::common::MINIMAL);
+    for url in [
+        "http://user:PASSWORD@127.0.0.1:1",
+        "http://user:PASSWORD@[::1",
+        "acc://user:PASSWORD@acct?region=nowhere",
+        "postgres://user:PASSWORD@db",
+    ] {
+        let output = accord()
+            .args(["plan", "--format", "json", "--backend", url])
+            .env("ACCORD_TOKEN", "t")
+            .arg(config.path())
+            .output()
+            .expect("run accord");
+        let text = all_output(&output);
+        assert_eq!(output.status.code(), Some(1), "{url}: {text}");
+        assert!(!text.contains("PASSWORD"), "{url}: {text}");
+    }
+}
