@@ -30,6 +30,10 @@ pub fn refusal(op: &Op) -> Option<Outcome> {
 /// Why an account's id and name may not be written; `None` when they are fine.
 #[must_use]
 pub fn account_problem(account: &crate::state::AccountInfo) -> Option<String> {
+    if account.id.is_empty() {
+        // `schemas/openapi.yaml`: the id has at least one character.
+        return Some("the account's `id` is empty".to_owned());
+    }
     [("id", &account.id), ("name", &account.name)]
         .into_iter()
         .find_map(|(field, text)| {

@@ -84,8 +84,16 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     if text == "*" {
         return Ok(None);
     }
-    let bare = text.trim_start_matches("W/").trim_matches('"');
-    bare.parse().map(Some).map_err(|_| {
+    // Exactly the forms `schemas/openapi.yaml` allows: `12`, `"12"`, `W/"12"`.
+    fn quoted(t: &str) -> Option<&str> {
+        t.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+    }
+    let bare = match text.strip_prefix("W/") {
+        Some(weak) => quoted(weak),
+        None => quoted(text).or(Some(text)),
+    }
+    .filter(|d| (1..=19).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
+    bare.and_then(|d| d.parse().ok()).map(Some).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_if_match",
             "If-Match holds the account revision as the ETag gave it (such as \"12\")",
@@ -547,7 +555,14 @@ mod tests {
             headers.insert(header::IF_MATCH, HeaderValue::from_static(value));
             assert_eq!(if_match(&headers).unwrap(), expected, "{value}");
         }
-        headers.insert(header::IF_MATCH, HeaderValue::from_static("\"abc\""));
-        assert_eq!(if_match(&headers).unwrap_err().code, "invalid_if_match");
+        // Issue 14: only the forms the OpenAPI file allows.
+        for value in ["\"abc\"", "\"12", "W/12", "", "12345678901234567890"] {
+            headers.insert(header::IF_MATCH, HeaderValue::from_static(value));
+            assert_eq!(
+                if_match(&headers).unwrap_err().code,
+                "invalid_if_match",
+                "{value}"
+            );
+        }
     }
 }
