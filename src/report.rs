@@ -18,6 +18,37 @@ use crate::diagnostic::{Diagnostic, Severity};
 #[must_use]
 pub fn human(diagnostics: &[Diagnostic], color: bool) -> String {
     let sources = Sources::read(diagnostics);
+    // Each diagnostic renders on its own: many are shared out among the cores
+    // (100,000 errors, issue 14), a few are not worth a thread.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut out = if cores < 2 || diagnostics.len() < PARALLEL_FROM {
+        render(diagnostics, &sources, color)
+    } else {
+        let chunk = diagnostics.len().div_ceil(cores);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = diagnostics
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| render(part, &sources, color)))
+                .collect();
+            parts
+                .into_iter()
+                .map(|part| {
+                    part.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
+    out.push_str(&summary(diagnostics));
+    out.push('\n');
+    out
+}
+
+/// Diagnostics from which [`human`] renders on several threads.
+const PARALLEL_FROM: usize = 512;
+
+/// `diagnostics` rendered one after the other, each followed by a blank line.
+fn render(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -29,15 +60,13 @@ pub fn human(diagnostics: &[Diagnostic], color: bool) -> String {
         .with_show_related_as_nested(true);
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let report = Report::new(diagnostic, &sources);
+        let report = Report::new(diagnostic, sources);
         if handler.render_report(&mut out, &report).is_err() {
             // Rendering into a String cannot fail; fall back to the plain form anyway.
             out.push_str(&diagnostic.to_string());
         }
         out.push('\n');
     }
-    out.push_str(&summary(diagnostics));
-    out.push('\n');
     out
 }
 
