@@ -184,6 +184,51 @@ mod tests {
 
     /// A slow request is answered 503 `timeout` when the limit runs out.
     #[tokio::test]
+    async fn a_request_over_the_timeout_is_logged_with_the_token_name() {
+        // Issue 14, item 10: the 503 of a request cut by the timeout carried no
+        // label, so its log line said `who="-"`.
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::parse("read r reader\n", "tokens").unwrap();
+        let mut options = ServiceOptions::new(dir.path().join("state.db"), tokens);
+        options.request_timeout = Duration::from_millis(50);
+        let service = Service::open(options, Arc::new(SystemClock)).unwrap();
+        let app = service.app.clone();
+        // Stands in for the log line: what it would name as the caller.
+        let who = |request: Request, next: Next| async move {
+            let mut response = next.run(request).await;
+            let who = response
+                .extensions()
+                .get::<RequestLabel>()
+                .map_or("-".to_owned(), |l| l.who.clone());
+            response.headers_mut().insert("x-who", who.parse().unwrap());
+            response
+        };
+        let router = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "slow"
+                }),
+            )
+            .layer(from_fn_with_state(app.clone(), auth::authenticate))
+            .layer(from_fn_with_state(app.clone(), timeout))
+            .layer(from_fn(who))
+            .with_state(app);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let slow = reqwest::Client::new()
+            .get(format!("{url}/slow"))
+            .bearer_auth("r")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(slow.status(), 503);
+        assert_eq!(slow.headers()["x-who"], "reader");
+    }
+
+    #[tokio::test]
     async fn a_request_over_the_timeout_is_answered_503() {
         let dir = tempfile::tempdir().unwrap();
         let tokens = Tokens::parse("read r n\n", "tokens").unwrap();
