@@ -265,6 +265,11 @@ pub struct ConfigArgs {
     /// Refuse configuration files larger than this (bytes, or with KiB/MiB/GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64MiB")]
     pub max_file_size: u64,
+
+    /// Read files that symbolic links point to outside the configuration directory
+    /// (refused by default).
+    #[arg(long)]
+    pub follow_symlinks: bool,
 }
 
 impl ConfigArgs {
@@ -274,6 +279,7 @@ impl ConfigArgs {
         LoadOptions {
             recursive: self.recursive,
             max_file_size: self.max_file_size,
+            follow_symlinks: self.follow_symlinks,
         }
     }
 }
@@ -422,6 +428,25 @@ pub struct ServeArgs {
     /// How long one request may run (503 beyond; a write still completes).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     pub request_timeout: Duration,
+
+    /// Close a connection that has not sent a request's head (its line and headers)
+    /// within this time, the first request included.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub header_timeout: Duration,
+
+    /// Close a connection on which no byte has moved either way for this long (at
+    /// least --request-timeout plus 5 s, so a running request is never cut).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    pub idle_timeout: Duration,
+
+    /// Serve at most N connections at once; one more is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = crate::service::connections::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// On SIGTERM or Ctrl-C, wait at most this long for open connections to finish
+    /// their requests before closing them (writes already started still complete).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub shutdown_timeout: Duration,
 
     /// TESTING ONLY, off by default: make this fraction (0 to 1) of requests fail with a
     /// 500, a 503 or a dropped connection, before or after they are carried out. For

@@ -303,14 +303,19 @@ pub fn check_saved(path: &Path, saved: SavedPlan, fresh: &Checked) -> Result<Pla
     // Same configuration, same revision: only the clock (an invitation that expired
     // since) or the backend's batch limits can change the plan. Anything else is an
     // edited file.
-    let changes = |plan: &Plan| -> std::collections::BTreeSet<(OpKind, String)> {
+    // Compared whole (target, provenance, details) and in order, but for the batch
+    // number: operations edited or reordered in anything else, with the fingerprint
+    // recomputed, are an edited file, not a change of the backend's limits.
+    let changes = |plan: &Plan| -> Vec<(OpKind, String)> {
         plan.operations
             .iter()
             .filter(|o| o.op.kind() != OpKind::MemberResendInvite)
             .map(|o| {
+                let mut operation = o.clone();
+                operation.batch = 0;
                 (
                     o.op.kind(),
-                    serde_json::to_string(&o.op).unwrap_or_default(),
+                    serde_json::to_string(&operation).unwrap_or_default(),
                 )
             })
             .collect()

@@ -5,16 +5,50 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+mod snippet;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 use serde::Serialize;
 
+use self::snippet::{FileLines, Needs, Plan, Snippet, Target};
 use crate::diagnostic::{Diagnostic, Severity};
 
 /// Renders diagnostics for a person: each with its code, message, a snippet of the
 /// line at fault with a caret under the node, and the help line.
 #[must_use]
 pub fn human(diagnostics: &[Diagnostic], color: bool) -> String {
-    let mut sources = Sources::default();
+    let sources = Sources::read(diagnostics);
+    // Each diagnostic renders on its own: many are shared out among the cores
+    // (100,000 errors, issue 14), a few are not worth a thread.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut out = if cores < 2 || diagnostics.len() < PARALLEL_FROM {
+        render(diagnostics, &sources, color)
+    } else {
+        let chunk = diagnostics.len().div_ceil(cores);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = diagnostics
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| render(part, &sources, color)))
+                .collect();
+            parts
+                .into_iter()
+                .map(|part| {
+                    part.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
+    out.push_str(&summary(diagnostics));
+    out.push('\n');
+    out
+}
+
+/// Diagnostics from which [`human`] renders on several threads.
+const PARALLEL_FROM: usize = 512;
+
+/// `diagnostics` rendered one after the other, each followed by a blank line.
+fn render(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -26,15 +60,13 @@ pub fn human(diagnostics: &[Diagnostic], color: bool) -> String {
         .with_show_related_as_nested(true);
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let report = Report::new(diagnostic, &mut sources);
+        let report = Report::new(diagnostic, sources);
         if handler.render_report(&mut out, &report).is_err() {
             // Rendering into a String cannot fail; fall back to the plain form anyway.
             out.push_str(&diagnostic.to_string());
         }
         out.push('\n');
     }
-    out.push_str(&summary(diagnostics));
-    out.push('\n');
     out
 }
 
@@ -120,48 +152,85 @@ pub fn json(diagnostics: &[Diagnostic]) -> String {
     text
 }
 
-/// The text of the files diagnostics point into, read once each, with line starts.
-#[derive(Default)]
+/// What the report shows of each file diagnostics point into: planned for all
+/// diagnostics first, then each file read once ([`snippet::read`]).
 struct Sources {
-    files: HashMap<Arc<str>, Option<Source>>,
-}
-
-struct Source {
-    text: Arc<str>,
-    line_starts: Vec<usize>,
+    files: HashMap<Arc<str>, Option<FileLines>>,
 }
 
 impl Sources {
-    fn get(&mut self, file: &Arc<str>) -> Option<&Source> {
-        self.files
-            .entry(Arc::clone(file))
-            .or_insert_with(|| {
-                // A file that cannot be read again (or is not UTF-8) is shown without a snippet.
-                let text: Arc<str> = std::fs::read_to_string(&**file).ok()?.into();
-                let line_starts = std::iter::once(0)
-                    .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-                    .collect();
-                Some(Source { text, line_starts })
+    fn read(diagnostics: &[Diagnostic]) -> Self {
+        let mut needs: HashMap<Arc<str>, Needs> = HashMap::new();
+        for diagnostic in diagnostics {
+            for (file, plan, targets) in Snippets::of(diagnostic).all() {
+                needs
+                    .entry(Arc::clone(file))
+                    .or_default()
+                    .add(&plan, &targets);
+            }
+        }
+        let files = needs
+            .into_iter()
+            .map(|(file, needs)| {
+                let lines = snippet::read(&file, needs);
+                (file, lines)
             })
-            .as_ref()
+            .collect();
+        Self { files }
+    }
+
+    fn get(&self, file: &Arc<str>) -> Option<&FileLines> {
+        self.files.get(file).and_then(Option::as_ref)
     }
 }
 
-impl Source {
-    /// The byte span of the token starting at `line:column` (both from 1; column in characters).
-    fn span(&self, line: u32, column: u32) -> Option<SourceSpan> {
-        let start_of_line = *self
-            .line_starts
-            .get(usize::try_from(line).ok()?.checked_sub(1)?)?;
-        let rest = &self.text[start_of_line..];
-        let rest = rest.split('\n').next().unwrap_or("");
-        let skip = usize::try_from(column.saturating_sub(1)).ok()?;
-        let offset_in_line = rest.char_indices().nth(skip).map_or(rest.len(), |(i, _)| i);
-        let token = token_len(&rest[offset_in_line..]);
-        Some(SourceSpan::new(
-            (start_of_line + offset_in_line).into(),
-            token,
-        ))
+/// The snippets of one diagnostic: the primary place with the related places
+/// in the same file, and a snippet of its own for each other related place.
+struct Snippets<'d> {
+    diagnostic: &'d Diagnostic,
+    /// The primary snippet's plan, its targets, and for each target after the
+    /// first the index of its related place.
+    main: Option<(Plan, Vec<Target>, Vec<usize>)>,
+}
+
+fn target(location: &crate::diagnostic::Location) -> Target {
+    Target {
+        line: location.line,
+        column: location.column,
+    }
+}
+
+impl<'d> Snippets<'d> {
+    fn of(diagnostic: &'d Diagnostic) -> Self {
+        let main = diagnostic.location.as_ref().map(|location| {
+            let mut targets = vec![target(location)];
+            let mut related = Vec::new();
+            for (index, r) in diagnostic.related.iter().enumerate() {
+                if r.location.file == location.file {
+                    targets.push(target(&r.location));
+                    related.push(index);
+                }
+            }
+            (Plan::new(&targets), targets, related)
+        });
+        Self { diagnostic, main }
+    }
+
+    /// Every snippet that may be drawn: (file, plan, targets).
+    fn all(self) -> Vec<(&'d Arc<str>, Plan, Vec<Target>)> {
+        let mut all = Vec::new();
+        for related in &self.diagnostic.related {
+            // Planned on its own too: it gets a snippet of its own when it does
+            // not fit the primary one.
+            let targets = vec![target(&related.location)];
+            all.push((&related.location.file, Plan::new(&targets), targets));
+        }
+        if let (Some(location), Some((plan, targets, _))) =
+            (self.diagnostic.location.as_ref(), self.main)
+        {
+            all.push((&location.file, plan, targets));
+        }
+        all
     }
 }
 
@@ -190,84 +259,116 @@ fn token_len(text: &str) -> usize {
 struct Report {
     header: String,
     help: Option<String>,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Snippet>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
     severity: miette::Severity,
 }
 
 impl Report {
-    fn new(diagnostic: &Diagnostic, sources: &mut Sources) -> Self {
+    fn new(diagnostic: &Diagnostic, sources: &Sources) -> Self {
         let kind = match diagnostic.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
         let header = format!("{kind}[{}]: {}", diagnostic.code, diagnostic.message);
-        let mut report = Self::located(header, diagnostic.location.as_ref(), sources);
-        report.help.clone_from(&diagnostic.help);
+        let mut report = Self::bare(header);
+        report.help = diagnostic.help.as_deref().map(displayable_text);
         report.severity = match diagnostic.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         };
-        for related in &diagnostic.related {
-            // A place in the same file is one more label on the same snippet; a place
-            // in another file gets a snippet of its own, nested under this one.
-            let same_file = diagnostic
-                .location
-                .as_ref()
-                .is_some_and(|l| l.file == related.location.file);
-            let span = same_file
-                .then(|| sources.get(&related.location.file))
-                .flatten()
-                .and_then(|s| s.span(related.location.line, related.location.column));
-            match span {
-                Some(span) if report.source.is_some() => report.labels.push(
-                    LabeledSpan::new_with_span(Some(related.message.clone()), span),
-                ),
-                _ => {
-                    let mut note = Self::located(
-                        format!("note: {}", related.message),
-                        Some(&related.location),
-                        sources,
-                    );
-                    note.severity = miette::Severity::Advice;
-                    report.related.push(note);
+        // The related places in the same file are more labels on the primary
+        // snippet (when they fit it); the others get a snippet of their own,
+        // nested under this one.
+        let mut labelled = vec![false; diagnostic.related.len()];
+        let snippets = Snippets::of(diagnostic);
+        if let (Some(location), Some((plan, targets, related))) =
+            (diagnostic.location.as_ref(), snippets.main.as_ref())
+        {
+            let built = sources
+                .get(&location.file)
+                .and_then(|file| Snippet::build(&location.file, file, plan, targets));
+            match built {
+                Some((snippet, spans)) => {
+                    if let Some(span) = spans[0] {
+                        report
+                            .labels
+                            .push(LabeledSpan::new_primary_with_span(None, span));
+                    }
+                    for (&index, span) in related.iter().zip(&spans[1..]) {
+                        if let Some(span) = *span {
+                            report.labels.push(LabeledSpan::new_with_span(
+                                Some(displayable_text(&diagnostic.related[index].message)),
+                                span,
+                            ));
+                            labelled[index] = true;
+                        }
+                    }
+                    report.source = Some(snippet);
                 }
+                None => report.header.push_str(&format!("\n  at {location}")),
             }
         }
+        for (related, _) in diagnostic.related.iter().zip(labelled).filter(|(_, l)| !l) {
+            let mut note = Self::located(
+                format!("note: {}", related.message),
+                &related.location,
+                sources,
+            );
+            note.severity = miette::Severity::Advice;
+            report.related.push(note);
+        }
+        report.header = displayable_text(&report.header);
         report
     }
 
-    fn located(
-        header: String,
-        location: Option<&crate::diagnostic::Location>,
-        sources: &mut Sources,
-    ) -> Self {
-        let mut report = Self {
+    fn bare(header: String) -> Self {
+        Self {
             header,
             help: None,
             source: None,
             labels: Vec::new(),
             related: Vec::new(),
             severity: miette::Severity::Error,
-        };
-        let Some(location) = location else {
-            return report;
-        };
-        match sources.get(&location.file).and_then(|s| {
-            s.span(location.line, location.column)
-                .map(|span| (Arc::clone(&s.text), span))
-        }) {
-            Some((text, span)) => {
-                report.source = Some(NamedSource::new(&*location.file, text));
-                report
-                    .labels
-                    .push(LabeledSpan::new_primary_with_span(None, span));
+        }
+    }
+
+    /// A note with a snippet of `location` alone.
+    fn located(header: String, location: &crate::diagnostic::Location, sources: &Sources) -> Self {
+        let mut report = Self::bare(displayable_text(&header));
+        let targets = [target(location)];
+        let plan = Plan::new(&targets);
+        match sources
+            .get(&location.file)
+            .and_then(|file| Snippet::build(&location.file, file, &plan, &targets))
+        {
+            Some((snippet, spans)) => {
+                if let Some(span) = spans[0] {
+                    report
+                        .labels
+                        .push(LabeledSpan::new_primary_with_span(None, span));
+                }
+                report.source = Some(snippet);
             }
             None => report.header.push_str(&format!("\n  at {location}")),
         }
         report
     }
+}
+
+/// `text` with control characters (other than newlines and tabs) replaced, so a
+/// value quoted in a message cannot move the cursor of the terminal.
+fn displayable_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == '\n' {
+                c
+            } else {
+                snippet::displayable(c)
+            }
+        })
+        .collect()
 }
 
 impl fmt::Debug for Report {

@@ -186,11 +186,12 @@ impl Journal {
                     format!("{base}-{n}")
                 };
                 let path = dir.join(format!("{run}.jsonl"));
-                let file = OpenOptions::new()
-                    .append(true)
-                    .create_new(true)
-                    .open(&path)
-                    .ok()?;
+                let mut options = OpenOptions::new();
+                options.append(true).create_new(true);
+                // A journal lists the account's members: owner-only, like the store.
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let file = options.open(&path).ok()?;
                 Some((path, file, run))
             })
             .ok_or_else(|| {

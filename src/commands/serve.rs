@@ -20,6 +20,14 @@ use crate::time::SystemClock;
 /// bound.
 pub fn run(args: &ServeArgs) -> Result<Finished> {
     let tokens = Tokens::load(&args.tokens).map_err(|e| Error::Refusal(e.to_string()))?;
+    if let Some(mode) = crate::service::auth::readable_by_others(&args.tokens) {
+        // Printed before the logger's first line, so it is seen even with logs off.
+        eprintln!(
+            "warning: the tokens file {} can be read by other users (mode {mode:o}): anyone on this machine can take its tokens; run `chmod 600 {}`",
+            args.tokens.display(),
+            args.tokens.display()
+        );
+    }
     let token_count = tokens.len();
     let mut options = ServiceOptions::new(&args.db, tokens);
     options.rate_limit = args.rate_limit;
@@ -28,6 +36,12 @@ pub fn run(args: &ServeArgs) -> Result<Finished> {
         .map(|fraction| (fraction, args.fault_seed));
     options.max_body = usize::try_from(args.max_body).unwrap_or(usize::MAX);
     options.request_timeout = args.request_timeout;
+    options.connections = crate::service::ConnectionLimits {
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: args.max_connections,
+        shutdown_timeout: args.shutdown_timeout,
+    };
     let service =
         Service::open(options, Arc::new(SystemClock)).map_err(|source| Error::Backend {
             doing: "cannot open the store",

@@ -68,6 +68,10 @@ pub struct LoadOptions {
     pub recursive: bool,
     /// Refuse files larger than this many bytes.
     pub max_file_size: u64,
+    /// Read files and directories that symbolic links point to outside the
+    /// configuration directory (refused by default: a pull request could link
+    /// `/etc/shadow` into it).
+    pub follow_symlinks: bool,
 }
 
 impl Default for LoadOptions {
@@ -75,6 +79,7 @@ impl Default for LoadOptions {
         Self {
             recursive: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            follow_symlinks: false,
         }
     }
 }
@@ -95,7 +100,7 @@ pub struct Loaded {
 /// or are not YAML text ([`Code::File`]), malformed YAML ([`Code::Yaml`]), and
 /// sections that cannot be merged ([`Code::Schema`]).
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
-    let files = discover(path, options.recursive)?;
+    let files = discover(path, options)?;
     let parsed = parse_all(&files, |file, pipelined| {
         read_and_parse(file, options.max_file_size, pipelined, None)
     });
@@ -121,7 +126,7 @@ where
     S: ItemSink + Send,
     F: Fn() -> S + Sync,
 {
-    let files = discover(path, options.recursive)?;
+    let files = discover(path, options)?;
     let (parsed, sinks): (Vec<ParsedFile>, Vec<S>) = parse_all(&files, |file, pipelined| {
         let mut sink = new_sink();
         let parsed = read_and_parse(file, options.max_file_size, pipelined, Some(&mut sink));
@@ -141,7 +146,7 @@ struct SourceFile {
 }
 
 /// The files named by `path`, sorted by path.
-fn discover(path: &Path, recursive: bool) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
+fn discover(path: &Path, options: &LoadOptions) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
     let metadata = fs::metadata(path).map_err(|error| {
         let message = if error.kind() == io::ErrorKind::NotFound {
             format!("`{}` does not exist", path.display())
@@ -154,6 +159,16 @@ fn discover(path: &Path, recursive: bool) -> Result<Vec<SourceFile>, Vec<Diagnos
         ]
     })?;
     if metadata.is_file() {
+        // A file named on the command line may be a link, but not to a file
+        // outside its own directory.
+        if !options.follow_symlinks {
+            let directory = path.parent().filter(|p| !p.as_os_str().is_empty());
+            if let Ok(root) = fs::canonicalize(directory.unwrap_or(Path::new("."))) {
+                if let Some(diagnostic) = outside(path, &root) {
+                    return Err(vec![diagnostic]);
+                }
+            }
+        }
         let name = path.display().to_string();
         return Ok(vec![SourceFile {
             path: path.to_path_buf(),
@@ -170,7 +185,10 @@ fn discover(path: &Path, recursive: bool) -> Result<Vec<SourceFile>, Vec<Diagnos
         ]);
     }
     let mut walk = Walk {
-        recursive,
+        recursive: options.recursive,
+        root: (!options.follow_symlinks)
+            .then(|| fs::canonicalize(path).ok())
+            .flatten(),
         found: Vec::new(),
         skipped_directories: false,
         visited: FxHashSet::default(),
@@ -206,6 +224,8 @@ fn discover(path: &Path, recursive: bool) -> Result<Vec<SourceFile>, Vec<Diagnos
 /// A walk through a configuration directory.
 struct Walk {
     recursive: bool,
+    /// The configuration directory, resolved, when links out of it are refused.
+    root: Option<PathBuf>,
     /// (path relative to the root, full path) of each YAML file.
     found: Vec<(PathBuf, PathBuf)>,
     /// Subdirectories were passed by because the walk is not recursive.
@@ -243,7 +263,20 @@ impl Walk {
             }
             let full = entry.path();
             let relative = relative.join(&name);
-            // `fs::metadata` follows symbolic links, so a linked file or directory counts.
+            // `fs::metadata` follows symbolic links, so a linked file or directory
+            // counts, if it is inside the configuration directory.
+            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            if let (true, Some(root)) = (is_link, &self.root) {
+                let metadata = fs::metadata(&full);
+                let counts =
+                    metadata.is_ok_and(|m| (m.is_dir() && self.recursive) || is_yaml(&full));
+                if counts {
+                    if let Some(diagnostic) = outside(&full, root) {
+                        self.errors.push(diagnostic);
+                        continue;
+                    }
+                }
+            }
             match fs::metadata(&full) {
                 Ok(metadata) if metadata.is_file() => {
                     if is_yaml(&full) {
@@ -269,6 +302,30 @@ impl Walk {
             }
         }
     }
+}
+
+/// The error for `link` when it resolves outside `root` (a resolved directory);
+/// `None` when it resolves inside, or does not resolve.
+///
+/// The error has no location: a snippet would show the content of the file it
+/// points to.
+fn outside(link: &Path, root: &Path) -> Option<Diagnostic> {
+    let resolved = fs::canonicalize(link).ok()?;
+    if resolved.starts_with(root) {
+        return None;
+    }
+    Some(
+        Diagnostic::error(
+            Code::File,
+            format!(
+                "`{}` is a symbolic link to `{}`, outside the configuration directory `{}`; it is not read",
+                link.display(),
+                resolved.display(),
+                root.display()
+            ),
+        )
+        .help("copy the file into the configuration directory, or pass `--follow-symlinks` to read files that links point to outside it"),
+    )
 }
 
 fn is_yaml(path: &Path) -> bool {

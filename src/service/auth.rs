@@ -204,6 +204,23 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
+/// The permission bits of the file at `path` when users other than its owner may
+/// read it (a tokens file holds secrets); `None` when only the owner can.
+#[must_use]
+pub fn readable_by_others(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o044 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// Tokens are compared by digest: the map lookup leaks nothing useful about a token's
 /// characters, and the tokens themselves are not kept.
 fn digest(token: &str) -> [u8; 32] {
@@ -220,6 +237,11 @@ pub struct RequestLabel {
     pub route: String,
 }
 
+/// Where [`authenticate`] leaves the [`RequestLabel`] for the layers outside it
+/// that answer without the inner response (the request timeout).
+#[derive(Debug, Clone, Default)]
+pub struct LabelSlot(pub std::sync::Arc<std::sync::Mutex<Option<RequestLabel>>>);
+
 /// Whether a request changes something (anything but GET and HEAD).
 #[must_use]
 pub fn is_write(method: &Method) -> bool {
@@ -232,7 +254,15 @@ pub async fn authenticate(State(app): State<App>, mut request: Request, next: Ne
         || request.uri().path().to_owned(),
         |m| m.as_str().to_owned(),
     );
-    let caller = match bearer(&request).map(|token| app.tokens.find(token)) {
+    let Ok(sent) = bearer(&request) else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the Authorization header holds characters other than visible ASCII: tokens are ASCII (check how ACCORD_TOKEN was copied)",
+        )
+        .into_response();
+    };
+    let caller = match sent.map(|token| app.tokens.find(token)) {
         None => {
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -271,6 +301,14 @@ pub async fn authenticate(State(app): State<App>, mut request: Request, next: Ne
         who: caller.name.clone(),
         route,
     };
+    // A request cut by the timeout is answered by an outer layer, without this
+    // response: it finds who called here.
+    if let Some(slot) = request.extensions().get::<LabelSlot>() {
+        *slot
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(label.clone());
+    }
     request.extensions_mut().insert(caller);
     let mut response = next.run(request).await;
     response.extensions_mut().insert(label);
@@ -278,15 +316,21 @@ pub async fn authenticate(State(app): State<App>, mut request: Request, next: Ne
 }
 
 /// The token of an `Authorization: Bearer TOKEN` header.
-fn bearer(request: &Request) -> Option<&str> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+fn bearer(request: &Request) -> Result<Option<&str>, NotAscii> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    // A header with bytes outside visible ASCII is a token sent (in another
+    // encoding), not a missing one.
+    let value = value.to_str().map_err(|_| NotAscii)?;
+    let Some((scheme, token)) = value.trim().split_once(' ') else {
+        return Ok(None);
+    };
+    Ok((scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim()))
 }
+
+/// The `Authorization` header holds bytes other than visible ASCII.
+struct NotAscii;
 
 #[cfg(test)]
 mod tests {

@@ -17,7 +17,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::views::View;
 use crate::backend::sqlite::WriteOptions;
-use crate::contract::{BackendError, LockError, Outcome};
+use crate::contract::{BackendError, LockError, Op, Outcome};
 use crate::state::{AccountInfo, Email};
 use crate::wire::{
     AccountRequest, AccountView, AuditEntry, BatchRequest, BatchResponse, DEFAULT_PAGE_SIZE,
@@ -84,8 +84,16 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     if text == "*" {
         return Ok(None);
     }
-    let bare = text.trim_start_matches("W/").trim_matches('"');
-    bare.parse().map(Some).map_err(|_| {
+    // Exactly the forms `schemas/openapi.yaml` allows: `12`, `"12"`, `W/"12"`.
+    fn quoted(t: &str) -> Option<&str> {
+        t.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+    }
+    let bare = match text.strip_prefix("W/") {
+        Some(weak) => quoted(weak),
+        None => quoted(text).or(Some(text)),
+    }
+    .filter(|d| (1..=19).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
+    bare.and_then(|d| d.parse().ok()).map(Some).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_if_match",
             "If-Match holds the account revision as the ETag gave it (such as \"12\")",
@@ -176,6 +184,9 @@ pub(super) async fn put_account(
         id: request.id,
         name: request.name,
     };
+    if let Some(problem) = super::checks::account_problem(&account) {
+        return Err(ApiError::unprocessable("invalid_account", problem));
+    }
     let (outcome, revision) = app
         .store(move |s| {
             check_revision(s.revision()?, expected)?;
@@ -315,17 +326,30 @@ pub(super) async fn operations(
         actor: Some(caller.name),
         if_revision: if_match(&headers)?,
     };
-    let (outcomes, revision) = app
+    // Operations whose strings break validate's rules are refused here; the others
+    // go to the store, and the outcomes are put back in the batch's order.
+    let refused: Vec<Option<Outcome>> = batch.iter().map(super::checks::refusal).collect();
+    let checked: Vec<Op> = batch
+        .into_iter()
+        .zip(&refused)
+        .filter_map(|(op, refusal)| refusal.is_none().then_some(op))
+        .collect();
+    let (done, revision) = app
         .store(move |s| {
-            let outcomes = if batch.is_empty() {
+            let outcomes = if checked.is_empty() {
                 check_revision(s.revision()?, options.if_revision)?;
                 Vec::new()
             } else {
-                s.execute_with(&batch, &options)?
+                s.execute_with(&checked, &options)?
             };
             Ok((outcomes, s.revision()?))
         })
         .await?;
+    let mut done = done.into_iter();
+    let outcomes: Vec<Outcome> = refused
+        .into_iter()
+        .filter_map(|refusal| refusal.or_else(|| done.next()))
+        .collect();
     Ok(with_etag(
         revision,
         Json(BatchResponse { revision, outcomes }),
@@ -547,7 +571,14 @@ mod tests {
             headers.insert(header::IF_MATCH, HeaderValue::from_static(value));
             assert_eq!(if_match(&headers).unwrap(), expected, "{value}");
         }
-        headers.insert(header::IF_MATCH, HeaderValue::from_static("\"abc\""));
-        assert_eq!(if_match(&headers).unwrap_err().code, "invalid_if_match");
+        // Issue 14: only the forms the OpenAPI file allows.
+        for value in ["\"abc\"", "\"12", "W/12", "", "12345678901234567890"] {
+            headers.insert(header::IF_MATCH, HeaderValue::from_static(value));
+            assert_eq!(
+                if_match(&headers).unwrap_err().code,
+                "invalid_if_match",
+                "{value}"
+            );
+        }
     }
 }

@@ -18,6 +18,8 @@
 //! [`routes`], and the error format in [`error`].
 
 pub mod auth;
+pub mod checks;
+pub mod connections;
 pub mod error;
 pub mod faults;
 pub mod handlers;
@@ -35,6 +37,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use auth::{Caller, Scope, Tokens, TokensError};
+pub use connections::ConnectionLimits;
 pub use routes::{RouteInfo, routes};
 
 use crate::backend::sqlite::SqliteStore;
@@ -69,6 +72,8 @@ pub struct ServiceOptions {
     pub request_timeout: Duration,
     /// The most operations a batch may hold.
     pub bulk_limit: usize,
+    /// Timeouts and the cap of connections.
+    pub connections: ConnectionLimits,
 }
 
 impl ServiceOptions {
@@ -83,6 +88,7 @@ impl ServiceOptions {
             max_body: DEFAULT_MAX_BODY,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             bulk_limit: DEFAULT_BULK_LIMIT,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -225,6 +231,7 @@ fn revision_gone(wanted: u64, current: u64) -> ApiError {
 /// The account service, open on its store.
 pub struct Service {
     app: App,
+    connections: ConnectionLimits,
 }
 
 impl std::fmt::Debug for Service {
@@ -269,8 +276,15 @@ impl Service {
             },
             clock,
         };
+        let mut connections = options.connections;
+        // The idle timeout must not cut a request that is still within its own
+        // time (a connection is silent while its request runs).
+        connections.idle_timeout = connections
+            .idle_timeout
+            .max(options.request_timeout + Duration::from_secs(5));
         Ok(Self {
             app: App(Arc::new(shared)),
+            connections,
         })
     }
 
@@ -280,7 +294,9 @@ impl Service {
     }
 
     /// Serves on `listener` until `shutdown` completes; then stops accepting, lets the
-    /// requests in progress finish, and waits for every write still running.
+    /// requests in progress finish (for at most the shutdown timeout: connections
+    /// still open then are closed), and waits for every write still running.
+    /// Connections are limited as [`connections`] says.
     ///
     /// # Errors
     /// When the listener fails.
@@ -290,9 +306,7 @@ impl Service {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let in_flight = self.app.in_flight.clone();
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        connections::serve(listener, self.router(), self.connections, shutdown).await?;
         let writes = in_flight.count();
         if writes > 0 {
             tracing::info!(writes, "waiting for the writes in progress");

@@ -9,6 +9,7 @@
 //! authenticated routes (all but `/v1/health`): the bearer check, the rate limit, the
 //! fault switch, and the write handling of [`super::writes`].
 
+use std::sync::PoisonError;
 use std::time::Instant;
 
 use axum::Router;
@@ -18,7 +19,7 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 
-use super::auth::RequestLabel;
+use super::auth::{LabelSlot, RequestLabel};
 use super::error::ApiError;
 use super::{App, auth, faults, handlers, limits, writes};
 
@@ -118,11 +119,25 @@ pub fn router(app: App) -> Router {
 
 /// Answers 503 when a request runs longer than the limit. A write goes on to the end
 /// anyway (see [`super::writes`]): its answer can be had again with the same key.
-async fn timeout(State(app): State<App>, request: Request, next: Next) -> Response {
+async fn timeout(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let limit = app.limits.request_timeout;
+    let slot = LabelSlot::default();
+    request.extensions_mut().insert(slot.clone());
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
+        Err(_) => {
+            let mut response = timed_out(limit);
+            // The log line names the caller of a request that ran out of time.
+            if let Some(label) = slot.0.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                response.extensions_mut().insert(label);
+            }
+            response
+        }
+    }
+}
+
+fn timed_out(limit: std::time::Duration) -> Response {
+    ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
             format!(
@@ -131,8 +146,7 @@ async fn timeout(State(app): State<App>, request: Request, next: Next) -> Respon
             ),
         )
         .with_retry_after(std::time::Duration::from_secs(1))
-        .into_response(),
-    }
+        .into_response()
 }
 
 /// One log line per request: method, route, status, duration, caller. Never a token,
@@ -170,6 +184,51 @@ mod tests {
     use crate::time::SystemClock;
 
     /// A slow request is answered 503 `timeout` when the limit runs out.
+    #[tokio::test]
+    async fn a_request_over_the_timeout_is_logged_with_the_token_name() {
+        // Issue 14, item 10: the 503 of a request cut by the timeout carried no
+        // label, so its log line said `who="-"`.
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::parse("read r reader\n", "tokens").unwrap();
+        let mut options = ServiceOptions::new(dir.path().join("state.db"), tokens);
+        options.request_timeout = Duration::from_millis(50);
+        let service = Service::open(options, Arc::new(SystemClock)).unwrap();
+        let app = service.app.clone();
+        // Stands in for the log line: what it would name as the caller.
+        let who = |request: Request, next: Next| async move {
+            let mut response = next.run(request).await;
+            let who = response
+                .extensions()
+                .get::<RequestLabel>()
+                .map_or("-".to_owned(), |l| l.who.clone());
+            response.headers_mut().insert("x-who", who.parse().unwrap());
+            response
+        };
+        let router = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "slow"
+                }),
+            )
+            .layer(from_fn_with_state(app.clone(), auth::authenticate))
+            .layer(from_fn_with_state(app.clone(), timeout))
+            .layer(from_fn(who))
+            .with_state(app);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let slow = reqwest::Client::new()
+            .get(format!("{url}/slow"))
+            .bearer_auth("r")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(slow.status(), 503);
+        assert_eq!(slow.headers()["x-who"], "reader");
+    }
+
     #[tokio::test]
     async fn a_request_over_the_timeout_is_answered_503() {
         let dir = tempfile::tempdir().unwrap();

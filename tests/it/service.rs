@@ -22,6 +22,8 @@ use crate::process::{
     wait_both,
 };
 
+mod edges;
+
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// A token unlike anything else in any output, so a leak is found by a plain search.

@@ -216,6 +216,8 @@ fn assert_refused(outcome: &Outcome, rule: &str, words: &str) {
 #[tokio::test]
 async fn a_fresh_store_is_created_with_its_directory_and_holds_no_account() {
     let dir = tempfile::tempdir().unwrap();
+    // Only accord's own `.accord/` is created, in a directory that exists.
+    std::fs::create_dir(dir.path().join("nested")).unwrap();
     let path = dir.path().join("nested/.accord/state.db");
     let url = format!("sqlite:{}", path.display());
     let backend = backend::open_with_clock(&url, Arc::new(ManualClock::new(T0)))
@@ -264,7 +266,7 @@ async fn a_directory_that_cannot_be_created_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("not-a-dir");
     std::fs::write(&blocker, "a file where a directory should be").unwrap();
-    let path = blocker.join("sub/state.db");
+    let path = blocker.join(".accord/state.db");
     let err = SqliteBackend::open(&path, Arc::new(ManualClock::new(T0)))
         .await
         .expect_err("refused");
@@ -272,6 +274,13 @@ async fn a_directory_that_cannot_be_created_is_a_clear_error() {
     let message = err.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(message.contains("cannot create the directory"), "{message}");
+    // Any other missing directory is not created: it is more likely a typo.
+    let path = blocker.join("sub/state.db");
+    let err = SqliteBackend::open(&path, Arc::new(ManualClock::new(T0)))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, BackendError::Unwritable { .. }), "{err:?}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
     assert_eq!(
         std::fs::read_to_string(&blocker).unwrap(),
         "a file where a directory should be"
@@ -366,14 +375,17 @@ async fn a_store_from_a_newer_accord_is_refused_and_left_alone() {
 }
 
 #[tokio::test]
-async fn an_empty_file_becomes_a_store() {
+async fn an_empty_existing_file_is_refused_as_a_store_that_lost_its_account() {
+    // Issue 14: a 0-byte store was taken for a new, empty account without a word.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     std::fs::write(&path, b"").unwrap();
-    let backend = SqliteBackend::open(&path, Arc::new(ManualClock::new(T0)))
+    let err = SqliteBackend::open(&path, Arc::new(ManualClock::new(T0)))
         .await
-        .expect("an empty file is a new database");
-    assert_eq!(backend.fetch().await.unwrap().revision, 0);
+        .expect_err("an empty store file is refused");
+    assert!(matches!(err, BackendError::NotAStore { .. }), "{err:?}");
+    assert!(err.to_string().contains("empty (0 bytes)"), "{err}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as it was");
 }
 
 // ----- account ---------------------------------------------------------------------------

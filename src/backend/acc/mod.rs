@@ -188,7 +188,7 @@ pub fn default_poll() -> RetryPolicy {
 /// [`BackendError::Rejected`] for a missing or unknown region.
 pub fn parse(url: &Url) -> Result<(String, String), BackendError> {
     let unknown = || BackendError::UnknownScheme {
-        url: url.to_string(),
+        url: crate::backend::http::shown_url(url.as_str()),
     };
     if url.scheme() != "acc" {
         return Err(unknown());
@@ -205,7 +205,8 @@ pub fn parse(url: &Url) -> Result<(String, String), BackendError> {
         Some(region) if REGIONS.contains(&region.as_str()) => Ok((account, region)),
         _ => Err(BackendError::Rejected {
             detail: format!(
-                "`{url}` needs the account's region: acc://{account}?region=REGION, one of {}",
+                "`{}` needs the account's region: acc://{account}?region=REGION, one of {}",
+                crate::backend::http::shown_url(url.as_str()),
                 REGIONS.join(", ")
             ),
         }),

@@ -451,7 +451,19 @@ pub fn shown_url(url: &str) -> String {
             let _ = parsed.set_password(None);
             parsed.as_str().trim_end_matches('/').to_owned()
         }
-        _ => url.trim_end_matches('/').to_owned(),
+        Ok(_) => url.trim_end_matches('/').to_owned(),
+        // Not a URL: whatever stands between `://` and the last `@` of the host
+        // part may still be a password.
+        Err(_) => {
+            let Some((scheme, rest)) = url.split_once("://") else {
+                return url.trim_end_matches('/').to_owned();
+            };
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let host = rest[..end].rfind('@').map_or(rest, |at| &rest[at + 1..]);
+            format!("{scheme}://{host}")
+                .trim_end_matches('/')
+                .to_owned()
+        }
     }
 }
 

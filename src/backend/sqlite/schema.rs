@@ -208,7 +208,10 @@ CREATE INDEX team_seats_by_member ON team_seats (member_id);
 /// Opens (creating if needed) the store at `path`, brought to [`SCHEMA_VERSION`].
 pub(super) fn open(path: &Path) -> Result<Connection, BackendError> {
     create_parent(path)?;
-    check_header(path)?;
+    let created = create_owner_only(path)?;
+    if !created {
+        check_header(path)?;
+    }
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -228,6 +231,9 @@ pub(super) fn open(path: &Path) -> Result<Connection, BackendError> {
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| open_error(path, &e))?;
     check_identity(&conn, path)?;
+    if !created {
+        check_integrity(&conn, path)?;
+    }
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(|e| open_error(path, &e))?;
     conn.pragma_update(None, "synchronous", "NORMAL")
@@ -238,17 +244,90 @@ pub(super) fn open(path: &Path) -> Result<Connection, BackendError> {
     Ok(conn)
 }
 
-/// Creates the store's directory, naming the path when the system refuses.
+/// The directory accord creates by itself for its store (the default backend's,
+/// `.accord/`); any other missing directory is more likely a typo in `--db` or
+/// `--backend` than a wish for a new account.
+const OWN_DIRECTORY: &str = ".accord";
+
+/// Creates the store's directory when it is accord's own `.accord/`; refuses a
+/// missing directory otherwise.
 fn create_parent(path: &Path) -> Result<(), BackendError> {
     let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
     };
-    fs::create_dir_all(parent).map_err(|e| BackendError::Unwritable {
+    if parent.is_dir() {
+        return Ok(());
+    }
+    if parent.file_name().is_none_or(|name| name != OWN_DIRECTORY) {
+        return Err(BackendError::Unwritable {
+            path: path.to_owned(),
+            detail: format!(
+                "the directory {} does not exist; check the path for a typo, or create the directory first (accord creates only `{OWN_DIRECTORY}/` by itself)",
+                parent.display()
+            ),
+        });
+    }
+    fs::create_dir(parent).map_err(|e| BackendError::Unwritable {
         path: path.to_owned(),
         detail: format!(
             "cannot create the directory {}: {}; check that it is writable and that no part of it is a file",
             parent.display(),
             io_reason(&e)
+        ),
+    })
+}
+
+/// Creates the store's file, readable and writable by its owner only (it holds
+/// the whole account), when there is none. Whether this call created it.
+fn create_owner_only(path: &Path) -> Result<bool, BackendError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(BackendError::Unwritable {
+            path: path.to_owned(),
+            detail: format!(
+                "cannot create the file: {}; check the permissions of its directory",
+                io_reason(&e)
+            ),
+        }),
+    }
+}
+
+/// How long an empty store file made by someone else may take to get its first
+/// bytes (another accord creating the store at the same moment).
+const EMPTY_GRACE: Duration = Duration::from_secs(1);
+
+/// Refuses a store that `SQLite`'s quick integrity check finds damaged, before
+/// anything reads or writes it.
+fn check_integrity(conn: &Connection, path: &Path) -> Result<(), BackendError> {
+    let found: Result<Vec<String>, rusqlite::Error> = conn
+        .prepare("PRAGMA quick_check(5)")
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| row.get(0))
+                .and_then(Iterator::collect)
+        });
+    let problems = match found {
+        Ok(found) if found.len() == 1 && found[0] == "ok" => return Ok(()),
+        Ok(found) => found.join("; "),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ) =>
+        {
+            e.to_string()
+        }
+        Err(e) => return Err(open_error(path, &e)),
+    };
+    Err(BackendError::Corrupt {
+        path: path.to_owned(),
+        detail: format!(
+            "SQLite's integrity check failed ({problems}); nothing was read or written. Restore the file from a backup, or move it away to start the account anew"
         ),
     })
 }
@@ -281,12 +360,32 @@ fn check_header(path: &Path) -> Result<(), BackendError> {
             path: path.to_owned(),
             detail: format!("cannot read the file: {}", io_reason(&e)),
         })?;
-    if header.is_empty() || header == MAGIC {
+    if header.is_empty() {
+        return check_empty(path);
+    }
+    if header == MAGIC {
         return Ok(());
     }
     Err(BackendError::NotAStore {
         path: path.to_owned(),
         detail: "the file is not an SQLite database".into(),
+    })
+}
+
+/// Refuses a store file that is empty: a store is never empty once created, so
+/// an empty one lost its account (truncated by a full disk, a bad copy), and
+/// taking it for a new account would start over without a word.
+fn check_empty(path: &Path) -> Result<(), BackendError> {
+    let waited_since = std::time::Instant::now();
+    while waited_since.elapsed() < EMPTY_GRACE {
+        std::thread::sleep(Duration::from_millis(50));
+        if fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            return check_header(path);
+        }
+    }
+    Err(BackendError::NotAStore {
+        path: path.to_owned(),
+        detail: "the file is empty (0 bytes), so the account it held is lost; restore it from a backup, or delete the file to start a new account".into(),
     })
 }
 

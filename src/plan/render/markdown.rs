@@ -22,6 +22,7 @@ const CLOSING_ROOM: usize = 1024;
 /// The plan as markdown for a pull-request comment.
 #[must_use]
 pub fn markdown(plan: &Plan) -> String {
+    let plan = &*super::displayable(plan);
     let mut out = String::new();
     let _ = writeln!(
         out,

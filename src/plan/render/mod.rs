@@ -41,6 +41,73 @@ pub fn render(plan: &Plan, format: Format, colour: bool) -> String {
     }
 }
 
+/// `plan` with every string fit for a terminal and a markdown comment: control
+/// characters and bidirectional overrides replaced by `\u{FFFD}`. Names come from the
+/// backend as they are stored; an ESC or a CR in one would rewrite the lines a
+/// terminal shows (issue 14). Borrowed, at the cost of one serialisation, when
+/// nothing needs replacing.
+fn displayable(plan: &Plan) -> std::borrow::Cow<'_, Plan> {
+    use std::borrow::Cow;
+    let Ok(mut value) = serde_json::to_value(plan) else {
+        return Cow::Borrowed(plan);
+    };
+    if !clean(&mut value) {
+        return Cow::Borrowed(plan);
+    }
+    serde_json::from_value(value).map_or(Cow::Borrowed(plan), Cow::Owned)
+}
+
+/// Whether `c` may not be shown as it is.
+fn hostile(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Replaces what [`hostile`] finds in every string and key of `value`; whether
+/// anything was replaced.
+fn clean(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    let fix = |text: &str| -> Option<String> {
+        text.chars().any(hostile).then(|| {
+            text.chars()
+                .map(|c| if hostile(c) { '\u{FFFD}' } else { c })
+                .collect()
+        })
+    };
+    match value {
+        Value::String(text) => match fix(text) {
+            Some(fixed) => {
+                *text = fixed;
+                true
+            }
+            None => false,
+        },
+        Value::Array(items) => {
+            // Every item is cleaned: no short circuit.
+            let mut changed = false;
+            for item in items {
+                changed |= clean(item);
+            }
+            changed
+        }
+        Value::Object(fields) => {
+            let mut changed = false;
+            if fields.keys().any(|key| key.chars().any(hostile)) {
+                let old = std::mem::take(fields);
+                for (key, field) in old {
+                    fields.insert(fix(&key).unwrap_or(key), field);
+                }
+                changed = true;
+            }
+            for field in fields.values_mut() {
+                changed |= clean(field);
+            }
+            changed
+        }
+        _ => false,
+    }
+}
+
 /// `Plan: 3 to add, 1 to change, 2 to remove.` or `No changes.`
 #[must_use]
 pub fn summary_line(summary: &Summary) -> String {

@@ -51,6 +51,7 @@ impl Style {
 /// line (`Plan: 3 to add, 1 to change, 2 to remove.`, or `No changes.`).
 #[must_use]
 pub fn text(plan: &Plan, colour: bool) -> String {
+    let plan = &*super::displayable(plan);
     let style = Style { colour };
     let mut out = String::new();
     if !plan.is_empty() {

@@ -1,0 +1,105 @@
+//! The strings of a write, checked with the rules `accord validate` applies to a
+//! configuration before the store sees them: an address must be one R01 accepts,
+//! and no string may hold a control character or a bidirectional override.
+//!
+//! Without this the service wrote `"not an email"`, NUL bytes and ANSI escape
+//! sequences as given (issue 14): `export` then wrote files that fail R01, and
+//! plans printed ESC and CR bytes. An operation that fails the check is refused
+//! (its outcome says which field and why) and the others of its batch go on, as
+//! with any refusal.
+
+use serde_json::Value;
+
+use crate::contract::{Op, Outcome};
+use crate::rules::r01::is_valid_email;
+
+/// The fields of an operation that hold an e-mail address.
+const EMAIL_FIELDS: [&str; 4] = ["email", "to", "contract_manager", "software_coordinator"];
+
+/// Why `op` may not be written, as its refusal; `None` when its strings are fine.
+#[must_use]
+pub fn refusal(op: &Op) -> Option<Outcome> {
+    let value = serde_json::to_value(op).ok()?;
+    let problem = problem(&value, "")?;
+    Some(Outcome::Refused {
+        rule: problem.0,
+        reason: problem.1,
+    })
+}
+
+/// Why an account's id and name may not be written; `None` when they are fine.
+#[must_use]
+pub fn account_problem(account: &crate::state::AccountInfo) -> Option<String> {
+    if account.id.is_empty() {
+        // `schemas/openapi.yaml`: the id has at least one character.
+        return Some("the account's `id` is empty".to_owned());
+    }
+    [("id", &account.id), ("name", &account.name)]
+        .into_iter()
+        .find_map(|(field, text)| {
+            text.chars().find(|&c| hostile(c)).map(|c| {
+                format!(
+                    "the account's `{field}` holds the control character U+{:04X}",
+                    u32::from(c)
+                )
+            })
+        })
+}
+
+/// The first problem in `value` (found at `path`): the rule it breaks, and why.
+fn problem(value: &Value, path: &str) -> Option<(Option<String>, String)> {
+    match value {
+        Value::String(text) => {
+            if let Some(c) = text.chars().find(|&c| hostile(c)) {
+                return Some((
+                    None,
+                    format!(
+                        "`{}` holds the control character U+{:04X}; names and addresses may not hold control characters",
+                        field_name(path),
+                        u32::from(c)
+                    ),
+                ));
+            }
+            let field = path.rsplit('/').next().unwrap_or("");
+            if EMAIL_FIELDS.contains(&field) && !is_valid_email(text.trim()) {
+                return Some((
+                    Some("R01".into()),
+                    format!(
+                        "`{}` is not a valid e-mail address: {text:?}",
+                        field_name(path)
+                    ),
+                ));
+            }
+            None
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| problem(item, &format!("{path}/{i}"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, field)| {
+            if let Some(c) = key.chars().find(|&c| hostile(c)) {
+                return Some((
+                    None,
+                    format!(
+                        "a key of `{}` holds the control character U+{:04X}",
+                        field_name(path),
+                        u32::from(c)
+                    ),
+                ));
+            }
+            problem(field, &format!("{path}/{key}"))
+        }),
+        _ => None,
+    }
+}
+
+/// `/record/first_name` as `record.first_name`.
+fn field_name(path: &str) -> String {
+    path.trim_start_matches('/').replace('/', ".")
+}
+
+/// A control character (tabs and line breaks included: no name holds one) or a
+/// bidirectional override.
+fn hostile(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
