@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["state"],
     &["contract"],
     &["config", "desired", "wire"],
-    &["rules", "report", "annotate", "export"],
+    &["rules", "report", "annotate", "export", "teams"],
     &["validate", "plan", "backend"],
     &["apply", "service"],
     &["error"],

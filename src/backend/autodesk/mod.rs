@@ -102,9 +102,7 @@ impl VendorUrl {
     /// an account; [`BackendError::Rejected`] for a missing or unknown region where one
     /// is needed.
     pub fn parse(url: &Url) -> Result<Self, BackendError> {
-        let unknown = || BackendError::UnknownScheme {
-            url: url.to_string(),
-        };
+        let unknown = || BackendError::UnknownScheme { url: shown(url) };
         let scheme = url.scheme().to_owned();
         if scheme != "autodesk" && scheme != "acc" {
             return Err(unknown());
@@ -163,10 +161,16 @@ impl VendorUrl {
     }
 }
 
+/// `url` for a message: credentials in it are never echoed.
+fn shown(url: &Url) -> String {
+    crate::backend::http::shown_url(url.as_str())
+}
+
 fn region_needed(url: &Url, account: &str) -> BackendError {
     BackendError::Rejected {
         detail: format!(
-            "`{url}` needs the account's region: {}://{account}?region=REGION, one of {}",
+            "`{}` needs the account's region: {}://{account}?region=REGION, one of {}",
+            shown(url),
             url.scheme(),
             acc::REGIONS.join(", ")
         ),
@@ -213,9 +217,7 @@ impl VendorBackend {
                     "acc://{account}?region={}",
                     parsed.region.as_deref().unwrap_or_default()
                 ))
-                .map_err(|_| BackendError::UnknownScheme {
-                    url: url.to_string(),
-                })?,
+                .map_err(|_| BackendError::UnknownScheme { url: shown(url) })?,
             )?),
             None => None,
         };
