@@ -110,6 +110,15 @@ pub fn to_config(state: &State) -> ConfigFile {
     }
 }
 
+/// The settings an export writes, explicitly at their defaults (a backend holds no
+/// settings: they are the configuration's own), so whoever reads the files sees the
+/// safety rules the plans run under and can change them.
+pub const SETTINGS: &str = "settings:
+  prune: false       # true: remove live members (and team users) the configuration does not declare
+  max_removals: 10   # R13: refuse a plan that removes more members than this
+  protected: []      # R12: members never removed, deactivated or changed
+";
+
 /// The state as configuration files, one per section: `(file name, YAML text)`.
 /// Sections with nothing in them are left out (a section left out is an empty list).
 #[must_use]
@@ -182,6 +191,9 @@ pub fn files(state: &State, header: &str, now: i64) -> Vec<(&'static str, String
         .filter(|(_, part)| *part != ConfigFile::default())
         .map(|(name, part)| {
             let mut text = format!("{header}{}", emit::to_yaml(&part));
+            if name == "account.yaml" {
+                text.push_str(SETTINGS);
+            }
             if name == "teams.yaml" && !comments.is_empty() {
                 text.push_str(&comments.join("\n"));
                 text.push('\n');

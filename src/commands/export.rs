@@ -37,9 +37,15 @@ pub fn run(args: &ExportArgs) -> Result<Finished> {
             crate::backend::http::shown_url(url)
         )));
     }
+    // The schema line first, so an editor completes and checks the files.
+    let schema = args.out.as_deref().map_or_else(
+        || crate::config::schema::SCHEMA_ID.to_owned(),
+        super::init::schema_reference,
+    );
     let header = format!(
-        "# Exported by accord {} from {url} at revision {}.\n",
+        "# yaml-language-server: $schema={schema}\n# Exported by accord {} from {} at revision {}.\n",
         env!("CARGO_PKG_VERSION"),
+        crate::backend::http::shown_url(url),
         snapshot.revision
     );
     let files = export::files(&snapshot.state, &header, snapshot.now);

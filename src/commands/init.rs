@@ -47,7 +47,7 @@ pub fn run(args: &InitArgs) -> Result<Finished> {
 /// Where the schema line points: the repository's own schema when `dir` is inside a
 /// checkout that has one (a relative path, so it works offline and follows the
 /// checkout's version), the published schema otherwise.
-fn schema_reference(dir: &Path) -> String {
+pub(crate) fn schema_reference(dir: &Path) -> String {
     let Ok(absolute) = std::path::absolute(dir) else {
         return SCHEMA_ID.to_owned();
     };

@@ -766,7 +766,13 @@ fn export_writes_one_file_per_section_which_validates_and_plans_no_change() {
         );
     }
     let members = std::fs::read_to_string(out.join("members.yaml")).unwrap();
-    assert!(members.starts_with("# Exported by accord"), "{members}");
+    assert!(
+        members.starts_with("# yaml-language-server: $schema="),
+        "the schema line first: {members}"
+    );
+    assert!(members.contains("\n# Exported by accord"), "{members}");
+    let account = std::fs::read_to_string(out.join("account.yaml")).unwrap();
+    assert!(account.contains("\nsettings:\n  prune: false"), "{account}");
     assert!(members.contains("\nmembers:\n"), "{members}");
     assert!(!members.contains("agreements:"), "{members}");
     let out_str = out.to_str().unwrap();

@@ -93,6 +93,17 @@ pub fn lines_of(diagnostics: &[Diagnostic], code: &str) -> Vec<u32> {
 }
 
 /// The `accord` binary, with colour off and a clean environment for backends.
+/// The errors of `json` against the published schema `schemas/NAME` (none: it matches).
+pub fn schema_errors(name: &str, json: &serde_json::Value) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(name);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the schema")).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    validator.iter_errors(json).map(|e| e.to_string()).collect()
+}
+
 pub fn accord() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("accord").expect("binary");
     cmd.env("NO_COLOR", "1")

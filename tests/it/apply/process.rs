@@ -210,6 +210,11 @@ fn apply_json_lists_every_operation_with_its_outcome() {
         .collect();
     assert_eq!(results.len(), ops.len(), "{results:?}");
     assert!(results.iter().all(|r| r.ends_with(" done")), "{results:?}");
+    let errors = crate::common::schema_errors("apply.schema.json", &summary);
+    assert!(
+        errors.is_empty(),
+        "schemas/apply.schema.json: {errors:?}\n{summary:#}"
+    );
 }
 
 #[test]

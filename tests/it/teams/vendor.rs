@@ -433,7 +433,25 @@ fn a_used_up_reassignment_quota_stops_that_pool_and_says_when_it_resets() {
         others.join(", ")
     ));
     let config = pipeline.config();
-    let applied = pipeline.expect(&["apply", "--auto-approve", config.to_str().unwrap()], 1);
+    let applied = pipeline.expect(
+        &[
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+            config.to_str().unwrap(),
+        ],
+        1,
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(applied.split("\n--- stderr").next().unwrap()).expect("JSON");
+    let errors = crate::common::schema_errors("apply.schema.json", &summary);
+    assert!(
+        errors.is_empty(),
+        "schemas/apply.schema.json: {errors:?}\n{summary:#}"
+    );
+    assert_eq!(summary["converged"], false);
+    assert_eq!(summary["refused"], 2, "{summary:#}");
     assert!(
         applied.contains("reassignment quota of the AutoCAD pool of team 100001 is used up until"),
         "{applied}"
