@@ -499,3 +499,78 @@ fn two_commands_of_one_ci_job_share_the_token_the_first_rotated() {
     );
     assert_ne!(read(&file).trim(), rotated.trim(), "rotated again");
 }
+
+#[test]
+fn one_plan_and_one_apply_manage_the_acc_account_and_its_teams_together() {
+    use crate::acc::fake as acc;
+    // One base URL for the whole vendor: the Team Admin fake, which hands ACC's paths
+    // and the app's own token requests to the ACC fake.
+    let acc_fake = acc::Fake::start();
+    let teams = Setup::new()
+        .team(EU, "ACME EU")
+        .member(&user(1), super::fake::Role::User)
+        .pool(Pool::limited("acad-eu", "AutoCAD", 10))
+        .upstream(&acc_fake.url)
+        .start();
+    let refresh = teams.login().refresh;
+    let config = crate::common::TestConfig::with(&format!(
+        "account: {{ id: {hub}, name: ACME }}\nmembers:\n  - {{ email: {admin}, access: [account_admin] }}\n  - {{ email: alice@acme.example, first_name: Alice, last_name: Anders }}\n  - {{ email: {u1} }}\nteams:\n  - id: \"{EU}\"\n    name: ACME EU\n    products:\n      - name: AutoCAD\n        assigned: [alice@acme.example, {u1}]\n",
+        hub = acc::HUB,
+        admin = acc::ADMIN_EMAIL,
+        u1 = user(1),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rotated");
+    let backend = format!("autodesk://{}?region={}", acc::HUB, acc::REGION);
+    let run = |args: &[&str]| {
+        let token = std::fs::read_to_string(&file).unwrap_or_else(|_| refresh.clone());
+        accord()
+            .args(args)
+            .arg(config.path())
+            .args(["--backend", &backend])
+            .envs(teams.env())
+            .env("APS_REFRESH_TOKEN", token.trim())
+            .env("ACCORD_REFRESH_TOKEN_FILE", &file)
+            .env("ACCORD_CONFIG_DIR", dir.path())
+            .env("ACCORD_ACC_USER_ID", acc::ADMIN_ID)
+            .env("ACCORD_TEAM_ADMIN_WINDOW_SECS", "1")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let plan = run(&["plan", "--detailed-exitcode"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&plan.stdout),
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert_eq!(plan.status.code(), Some(2), "{said}");
+    for line in [
+        "member.invite alice@acme.example",
+        "team_member.add 100001/alice@acme.example",
+        "team_seat.assign 100001/AutoCAD/alice@acme.example",
+        "team_seat.assign 100001/AutoCAD/user0001@acme.example",
+    ] {
+        assert!(said.contains(line), "{line}:\n{said}");
+    }
+    let applied = run(&["apply", "--auto-approve"]);
+    assert!(
+        applied.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&applied.stdout),
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let again = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let state = teams.state();
+    let alice = state
+        .person_by_email("alice@acme.example")
+        .expect("invited to the team");
+    assert!(state.team(EU).unwrap().has_direct(&alice.id, "acad-eu"));
+}
