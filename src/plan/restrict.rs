@@ -350,5 +350,35 @@ mod tests {
         assert!(managed.state.teams.is_empty(), "the live teams, none");
         let whats: Vec<(&str, bool)> = parts.iter().map(|p| (p.what.as_str(), p.changes)).collect();
         assert_eq!(whats, [("team 100001 (ACME EU)", true)]);
+        // The vendor without a login says why its teams are not managed.
+        caps.unmanaged_because
+            .insert(Section::Teams, "no login: run `accord login`".into());
+        let (_, parts) = split(&State::default(), &desired, &caps);
+        assert_eq!(
+            parts[0].what,
+            "team 100001 (ACME EU) (no login: run `accord login`)"
+        );
+    }
+
+    #[test]
+    fn a_backend_that_only_adds_users_and_seats_manages_teams() {
+        // The vendor carries out team_member.add and the seat kinds, not team.create
+        // or team.update: its teams are managed, their creation and resizing are manual.
+        let mut caps = Capabilities::full(100);
+        caps.kinds
+            .retain(|kind| matches!(kind.section(), Section::TeamMembers | Section::TeamSeats));
+        assert!(caps.manages_teams());
+        assert!(!caps.manages(Section::Teams));
+        let mut desired = Desired::default();
+        desired
+            .state
+            .teams
+            .insert("100001".into(), crate::state::TeamState::default());
+        let (managed, parts) = split(&State::default(), &desired, &caps);
+        assert!(
+            parts.iter().all(|p| !p.what.starts_with("team ")),
+            "{parts:?}"
+        );
+        assert!(managed.state.teams.contains_key("100001"));
     }
 }
