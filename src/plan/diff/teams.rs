@@ -8,7 +8,7 @@
 //! **Inherited** seats (through a group or the whole team, set in the vendor's
 //! portal) are never changed: someone the configuration assigns who holds the product
 //! by inheritance needs nothing; someone it does not assign who holds it by
-//! inheritance is a manual step ("change the group there").
+//! inheritance is reported in a note ("change the group there"), not a change.
 
 use std::collections::BTreeSet;
 
@@ -229,7 +229,7 @@ impl Builder<'_> {
 
     /// R14 on one pool, and its direct seats: taken back (step 5) from whoever the
     /// configuration does not assign, given (step 6) to whoever it assigns who holds
-    /// none; inherited holders it does not assign are manual steps.
+    /// none; inherited holders it does not assign are noted.
     fn team_pool(&mut self, id: &str, have: Option<&TeamState>, product: &str, want: &PoolState) {
         let live = have.and_then(|h| h.pools.get(product));
         if have.is_some() && !self.pool_is_usable(id, have, product, want) {
