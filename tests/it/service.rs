@@ -972,3 +972,38 @@ fn over_http_an_inactive_newcomer_is_added_inactive_and_the_apply_is_recorded() 
     );
     assert_eq!(again.status.code(), Some(0), "{}", both_outputs(&again));
 }
+
+#[test]
+fn over_http_with_faults_the_examples_teams_apply_once_and_converge() {
+    // The shipped example (classic agreements and a team) on a fresh account
+    // service that fails a fifth of its requests, before or after carrying them out.
+    let place = Place::new();
+    let server = place.serve(
+        "127.0.0.1:0",
+        "serve.log",
+        &["--inject-faults", "0.2", "--fault-seed", "11"],
+    );
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
+    let ops = planned(&place, &server.url, &example);
+    assert!(
+        ops.iter().any(|op| op.starts_with("team.create "))
+            && ops.iter().any(|op| op.starts_with("team_seat.assign ")),
+        "the example plans its team: {ops:?}"
+    );
+    let path = example.to_str().unwrap();
+    let apply = place.run(
+        &server.url,
+        &place.write,
+        &["apply", path, "--auto-approve"],
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", both_outputs(&apply));
+    let again = place.run(
+        &server.url,
+        &place.read,
+        &["plan", path, "--detailed-exitcode"],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", both_outputs(&again));
+    assert_each_once(&ops, &audit(&server.url, &place.read));
+    let injected = server.log().matches("injected fault").count();
+    assert!(injected >= 3, "only {injected} faults injected");
+}

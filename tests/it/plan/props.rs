@@ -20,8 +20,8 @@ use accord::diagnostic::Code;
 use accord::plan::{DiffOptions, Op, Plan, Refusal, diff};
 use accord::state::{
     AccessLevel, AccountInfo, AgreementState, CompanyState, Email, MemberState, MemberStatus,
-    ProductState, ProjectAccess, ProjectMemberState, ProjectProduct, ProjectState, RoleState,
-    State,
+    PoolState, ProductState, ProjectAccess, ProjectMemberState, ProjectProduct, ProjectState,
+    RoleState, State, TeamState,
 };
 use proptest::prelude::*;
 
@@ -35,6 +35,7 @@ const ACCESS: [AccessLevel; 3] = [
     AccessLevel::StandardsAdmin,
 ];
 const EXTRA_PRODUCTS: [ProjectProduct; 2] = [ProjectProduct::Build, ProjectProduct::Cost];
+const TEAM_PRODUCTS: [&str; 2] = ["AutoCAD", "Revit"];
 
 /// Reads choices off a byte vector; past its end every choice is 0 (the simplest).
 struct Dice<'a> {
@@ -141,7 +142,44 @@ fn build(dice: &mut Dice<'_>, side: Side) -> State {
             state.projects.insert(format!("J{j}"), project);
         }
     }
+    for t in 0..2 {
+        if dice.flag() {
+            state
+                .teams
+                .insert(format!("T{t}"), build_team(dice, &eligible));
+        }
+    }
     state
+}
+
+/// A named-user team: a pool or two of 1-4 seats, direct seats for some eligible
+/// members (as many as fit), and a few more users without a seat.
+fn build_team(dice: &mut Dice<'_>, eligible: &[Email]) -> TeamState {
+    let mut team = TeamState {
+        name: dice.text("Team", 2).unwrap_or_else(|| "Team".into()),
+        ..TeamState::default()
+    };
+    for product in TEAM_PRODUCTS {
+        if product == TEAM_PRODUCTS[0] || dice.flag() {
+            let seats = u32::try_from(dice.below(4)).unwrap() + 1;
+            let direct: BTreeSet<Email> = dice
+                .subset(eligible)
+                .into_iter()
+                .take(seats as usize)
+                .collect();
+            team.users.extend(direct.iter().cloned());
+            team.pools.insert(
+                product.to_owned(),
+                PoolState {
+                    seats: Some(seats),
+                    direct,
+                    ..PoolState::default()
+                },
+            );
+        }
+    }
+    team.users.extend(dice.subset(eligible));
+    team
 }
 
 fn build_member(
@@ -240,6 +278,21 @@ fn repair(state: &mut State) {
     for project in state.projects.values_mut() {
         project.members.retain(|e, _| ok(e));
     }
+    // R07 for teams: inactive members hold no team seat and are on no team.
+    for team in state.teams.values_mut() {
+        team.users.retain(ok);
+        for pool in team.pools.values_mut() {
+            let seats = pool.seats.map_or(usize::MAX, |n| n as usize);
+            pool.direct = pool
+                .direct
+                .iter()
+                .filter(|e| ok(e))
+                .take(seats)
+                .cloned()
+                .collect();
+            team.users.extend(pool.direct.iter().cloned());
+        }
+    }
 }
 
 /// The configuration-side view of a backend state: what a configuration exported
@@ -278,11 +331,34 @@ fn edited(current: &State, dice: &mut Dice<'_>) -> State {
             6 => change_project(&mut state, dice),
             7 => change_role_default(&mut state, dice),
             9 => add_newcomer(&mut state, dice),
+            12 => change_team(&mut state, dice),
             _ => swap_service_or_support(&mut state, dice),
         }
     }
     repair(&mut state);
     state
+}
+
+/// One team's seat given to someone else, its pool resized, or a user added.
+fn change_team(state: &mut State, dice: &mut Dice<'_>) {
+    let eligible = eligible(state);
+    let Some(id) = pick(dice, state.teams.keys().cloned()) else {
+        return;
+    };
+    let team = state.teams.get_mut(&id).expect("picked");
+    let Some(product) = pick(dice, team.pools.keys().cloned()) else {
+        return;
+    };
+    let pool = team.pools.get_mut(&product).expect("picked");
+    match dice.below(3) {
+        0 => swap_one(&mut pool.direct, &eligible, dice),
+        1 => pool.seats = Some(u32::try_from(dice.below(4)).unwrap() + 1),
+        _ => {
+            if let Some(user) = pick(dice, eligible) {
+                team.users.insert(user);
+            }
+        }
+    }
 }
 
 /// Replaces one member of `list` by someone eligible who is not on it.
@@ -621,6 +697,18 @@ fn assert_converged(current: &State, desired: &Desired, after: &State) {
     }
     for (name, project) in &wanted.projects {
         assert_eq!(after.projects.get(name), Some(project), "project {name}");
+    }
+    for (id, team) in &wanted.teams {
+        let got = after.teams.get(id).unwrap_or_else(|| panic!("team {id}"));
+        assert!(team.users.is_subset(&got.users), "team {id}'s users");
+        for (product, pool) in &team.pools {
+            let live = &got.pools[product];
+            assert_eq!(
+                live.direct, pool.direct,
+                "team {id} {product}'s direct seats"
+            );
+            assert_eq!(live.seats, pool.seats, "team {id} {product}'s seats");
+        }
     }
 }
 
