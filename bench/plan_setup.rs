@@ -252,6 +252,14 @@ impl Changer<'_> {
         for project in self.state.projects.values_mut() {
             project.members.retain(|e, _| !gone.contains(e));
         }
+        // A member missing from the account is on no team either (the store refuses
+        // a team user who is not a member).
+        for team in self.state.teams.values_mut() {
+            team.users.retain(|e| !gone.contains(e));
+            for pool in team.pools.values_mut() {
+                pool.direct.retain(|e| !gone.contains(e));
+            }
+        }
         self.counts.missing = gone.len();
     }
 
