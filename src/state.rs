@@ -274,8 +274,15 @@ impl PoolState {
     /// a bound the backend does not give being open (R14).
     #[must_use]
     pub fn is_current(&self, now: i64) -> bool {
-        self.starts.is_none_or(|starts| starts <= now) && self.ends.is_none_or(|ends| now < ends)
+        is_current(self.starts, self.ends, now)
     }
+}
+
+/// Whether a pool from `starts` to `ends` (Unix seconds; a bound not given is open)
+/// is current at `now`: `starts <= now < ends` (R14).
+#[must_use]
+pub fn is_current(starts: Option<i64>, ends: Option<i64>, now: i64) -> bool {
+    starts.is_none_or(|starts| starts <= now) && ends.is_none_or(|ends| now < ends)
 }
 
 /// A team: a named-user subscription with a product pool per product.

@@ -166,9 +166,7 @@ impl Capabilities {
     /// pool, yet manages the teams it is given).
     #[must_use]
     pub fn manages_teams(&self) -> bool {
-        [Section::Teams, Section::TeamMembers, Section::TeamSeats]
-            .iter()
-            .any(|s| self.manages(*s))
+        Section::TEAMS.iter().any(|s| self.manages(*s))
     }
 
     /// Whether the backend writes `field` of a member's record.

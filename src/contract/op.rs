@@ -158,6 +158,15 @@ impl Section {
         Self::TeamSeats,
     ];
 
+    /// The sections of named-user teams (the team, its users, its seats).
+    pub const TEAMS: [Self; 3] = [Self::Teams, Self::TeamMembers, Self::TeamSeats];
+
+    /// Whether the section is one of a team's.
+    #[must_use]
+    pub fn is_team(self) -> bool {
+        Self::TEAMS.contains(&self)
+    }
+
     /// The word messages use (`project members`).
     #[must_use]
     pub fn words(self) -> &'static str {

@@ -194,6 +194,8 @@ pub struct VendorBackend {
     teams: Option<TeamAdmin>,
     /// Why teams are not managed, when they are not.
     no_teams: Option<String>,
+    /// Both APIs' budgets, as the caller paces them.
+    budgets: Vec<crate::call::Budget>,
     caller: Arc<Caller>,
     clock: Arc<dyn Clock>,
 }
@@ -256,15 +258,10 @@ impl VendorBackend {
             acc,
             teams,
             no_teams,
+            budgets,
             caller,
             clock,
         })
-    }
-
-    /// The Team Admin half, when there is a login for it.
-    #[must_use]
-    pub fn teams(&self) -> Option<&TeamAdmin> {
-        self.teams.as_ref()
     }
 
     /// The answers of the half that owns `ops` (`teams` says which half).
@@ -311,14 +308,6 @@ fn members_of(teams: &[team_admin::TeamRead]) -> BTreeMap<crate::state::Email, M
     members
 }
 
-/// Whether `op` belongs to the teams.
-fn is_team_op(op: &Op) -> bool {
-    matches!(
-        op.kind().section(),
-        Section::Teams | Section::TeamMembers | Section::TeamSeats
-    )
-}
-
 #[async_trait]
 impl Backend for VendorBackend {
     fn url(&self) -> String {
@@ -337,7 +326,7 @@ impl Backend for VendorBackend {
                 unmanaged_because: BTreeMap::new(),
             },
         };
-        capabilities.budgets = self.caller_budgets();
+        capabilities.budgets.clone_from(&self.budgets);
         if self.teams.is_some() {
             capabilities.kinds.extend(TEAM_KINDS);
             for kind in TEAM_KINDS {
@@ -407,7 +396,7 @@ impl Backend for VendorBackend {
             let (positions, ops): (Vec<usize>, Vec<Op>) = batch
                 .iter()
                 .enumerate()
-                .filter(|(_, op)| is_team_op(op) == teams)
+                .filter(|(_, op)| op.kind().section().is_team() == teams)
                 .map(|(i, op)| (i, op.clone()))
                 .unzip();
             if ops.is_empty() {
@@ -430,18 +419,6 @@ impl Backend for VendorBackend {
             Some(acc) => acc.ensure_account(account).await,
             None => Ok(Outcome::AlreadySo),
         }
-    }
-}
-
-impl VendorBackend {
-    fn caller_budgets(&self) -> Vec<crate::call::Budget> {
-        let mut budgets = self
-            .acc
-            .as_ref()
-            .map(|acc| acc.capabilities().budgets)
-            .unwrap_or_default();
-        budgets.extend(ta_client::budgets(window_secs()));
-        budgets
     }
 }
 

@@ -80,30 +80,12 @@ impl FakeOAuth {
             access_lifetime: 3600,
             ..OAuthState::default()
         }));
-        let (url_tx, url_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let app = router(Arc::clone(&state));
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                url_tx
-                    .send(format!("http://{}", listener.local_addr().unwrap()))
-                    .unwrap();
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await;
-            });
-        });
+        // The ACC fake's server: a thread and runtime of its own.
+        let (url, stop) = crate::acc::fake::serve(router(Arc::clone(&state)));
         Self {
-            url: url_rx.recv().unwrap(),
+            url,
             state,
-            _stop: stop_tx,
+            _stop: stop,
         }
     }
 

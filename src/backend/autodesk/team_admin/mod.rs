@@ -76,17 +76,15 @@ impl Pool {
     /// Whether it is usable at `now`: `start <= now < end`.
     #[must_use]
     pub fn is_current(&self, now: i64) -> bool {
-        self.starts.is_none_or(|s| s <= now) && self.ends.is_none_or(|e| now < e)
+        crate::state::is_current(self.starts, self.ends, now)
     }
 }
 
-/// One team as read: what `accord teams` lists and the state the plan diffs.
+/// One team as read: the state the plan diffs (and `accord teams` lists).
 #[derive(Debug, Clone)]
 pub struct TeamRead {
     /// The team.
     pub team: Team,
-    /// Every pool the API lists.
-    pub pools: Vec<Pool>,
     /// The team's state (users, the pool used for each product, assignments).
     pub state: TeamState,
     /// Its users as listed (names and roles).
@@ -148,12 +146,6 @@ impl TeamAdmin {
             exhausted: Mutex::new(BTreeMap::new()),
             warned: Mutex::new(BTreeSet::new()),
         }
-    }
-
-    /// The HTTP client (and through it the call policy).
-    #[must_use]
-    pub fn client(&self) -> &TeamAdminClient {
-        &self.client
     }
 
     /// Reads from now on only `teams` (those a configuration declares).
@@ -294,12 +286,7 @@ impl TeamAdmin {
             }
         }
         self.ids.lock().await.insert(team.id.clone(), ids);
-        Ok(TeamRead {
-            team,
-            pools,
-            state,
-            users,
-        })
+        Ok(TeamRead { team, state, users })
     }
 
     /// Every assignment of `team`, as this process's writes left it: the team-wide
@@ -413,7 +400,8 @@ impl TeamAdmin {
     pub async fn execute(&self, ops: &[Op]) -> Result<Vec<Outcome>, BackendError> {
         let mut by_team: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (index, op) in ops.iter().enumerate() {
-            by_team.entry(team_of(op)).or_default().push(index);
+            // A team operation's object is its team.
+            by_team.entry(op.object().1).or_default().push(index);
         }
         // Boxed so the futures are `Send` with one lifetime (the trait object the
         // executor calls through needs it).
@@ -666,19 +654,6 @@ impl TeamAdmin {
             .entry(team.to_owned())
             .or_default()
             .insert((user, product), expect);
-    }
-}
-
-/// The team an operation is about.
-fn team_of(op: &Op) -> &str {
-    match op {
-        Op::TeamMemberAdd { team, .. }
-        | Op::TeamSeatAssign { team, .. }
-        | Op::TeamSeatUnassign { team, .. }
-        | Op::TeamCreate { team, .. }
-        | Op::TeamUpdate { team, .. }
-        | Op::TeamMemberRemove { team, .. } => team,
-        _ => "",
     }
 }
 
