@@ -43,6 +43,7 @@ pub mod rules;
 pub mod service;
 pub mod state;
 pub mod teams;
+pub mod text;
 pub mod time;
 pub mod validate;
 pub mod wire;

@@ -360,15 +360,7 @@ impl Report {
 /// `text` with control characters (other than newlines and tabs) replaced, so a
 /// value quoted in a message cannot move the cursor of the terminal.
 fn displayable_text(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c == '\n' {
-                c
-            } else {
-                snippet::displayable(c)
-            }
-        })
-        .collect()
+    crate::text::shown(text).into_owned()
 }
 
 impl fmt::Debug for Report {

@@ -132,7 +132,7 @@ impl Progress for Lines {
     }
 
     fn note(&self, message: &str) {
-        eprintln!("{message}");
+        eprintln!("{}", crate::text::shown(message));
     }
 
     fn finished(&self) {}
@@ -179,7 +179,7 @@ impl Progress for Bar {
     }
 
     fn note(&self, message: &str) {
-        self.0.println(message);
+        self.0.println(crate::text::shown(message));
     }
 
     fn finished(&self) {

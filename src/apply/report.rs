@@ -156,7 +156,8 @@ impl Summary {
         for warning in &self.warnings {
             let _ = writeln!(out, "warning: {warning}");
         }
-        out
+        // Names and reasons are the backend's, as it stored or sent them.
+        crate::text::shown(&out).into_owned()
     }
 
     fn push_verdict(&self, out: &mut String) {

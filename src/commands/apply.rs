@@ -79,13 +79,20 @@ impl Session<'_> {
             timeout: self.args.lock_timeout,
             ..LockOptions::default()
         };
-        let held = pipeline::lock(backend.as_ref(), &holder, &lock_options, &stop, |other, since| {
-            eprintln!(
-                "waiting for the apply lock held by {other} since {} (up to {}, --lock-timeout)",
-                format_utc(since),
-                format_duration(self.args.lock_timeout)
-            );
-        })
+        let held = pipeline::lock(
+            backend.as_ref(),
+            &holder,
+            &lock_options,
+            &stop,
+            |other, since| {
+                eprintln!(
+                    "waiting for the apply lock held by {} since {} (up to {}, --lock-timeout)",
+                    crate::text::shown_inline(other),
+                    format_utc(since),
+                    format_duration(self.args.lock_timeout)
+                );
+            },
+        )
         .await?;
         let interrupt = tokio::spawn(stop_on_interrupt(stop.clone()));
         let result = self

@@ -126,7 +126,7 @@ pub fn print_error(error: &Error, color: bool, json: bool) {
         let document = serde_json::json!({ "error": error.to_json() });
         let _ = writeln!(std::io::stdout().lock(), "{document:#}");
     }
-    eprintln!("error: {error}");
+    eprintln!("error: {}", crate::text::shown(&error.to_string()));
 }
 
 /// A JSON document with the error that ended the command added as `error`.

@@ -21,7 +21,8 @@ pub fn run(args: &TeamsArgs) -> Result<Finished> {
         Ok::<_, crate::error::Error>((listing, snapshot))
     })?;
     let text = match args.format {
-        ListFormat::Text => listing.text(),
+        // Team and product names are the vendor's, as stored there.
+        ListFormat::Text => crate::text::shown(&listing.text()).into_owned(),
         ListFormat::Json => serde_json::to_string_pretty(&listing).unwrap_or_default() + "\n",
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -268,8 +268,18 @@ pub fn scalar(text: &str) -> String {
 /// document, is escaped too).
 fn quoted(text: &str) -> String {
     let json = serde_json::to_string(text).expect("a string serialises");
-    if json.contains(BOM) {
-        json.replace(BOM, "\\ufeff")
+    // JSON escapes U+0000-U+001F only: DEL, the C1 controls and the bidirectional
+    // overrides would reach the file (and a reviewer's diff) as they are.
+    if json.chars().any(|c| c == BOM || crate::text::hostile(c)) {
+        json.chars()
+            .map(|c| {
+                if c == BOM || crate::text::hostile(c) {
+                    format!("\\u{:04x}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
     } else {
         json
     }
@@ -322,7 +332,7 @@ fn is_plain_safe(text: &str) -> bool {
         && !text.contains(" #")
         && !text.ends_with(':')
         && text.chars().all(|c| {
-            !c.is_control() && !matches!(c, ',' | '[' | ']' | '{' | '}' | '"' | '\\' | BOM)
+            !crate::text::hostile(c) && !matches!(c, ',' | '[' | ']' | '{' | '}' | '"' | '\\' | BOM)
         })
 }
 
@@ -344,5 +354,7 @@ mod tests {
         assert_eq!(scalar("Stahl & Partner"), "Stahl & Partner");
         assert_eq!(scalar("group:structural"), "group:structural");
         assert_eq!(scalar("\u{feff}ACME"), "\"\\ufeffACME\"");
+        assert_eq!(scalar("ACME\u{202e}\u{7f}"), "\"ACME\\u202e\\u007f\"");
+        assert_eq!(scalar("a\u{1b}b"), "\"a\\u001bb\"");
     }
 }

@@ -196,10 +196,8 @@ impl Line {
 /// `c`, or `�` for a control character (other than a tab) or a bidirectional
 /// override, which could rewrite what the terminal shows.
 pub(super) fn displayable(c: char) -> char {
-    if (c.is_control() && c != '\t')
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    {
-        '\u{FFFD}'
+    if crate::text::hostile(c) && c != '\t' {
+        crate::text::REPLACEMENT
     } else {
         c
     }

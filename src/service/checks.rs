@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::contract::{Op, Outcome};
 use crate::rules::r01::is_valid_email;
+use crate::text::name_problem;
 
 /// The fields of an operation that hold an e-mail address.
 const EMAIL_FIELDS: [&str; 4] = ["email", "to", "contract_manager", "software_coordinator"];
@@ -37,12 +38,7 @@ pub fn account_problem(account: &crate::state::AccountInfo) -> Option<String> {
     [("id", &account.id), ("name", &account.name)]
         .into_iter()
         .find_map(|(field, text)| {
-            text.chars().find(|&c| hostile(c)).map(|c| {
-                format!(
-                    "the account's `{field}` holds the control character U+{:04X}",
-                    u32::from(c)
-                )
-            })
+            name_problem(text).map(|why| format!("the account's `{field}` {why}"))
         })
 }
 
@@ -50,15 +46,8 @@ pub fn account_problem(account: &crate::state::AccountInfo) -> Option<String> {
 fn problem(value: &Value, path: &str) -> Option<(Option<String>, String)> {
     match value {
         Value::String(text) => {
-            if let Some(c) = text.chars().find(|&c| hostile(c)) {
-                return Some((
-                    None,
-                    format!(
-                        "`{}` holds the control character U+{:04X}; names and addresses may not hold control characters",
-                        field_name(path),
-                        u32::from(c)
-                    ),
-                ));
+            if let Some(why) = name_problem(text) {
+                return Some((None, format!("`{}` {why}", field_name(path))));
             }
             let field = path.rsplit('/').next().unwrap_or("");
             if EMAIL_FIELDS.contains(&field) && !is_valid_email(text.trim()) {
@@ -77,15 +66,8 @@ fn problem(value: &Value, path: &str) -> Option<(Option<String>, String)> {
             .enumerate()
             .find_map(|(i, item)| problem(item, &format!("{path}/{i}"))),
         Value::Object(fields) => fields.iter().find_map(|(key, field)| {
-            if let Some(c) = key.chars().find(|&c| hostile(c)) {
-                return Some((
-                    None,
-                    format!(
-                        "a key of `{}` holds the control character U+{:04X}",
-                        field_name(path),
-                        u32::from(c)
-                    ),
-                ));
+            if let Some(why) = name_problem(key) {
+                return Some((None, format!("a key of `{}` {why}", field_name(path))));
             }
             problem(field, &format!("{path}/{key}"))
         }),
@@ -96,10 +78,4 @@ fn problem(value: &Value, path: &str) -> Option<(Option<String>, String)> {
 /// `/record/first_name` as `record.first_name`.
 fn field_name(path: &str) -> String {
     path.trim_start_matches('/').replace('/', ".")
-}
-
-/// A control character (tabs and line breaks included: no name holds one) or a
-/// bidirectional override.
-fn hostile(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }

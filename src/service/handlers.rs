@@ -10,7 +10,7 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::App;
 use super::auth::Caller;
@@ -65,10 +65,50 @@ fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::from_query(&e))
 }
 
-fn body<T>(app: &App, parsed: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    parsed
-        .map(|Json(b)| b)
-        .map_err(|e| ApiError::from_json(&e, app.limits.max_body))
+/// The request's body as `T`. JSON Schema counts `426.0` as an integer, so a
+/// whole number written with a fraction is read as that integer: the OpenAPI file
+/// promises that every schema-valid body is taken (issue 14, item 9).
+fn body<T: serde::de::DeserializeOwned>(
+    app: &App,
+    parsed: Result<Json<Value>, JsonRejection>,
+) -> Result<T, ApiError> {
+    let Json(mut value) = parsed.map_err(|e| ApiError::from_json(&e, app.limits.max_body))?;
+    whole_numbers_as_integers(&mut value);
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::unprocessable(
+            "invalid_body",
+            format!("the body does not have the expected shape: {e}"),
+        )
+    })
+}
+
+/// Replaces every number with a zero fraction (`426.0`) by the integer it is.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            let whole = number
+                .as_f64()
+                .filter(|f| number.is_f64() && f.fract() == 0.0);
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            // The casts are exact: the value is whole and checked to be in range.
+            let integer = whole.and_then(|f| {
+                // 2^64 and -2^63 are exact as f64; u64::MAX as f64 would round up to 2^64.
+                if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                    Some(serde_json::Number::from(f as u64))
+                } else if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+                    Some(serde_json::Number::from(f as i64))
+                } else {
+                    None
+                }
+            });
+            if let Some(integer) = integer {
+                *number = integer;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// The revision an `If-Match` header asks for: `"12"`, `W/"12"` or `12`; `*` or no
@@ -176,9 +216,9 @@ pub(super) async fn put_account(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    parsed: Result<Json<AccountRequest>, JsonRejection>,
+    parsed: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
-    let request = body(&app, parsed)?;
+    let request: AccountRequest = body(&app, parsed)?;
     let expected = if_match(&headers)?;
     let account = AccountInfo {
         id: request.id,
@@ -312,9 +352,9 @@ pub(super) async fn operations(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    parsed: Result<Json<BatchRequest>, JsonRejection>,
+    parsed: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
-    let batch = body(&app, parsed)?.operations;
+    let batch = body::<BatchRequest>(&app, parsed)?.operations;
     if batch.len() > app.limits.bulk_limit {
         return Err(BackendError::BatchTooLarge {
             size: batch.len(),
@@ -394,9 +434,9 @@ pub(super) async fn accept_invitation(
 /// `POST /v1/lock`: takes the apply lock (409 `lock_held` while someone holds it).
 pub(super) async fn lock_acquire(
     State(app): State<App>,
-    parsed: Result<Json<LockRequest>, JsonRejection>,
+    parsed: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
-    let request = body(&app, parsed)?;
+    let request: LockRequest = body(&app, parsed)?;
     if request.holder.trim().is_empty() || !(1..=MAX_LOCK_TTL_SECS).contains(&request.ttl_secs) {
         return Err(ApiError::unprocessable(
             "invalid_lock_request",
@@ -413,7 +453,7 @@ pub(super) async fn lock_acquire(
 /// `POST /v1/lock/renew`: extends a lease (409 `lock_lost` when it is no longer the lock's).
 pub(super) async fn lock_renew(
     State(app): State<App>,
-    parsed: Result<Json<LeaseRequest>, JsonRejection>,
+    parsed: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
     let LeaseRequest { lease } = body(&app, parsed)?;
     let result = app.blocking(move |s| s.renew_lock(&lease)).await?;
@@ -423,7 +463,7 @@ pub(super) async fn lock_renew(
 /// `POST /v1/lock/release`: gives the lock up (204; also for a lease already lost).
 pub(super) async fn lock_release(
     State(app): State<App>,
-    parsed: Result<Json<LeaseRequest>, JsonRejection>,
+    parsed: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
     let LeaseRequest { lease } = body(&app, parsed)?;
     match app.blocking(move |s| s.release_lock(&lease)).await? {
@@ -466,9 +506,9 @@ fn lock_error(error: LockError) -> ApiError {
 pub(super) async fn applied(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
-    parsed: Result<Json<crate::wire::AppliedRequest>, JsonRejection>,
+    parsed: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
-    let revision = body(&app, parsed)?.revision;
+    let revision = body::<crate::wire::AppliedRequest>(&app, parsed)?.revision;
     let recorded = app
         .store(move |s| s.record_applied(revision, Some(&caller.name)))
         .await?;

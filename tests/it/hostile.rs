@@ -432,6 +432,106 @@ fn plans_show_control_characters_from_the_backend_as_replacement_marks() {
     }
 }
 
+/// Issue 14, item 8: beyond plans, every output that carries a backend's strings
+/// (the team listing, the apply summary, the exported files) shows a control
+/// character as a replacement mark or an escape, never as it is; and the exported
+/// file that holds one is refused by `validate` where it is, naming the character.
+#[test]
+fn backend_strings_are_escaped_in_teams_apply_and_export_and_validate_names_them() {
+    use accord::backend::sqlite::SqliteStore;
+    use accord::plan::Op;
+    let dir = tempfile::tempdir().expect("a directory");
+    let (config, backend) = applied_store(dir.path());
+    let mut store = SqliteStore::open(
+        dir.path().join("state.db"),
+        std::sync::Arc::new(accord::backend::SystemClock),
+    )
+    .expect("open");
+    let hostile = "Evil\u{1b}[2J\rCorp\u{202e}";
+    let outcomes = store
+        .execute(&[
+            Op::CompanyUpdate {
+                name: "ACME Architects".into(),
+                trade: Some(hostile.into()),
+                from: None,
+            },
+            Op::TeamCreate {
+                team: "T1".into(),
+                name: hostile.into(),
+                seats: [("AutoCAD".to_owned(), 2)].into(),
+            },
+        ])
+        .expect("written");
+    assert_eq!(outcomes.len(), 2);
+    drop(store);
+    let clean = |what: &str, text: &str| {
+        for c in ['\u{1b}', '\r', '\u{202e}'] {
+            assert!(!text.contains(c), "{what}: {c:?} in {text:?}");
+        }
+    };
+
+    let teams = accord()
+        .args(["teams", "--backend", &backend])
+        .output()
+        .expect("run accord");
+    assert_eq!(teams.status.code(), Some(0), "{}", all_output(&teams));
+    let listing = String::from_utf8_lossy(&teams.stdout);
+    assert!(
+        listing.contains("team T1 (Evil\u{FFFD}[2J\u{FFFD}Corp\u{FFFD})"),
+        "{listing}"
+    );
+    clean("teams", &listing);
+
+    let out = dir.path().join("exported");
+    let export = accord()
+        .args(["export", "--backend", &backend, "--out"])
+        .arg(&out)
+        .output()
+        .expect("run accord");
+    assert_eq!(export.status.code(), Some(0), "{}", all_output(&export));
+    let mut files: Vec<_> = std::fs::read_dir(&out)
+        .expect("exported")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("read"))
+        .collect();
+    let all = texts.join("");
+    clean("export", &all);
+    assert!(all.contains("\"Evil\\u001b[2J\\rCorp\\u202e\""), "{all}");
+    let validate = accord()
+        .arg("validate")
+        .arg(&out)
+        .output()
+        .expect("run accord");
+    assert_eq!(validate.status.code(), Some(1), "{}", all_output(&validate));
+    let report = all_output(&validate);
+    assert!(
+        report.contains("error[yaml]: this text holds the control character U+001B"),
+        "{report}"
+    );
+    clean("validate", &report);
+
+    let apply = accord()
+        .args([
+            "apply",
+            "--auto-approve",
+            "--backend",
+            &backend,
+            "--runs-dir",
+        ])
+        .arg(dir.path().join("runs"))
+        .arg(config.path())
+        .output()
+        .expect("run accord");
+    let shown = all_output(&apply);
+    assert_eq!(apply.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("Evil\u{FFFD}[2J"), "{shown}");
+    clean("apply", &shown);
+}
+
 /// Issue 14, item 10: a saved plan whose operations were reordered, with the
 /// fingerprint recomputed, is an edited file, not a change of the backend's limits.
 #[test]

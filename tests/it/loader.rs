@@ -162,13 +162,37 @@ fn tab_indentation_is_refused_with_a_clear_message() {
 }
 
 #[test]
-fn tabs_elsewhere_are_fine() {
+fn tabs_between_tokens_are_fine() {
     let config = TestConfig::new().file(
         "a.yaml",
-        "account:\t{ id: acme }\t# tab before a comment\n\t# an indented comment\nnote: |\n  a\tb\n",
+        "account:\t{ id: acme }\t# tab before a comment\n\t# an indented comment\nnote: a b\n",
     );
     let loaded = loaded(&config);
-    assert_eq!(loaded.value["note"], json!("a\tb\n"));
+    assert_eq!(loaded.value["note"], json!("a b"));
+}
+
+/// Issue 14, item 8: the texts of a configuration are names, addresses and numbers;
+/// a control character in one (a tab, a line break, an ESC written as `\e`) or a
+/// bidirectional override is refused where it is, as the account service refuses it.
+#[test]
+fn a_control_character_or_an_override_inside_a_text_is_refused_where_it_is() {
+    // A block scalar's position is its first line of content.
+    for (text, line, code_point) in [
+        ("note: |\n  a\tb\n", 3, "U+0009"),
+        ("note: \"Acme\\e[2K\"\n", 2, "U+001B"),
+        ("note: \"a\\u202eb\"\n", 2, "U+202E"),
+        ("note: [ok, \"x\\ry\"]\n", 2, "U+000D"),
+    ] {
+        let config = TestConfig::new().file("a.yaml", format!("account: {{ id: acme }}\n{text}"));
+        let diagnostic = only_error(&config, Code::Yaml);
+        assert_at(&diagnostic, "a.yaml", line, None);
+        assert!(
+            diagnostic
+                .message
+                .contains(&format!("control character {code_point}")),
+            "{text}: {diagnostic}"
+        );
+    }
 }
 
 #[test]
@@ -699,7 +723,7 @@ forced: [!!str true, ! 12, !!int '42', !!float 1]
 number: \"110001234567\"
 plain_number: 110001234567
 text: Tower A
-multi: |
+multi: >-
   line one
   line two
 ",
@@ -717,7 +741,8 @@ multi: |
     assert_eq!(value["number"], json!("110001234567"));
     assert_eq!(value["plain_number"], json!(110_001_234_567_u64));
     assert_eq!(value["text"], json!("Tower A"));
-    assert_eq!(value["multi"], json!("line one\nline two\n"));
+    // Folded: a configuration's texts are names, which hold no line break.
+    assert_eq!(value["multi"], json!("line one line two"));
 }
 
 #[test]

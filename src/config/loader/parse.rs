@@ -534,7 +534,17 @@ impl<'a, 's> Builder<'a, 's> {
             }
         };
         match resolved {
-            None => Value::String(exact(text)),
+            None => {
+                // The rule the account service applies to what it stores (issue 14).
+                if let Some(why) = crate::text::name_problem(&text) {
+                    self.non_fatal(
+                        format!("this text {why}"),
+                        "write it without them (in a double-quoted string, escapes such as `\\e`, `\\r`, `\\t` or `\\0` make them)",
+                        position,
+                    );
+                }
+                Value::String(exact(text))
+            }
             Some(Resolved::Value(value)) => value,
             Some(Resolved::NotFinite) => {
                 self.non_fatal(

@@ -57,22 +57,15 @@ fn displayable(plan: &Plan) -> std::borrow::Cow<'_, Plan> {
     serde_json::from_value(value).map_or(Cow::Borrowed(plan), Cow::Owned)
 }
 
-/// Whether `c` may not be shown as it is.
-fn hostile(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Replaces what [`hostile`] finds in every string and key of `value`; whether
-/// anything was replaced.
+/// Replaces what [`crate::text::shown`] replaces in every string and key of
+/// `value`; whether anything was replaced.
 fn clean(value: &mut serde_json::Value) -> bool {
     use serde_json::Value;
     let fix = |text: &str| -> Option<String> {
-        text.chars().any(hostile).then(|| {
-            text.chars()
-                .map(|c| if hostile(c) { '\u{FFFD}' } else { c })
-                .collect()
-        })
+        match crate::text::shown(text) {
+            std::borrow::Cow::Owned(fixed) => Some(fixed),
+            std::borrow::Cow::Borrowed(_) => None,
+        }
     };
     match value {
         Value::String(text) => match fix(text) {
@@ -92,7 +85,7 @@ fn clean(value: &mut serde_json::Value) -> bool {
         }
         Value::Object(fields) => {
             let mut changed = false;
-            if fields.keys().any(|key| key.chars().any(hostile)) {
+            if fields.keys().any(|key| fix(key).is_some()) {
                 let old = std::mem::take(fields);
                 for (key, field) in old {
                     fields.insert(fix(&key).unwrap_or(key), field);

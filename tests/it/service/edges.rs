@@ -380,3 +380,67 @@ fn runtime_status(
         request.send().await.expect("send").status().as_u16()
     })
 }
+
+/// Issue 14, item 9: Schemathesis's `positive_data_acceptance` found schema-valid
+/// bodies the service refused: whole numbers written `60.0` (JSON Schema counts
+/// them as integers) and names with a C1 control character that the spec did not
+/// exclude. The service now takes the first, and the spec's `Name` pattern refuses
+/// exactly the names the service refuses.
+#[test]
+fn schema_valid_bodies_are_taken_and_the_spec_refuses_the_names_the_service_refuses() {
+    let place = Place::new();
+    let server = place.serve("127.0.0.1:0", "serve.log", &[]);
+    let call = |method: &str, path: &str, body: &str| {
+        let url = format!("{}{path}", server.url);
+        runtime_status(method, &url, &place.write, &[], Some(body))
+    };
+    assert_eq!(
+        call("POST", "/v1/lock", r#"{"holder":"h","ttl_secs":60.0}"#),
+        200
+    );
+    assert_eq!(call("POST", "/v1/applied", r#"{"revision":0.0}"#), 200);
+    assert_eq!(
+        call("POST", "/v1/lock", r#"{"holder":"h","ttl_secs":60.5}"#),
+        422
+    );
+
+    let pattern = name_pattern();
+    let spec_takes = |name: &str| {
+        let schema = json!({ "type": "string", "pattern": pattern });
+        jsonschema::is_valid(&schema, &json!(name))
+    };
+    for (name, valid) in [
+        ("ACME Architects GmbH", true),
+        ("Société Générale", true),
+        ("a\u{85}b", false),
+        ("a\u{1b}[2Kb", false),
+        ("tab\there", false),
+        ("evil\u{202e}txt", false),
+        ("iso\u{2066}late", false),
+    ] {
+        assert_eq!(spec_takes(name), valid, "the spec's pattern on {name:?}");
+        let body = json!({ "id": "acme", "name": name }).to_string();
+        let status = call("PUT", "/v1/account", &body);
+        assert_eq!(
+            status == 200,
+            valid,
+            "{name:?}: the service answered {status}"
+        );
+    }
+}
+
+/// The `pattern` of `Name` in `schemas/openapi.yaml`.
+fn name_pattern() -> String {
+    use saphyr::{LoadableYamlNode, Yaml};
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/openapi.yaml");
+    let text = std::fs::read_to_string(file).expect("schemas/openapi.yaml");
+    let docs = Yaml::load_from_str(&text).expect("the spec is YAML");
+    docs[0]
+        .as_mapping_get("components")
+        .and_then(|c| c.as_mapping_get("schemas"))
+        .and_then(|s| s.as_mapping_get("Name"))
+        .and_then(|n| n.as_mapping_get("pattern"))
+        .and_then(Yaml::as_str)
+        .expect("components.schemas.Name.pattern")
+        .to_owned()
+}
