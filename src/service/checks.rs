@@ -1,6 +1,7 @@
 //! The strings of a write, checked with the rules `accord validate` applies to a
 //! configuration before the store sees them: an address must be one R01 accepts,
-//! and no string may hold a control character or a bidirectional override.
+//! a name, number or team id is not empty, and no string may hold a control
+//! character or a bidirectional override ([`crate::text`]).
 //!
 //! Without this the service wrote `"not an email"`, NUL bytes and ANSI escape
 //! sequences as given (issue 14): `export` then wrote files that fail R01, and
@@ -16,6 +17,10 @@ use crate::text::name_problem;
 
 /// The fields of an operation that hold an e-mail address.
 const EMAIL_FIELDS: [&str; 4] = ["email", "to", "contract_manager", "software_coordinator"];
+
+/// The fields of an operation that name what it creates or changes: the
+/// configuration's schema gives a name, a number and an id at least one character.
+const NAME_FIELDS: [&str; 3] = ["name", "number", "team"];
 
 /// Why `op` may not be written, as its refusal; `None` when its strings are fine.
 #[must_use]
@@ -50,6 +55,9 @@ fn problem(value: &Value, path: &str) -> Option<(Option<String>, String)> {
                 return Some((None, format!("`{}` {why}", field_name(path))));
             }
             let field = path.rsplit('/').next().unwrap_or("");
+            if NAME_FIELDS.contains(&field) && text.is_empty() {
+                return Some((None, format!("`{}` is empty", field_name(path))));
+            }
             if EMAIL_FIELDS.contains(&field) && !is_valid_email(text.trim()) {
                 return Some((
                     Some("R01".into()),

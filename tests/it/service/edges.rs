@@ -152,6 +152,9 @@ fn writes_with_strings_validate_refuses_are_refused_and_the_rest_is_done() {
         { "op": "company.create", "name": "Nul\u{0}Corp", "trade": null },
         { "op": "company.create", "name": "Esc\u{1b}[2JCorp", "trade": null },
         { "op": "company.create", "name": "Fine Corp", "trade": null },
+        { "op": "company.create", "name": "", "trade": null },
+        { "op": "team.create", "team": "", "name": "Team", "seats": {} },
+        { "op": "project.create", "name": "Tab\tTower", "products": [] },
     ]});
     let (status, _, answer) = request(
         "POST",
@@ -162,7 +165,7 @@ fn writes_with_strings_validate_refuses_are_refused_and_the_rest_is_done() {
     );
     assert_eq!(status, 200, "{answer}");
     let outcomes = answer["outcomes"].as_array().expect("outcomes");
-    assert_eq!(outcomes.len(), 4, "{answer}");
+    assert_eq!(outcomes.len(), 7, "{answer}");
     let text = |i: usize| outcomes[i].to_string();
     assert!(
         text(0).contains("refused") && text(0).contains("R01"),
@@ -185,6 +188,22 @@ fn writes_with_strings_validate_refuses_are_refused_and_the_rest_is_done() {
         text(2)
     );
     assert!(text(3).contains("done"), "{}", text(3));
+    // `validate`'s schema gives a name, a number and a team id one character at least.
+    assert!(
+        text(4).contains("refused") && text(4).contains("`name` is empty"),
+        "{}",
+        text(4)
+    );
+    assert!(
+        text(5).contains("refused") && text(5).contains("`team` is empty"),
+        "{}",
+        text(5)
+    );
+    assert!(
+        text(6).contains("refused") && text(6).contains("U+0009"),
+        "{}",
+        text(6)
+    );
     // What is stored exports to files that validate.
     let out = place.path("exported");
     let export = place.run(
