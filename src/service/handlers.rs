@@ -92,10 +92,11 @@ fn whole_numbers_as_integers(value: &mut Value) {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             // The casts are exact: the value is whole and checked to be in range.
             let integer = whole.and_then(|f| {
-                // 2^64 and -2^63 are exact as f64; u64::MAX as f64 would round up to 2^64.
+                // 2^64 and -2^63 are exact as f64 and both are left out: a number
+                // just past u64::MAX or i64::MIN rounds to them when it is read.
                 if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
                     Some(serde_json::Number::from(f as u64))
-                } else if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+                } else if f > -9_223_372_036_854_775_808.0 && f < 0.0 {
                     Some(serde_json::Number::from(f as i64))
                 } else {
                     None

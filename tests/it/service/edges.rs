@@ -422,6 +422,17 @@ fn schema_valid_bodies_are_taken_and_the_spec_refuses_the_names_the_service_refu
         call("POST", "/v1/lock", r#"{"holder":"h","ttl_secs":60.5}"#),
         422
     );
+    // Past i64::MIN: read as -2^63 in floating point, still refused.
+    let lease = |expires: &str| {
+        format!(
+            r#"{{"lease":{{"holder":"h","token":"t","since":0,"expires":{expires},"ttl_secs":1}}}}"#
+        )
+    };
+    assert_eq!(
+        call("POST", "/v1/lock/release", &lease("-9223372036854775809")),
+        422
+    );
+    assert_eq!(call("POST", "/v1/lock/release", &lease("-1.0")), 204);
 
     let pattern = name_pattern();
     let spec_takes = |name: &str| {
