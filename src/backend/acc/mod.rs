@@ -38,7 +38,9 @@
 //! - Every request goes through the call policy ([`crate::call::Caller`]) with the
 //!   budgets of [`client::RateLimits`]. A write the vendor refuses to carry out twice
 //!   (a project whose name exists: 409) is sent again when its answer is lost, and
-//!   the refusal of the resend is the sign it was done (`already_so`). An `hq` import
+//!   the refusal of the resend is the sign it was done (`already_so`). A project
+//!   import whose answer was lost reads the project's users first and sends again
+//!   only the rows it does not show. An `hq` import
 //!   whose answer was lost is answered `failed, retryable` for the operations it
 //!   carried, and the ids are read again: the executor sends those operations again,
 //!   and what the vendor already has answers `already_so`.

@@ -399,40 +399,80 @@ impl AccBackend {
                 users.push((i, email.clone(), user));
             }
         }
-        let path = format!("/construction/admin/v2/projects/{project_id}/users:import");
         for chunk in users.chunks(PROJECT_IMPORT_LIMIT) {
-            let body =
-                json!({ "users": chunk.iter().map(|(_, _, u)| u.clone()).collect::<Vec<_>>() });
-            // A project import names each user with their products: sent twice, it
-            // leaves the same members, so a lost answer is sent again.
-            let answer = self
-                .client
-                .send(Method::POST, &path, &[], Some(&body), Repeat::Safe)
-                .await?;
-            let outcome = if answer.status.is_success() {
-                let emails: BTreeSet<Email> = chunk.iter().map(|(_, e, _)| e.clone()).collect();
-                self.pending
-                    .lock()
-                    .await
-                    .members
-                    .entry(project_id.clone())
-                    .or_insert_with(|| Awaited {
-                        since: Instant::now(),
-                        emails: BTreeSet::new(),
-                    })
-                    .emails
-                    .extend(emails);
-                Outcome::Done
-            } else if answer.status == StatusCode::CONFLICT {
-                // The vendor is still setting the project up (not ours to wait for).
-                still_setting_up(project)
-            } else if answer.status.is_client_error() && answer.status != StatusCode::FORBIDDEN {
-                refused_by_vendor(&answer)
-            } else {
-                return Err(self.client.error(&answer, &Method::POST, &path));
-            };
-            found.extend(chunk.iter().map(|(i, _, _)| (*i, outcome.clone())));
+            found.extend(
+                self.import_project_users(project, &project_id, chunk)
+                    .await?,
+            );
         }
+        Ok(found)
+    }
+
+    /// Sends one project import (at most [`PROJECT_IMPORT_LIMIT`] users). When its
+    /// answer is lost (a 5xx or a dropped connection after it was sent), the vendor
+    /// may have carried it out: the project's users are read once, those it shows
+    /// are done, and only the others are sent again (a row sent twice would leave
+    /// the same member, but the vendor would import it twice).
+    async fn import_project_users(
+        &self,
+        project: &str,
+        project_id: &str,
+        chunk: &[(usize, Email, Value)],
+    ) -> Result<Found, BackendError> {
+        let path = format!("/construction/admin/v2/projects/{project_id}/users:import");
+        let body = |rows: &[&(usize, Email, Value)]| json!({ "users": rows.iter().map(|(_, _, u)| u.clone()).collect::<Vec<_>>() });
+        let all: Vec<&(usize, Email, Value)> = chunk.iter().collect();
+        let (answer, rows, mut found) = match self
+            .client
+            .send(Method::POST, &path, &[], Some(&body(&all)), Repeat::Once)
+            .await
+        {
+            Ok(answer) => (answer, all, Vec::new()),
+            Err(error) if error.retry() == Retry::IfRepeatable => {
+                let shown: BTreeSet<Email> = self
+                    .project_users(project_id)
+                    .await?
+                    .iter()
+                    .map(|user| Email::new(&user.email))
+                    .collect();
+                let (done, rest): (Vec<_>, Vec<_>) = all
+                    .into_iter()
+                    .partition(|(_, email, _)| shown.contains(email));
+                let found: Found = done.iter().map(|(i, _, _)| (*i, Outcome::Done)).collect();
+                if rest.is_empty() {
+                    return Ok(found);
+                }
+                let answer = self
+                    .client
+                    .send(Method::POST, &path, &[], Some(&body(&rest)), Repeat::Safe)
+                    .await?;
+                (answer, rest, found)
+            }
+            Err(error) => return Err(error),
+        };
+        let outcome = if answer.status.is_success() {
+            let emails = rows.iter().map(|(_, e, _)| e.clone());
+            self.pending
+                .lock()
+                .await
+                .members
+                .entry(project_id.to_owned())
+                .or_insert_with(|| Awaited {
+                    since: Instant::now(),
+                    emails: BTreeSet::new(),
+                })
+                .emails
+                .extend(emails);
+            Outcome::Done
+        } else if answer.status == StatusCode::CONFLICT {
+            // The vendor is still setting the project up (not ours to wait for).
+            still_setting_up(project)
+        } else if answer.status.is_client_error() && answer.status != StatusCode::FORBIDDEN {
+            refused_by_vendor(&answer)
+        } else {
+            return Err(self.client.error(&answer, &Method::POST, &path));
+        };
+        found.extend(rows.iter().map(|(i, _, _)| (*i, outcome.clone())));
         Ok(found)
     }
 

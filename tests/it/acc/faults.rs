@@ -215,6 +215,64 @@ async fn a_project_creation_answered_500_after_it_was_made_is_already_so() {
     assert_eq!(fake.state().projects.len(), 1);
 }
 
+/// Issue 13: a project import whose answer was lost was sent again whole, so the
+/// vendor imported its rows twice. Now the project's users are read first: the rows
+/// it shows are done and only the others are sent again; a drop before the vendor
+/// carried the import out sends every row again, once. The vendor's imports are
+/// asynchronous (no job to ask about): while it has not shown a carried-out import
+/// yet, the read cannot tell it from one never received, and the rows are sent
+/// again (leaving the same members), as the last case shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_project_import_answer_is_recognised_from_the_projects_users() {
+    let (at_once, later) = (Duration::ZERO, Duration::from_millis(300));
+    for (time, shown, imports, rows) in [
+        (FaultTime::After, at_once, 1, 1),
+        (FaultTime::Before, at_once, 2, 1),
+        (FaultTime::After, later, 2, 2),
+    ] {
+        let fake = Fake::start();
+        fake.state().import_delay = shown;
+        let backend = AccBackend::connect(settings(&fake)).unwrap();
+        backend.fetch().await.unwrap();
+        let created = backend
+            .execute(&[Op::ProjectCreate {
+                name: "Tower A".into(),
+            }])
+            .await
+            .unwrap();
+        assert_eq!(created, [Outcome::Done]);
+        backend.fetch().await.unwrap();
+        fake.state().faults.push(Fault::new(
+            "POST projects/{id}/users:import",
+            FaultKind::Drop,
+            time,
+        ));
+        let added = backend
+            .execute(&[
+                add("Tower A", "a@acme.example"),
+                add("Tower A", "b@acme.example"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(added, [Outcome::Done, Outcome::Done], "{time:?}");
+        let state = backend.fetch().await.unwrap().state;
+        assert_eq!(state.projects["Tower A"].members.len(), 2, "{time:?}");
+        let s = fake.state();
+        assert!(s.faults.is_empty(), "the drop was met");
+        assert_eq!(
+            s.received("POST projects/{id}/users:import"),
+            imports,
+            "{time:?}"
+        );
+        assert_eq!(s.row_imports.len(), 2, "{time:?}");
+        assert!(
+            s.row_imports.values().all(|n| *n == rows),
+            "{time:?}: {:?}",
+            s.row_imports
+        );
+    }
+}
+
 /// The 250-row case of issue 13 (item 8): 15 new projects, 250 members between
 /// them. Projects are set up and imports are shown only after a delay each.
 fn many_projects(projects: usize, rows: usize) -> String {
