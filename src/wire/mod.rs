@@ -339,8 +339,10 @@ pub struct LeaseRequest {
     pub lease: Lease,
 }
 
-/// `POST /v1/applied`: an apply converged with the account at `revision`.
+/// `POST /v1/applied`: an apply converged with the account at `revision`. Nothing
+/// else: `schemas/openapi.yaml` says `additionalProperties: false`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AppliedRequest {
     /// The revision the apply's verification read.
     pub revision: u64,

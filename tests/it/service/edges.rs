@@ -433,6 +433,8 @@ fn schema_valid_bodies_are_taken_and_the_spec_refuses_the_names_the_service_refu
         422
     );
     assert_eq!(call("POST", "/v1/lock/release", &lease("-1.0")), 204);
+    // The spec allows `revision` alone.
+    assert_eq!(call("POST", "/v1/applied", r#"{"revision":0,"x":1}"#), 422);
 
     let pattern = name_pattern();
     let spec_takes = |name: &str| {
