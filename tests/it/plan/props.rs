@@ -1031,3 +1031,105 @@ proptest! {
         prop_assert_eq!(&validated.desired.state, &as_configured(&snapshot.state));
     }
 }
+
+/// The account service serving `current` from a store in `dir` on 127.0.0.1:0, on
+/// the test's clock, failing `fraction` of its requests (before or after carrying
+/// them out) as `seed` draws; answers its URL.
+async fn service_holding(
+    dir: &std::path::Path,
+    current: &State,
+    fraction: f64,
+    seed: u64,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    use accord::service::{Service, ServiceOptions, Tokens};
+    let db = dir.join("state.db");
+    let clock = Arc::new(ManualClock::new(NOW));
+    let mut store = SqliteStore::open(&db, clock.clone()).expect("open store");
+    store.import_state(current).expect("seed the store");
+    drop(store);
+    let tokens = Tokens::parse(&format!("write {HTTP_TOKEN} props\n"), "props").expect("tokens");
+    let mut options = ServiceOptions::new(&db, tokens);
+    options.faults = Some((fraction, seed));
+    let service = Service::open(options, clock).expect("open the service");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(service.run(listener, async move {
+        let _ = stopped.await;
+    }));
+    (url, stop)
+}
+
+const HTTP_TOKEN: &str = "props-token-not-a-secret";
+
+proptest! {
+    // Each case starts a service and applies through accord's executor, waiting out
+    // the service's `Retry-After: 1` on its injected 429s: few cases.
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Issue 11: plan -> apply -> plan is empty over HTTP too, with a fifth of the
+    /// service's requests failing (500, 503, 429 or a dropped connection, before or
+    /// after the service carried them out), teams included: the executor's retries,
+    /// idempotency keys and the verification converge in one run.
+    #[test]
+    fn over_http_with_faults_the_plan_carried_out_converges(
+        (current_dice, desired_dice) in dice_pair(),
+        pairing in pairing(),
+        seed in any::<u64>(),
+    ) {
+        use accord::apply::executor::ExecuteOptions;
+        use accord::apply::progress::Silent;
+        use accord::apply::Stop;
+        use accord::backend::http::HttpBackend;
+        use accord::pipeline::{self, CarryOut, PlanOptions};
+
+        let (current, desired) = pair(&current_dice, &desired_dice, pairing);
+        // R11 refusals are the store property's business; they refuse here as well.
+        let Some(plan) = plan_or_r11(&current, &desired, &options(100)) else { return Ok(()) };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let (converged, again) = runtime.block_on(async {
+            let (url, stop) = service_holding(dir.path(), &current, 0.2, seed).await;
+            // Retries back off from 20 ms, not 250 ms: the faults are many, the test short.
+            let calls = accord::call::CallOptions {
+                retry: accord::call::RetryPolicy {
+                    initial_delay: std::time::Duration::from_millis(20),
+                    max_delay: std::time::Duration::from_millis(200),
+                    ..accord::call::RetryPolicy::default()
+                },
+                ..accord::call::CallOptions::default()
+            };
+            let backend: Arc<dyn accord::backend::Backend> = Arc::new(
+                HttpBackend::connect_with(&url, HTTP_TOKEN, calls).await.expect("connect"),
+            );
+            let options = PlanOptions { max_removals: Some(100), ..PlanOptions::default() };
+            let checked = pipeline::check(backend.as_ref(), &desired, options.clone())
+                .await
+                .expect("a plan over HTTP");
+            let carry = CarryOut {
+                holder: "props".into(),
+                runs_dir: dir.path().join("runs"),
+                execute: ExecuteOptions::default(),
+                progress: Arc::new(Silent),
+                stop: Stop::default(),
+                started: tokio::time::Instant::now(),
+            };
+            let summary = pipeline::carry_out(Arc::clone(&backend), checked.plan.clone(), &checked, carry)
+                .await
+                .expect("carried out");
+            let again = pipeline::check(backend.as_ref(), &desired, options)
+                .await
+                .expect("a second plan");
+            let _ = stop.send(());
+            (summary.converged, again.plan)
+        });
+        prop_assert!(converged, "not converged in one run\n{}", describe(&current, &desired, &plan));
+        prop_assert!(again.is_empty(), "left: {:?}\n{}", super::fixtures::ops(&again), describe(&current, &desired, &plan));
+    }
+}
