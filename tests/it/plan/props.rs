@@ -1109,7 +1109,7 @@ proptest! {
                 HttpBackend::connect_with(&url, HTTP_TOKEN, calls).await.expect("connect"),
             );
             let options = PlanOptions { max_removals: Some(100), ..PlanOptions::default() };
-            let checked = pipeline::check(backend.as_ref(), &desired, options.clone())
+            let checked = pipeline::check(backend.as_ref(), &desired, options)
                 .await
                 .expect("a plan over HTTP");
             let carry = CarryOut {
