@@ -56,6 +56,28 @@ pub fn shown_inline(text: &str) -> Cow<'_, str> {
     shown_keeping(text, &['\t'])
 }
 
+/// `text` for a markdown table cell or list line of a pull-request comment: on one
+/// line, with no column separator, and no HTML or link a name could smuggle in
+/// (`<img src=...>` would load a remote image where the plan is reviewed,
+/// `[text](url)` would turn a name into a link).
+#[must_use]
+pub fn markdown_cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push(' '),
+            '|' => out.push_str("\\|"),
+            '[' => out.push_str("\\["),
+            ']' => out.push_str("\\]"),
+            // A tag opens with `<`; a lone `>` (as in `->`) opens nothing mid-line.
+            '<' => out.push_str("&lt;"),
+            c if hostile(c) => out.push(REPLACEMENT),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn shown_keeping<'a>(text: &'a str, kept: &[char]) -> Cow<'a, str> {
     let replaced = |c: char| hostile(c) && !kept.contains(&c);
     if !text.chars().any(replaced) {
@@ -99,5 +121,14 @@ mod tests {
         assert!(matches!(shown("plain\ttext\n"), Cow::Borrowed(_)));
         assert_eq!(shown("a\u{1B}[31mb\rc\n"), "a\u{FFFD}[31mb\u{FFFD}c\n");
         assert_eq!(shown_inline("a\nb\u{202E}"), "a\u{FFFD}b\u{FFFD}");
+    }
+
+    #[test]
+    fn a_markdown_cell_holds_no_separator_html_or_link() {
+        assert_eq!(markdown_cell("Stahl & Partner"), "Stahl & Partner");
+        assert_eq!(
+            markdown_cell("a|b <img src=x> [c](http://e)\nd\re"),
+            "a\\|b &lt;img src=x> \\[c\\](http://e) d\u{FFFD}e"
+        );
     }
 }

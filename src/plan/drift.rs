@@ -446,7 +446,7 @@ fn cell(text: &str) -> String {
     } else {
         text.to_owned()
     };
-    short.replace('|', "\\|").replace('\n', " ")
+    crate::text::markdown_cell(&short)
 }
 
 #[cfg(test)]

@@ -532,6 +532,59 @@ fn backend_strings_are_escaped_in_teams_apply_and_export_and_validate_names_them
     clean("apply", &shown);
 }
 
+/// Issue 14, item 8: a name from a backend reaches a pull request's markdown
+/// comment as text: no HTML tag (an `<img>` would load a remote image where the
+/// plan is reviewed), no link, no extra table column.
+#[test]
+fn a_markdown_plan_shows_html_and_links_from_the_backend_as_text() {
+    use accord::backend::sqlite::SqliteStore;
+    use accord::plan::Op;
+    let dir = tempfile::tempdir().expect("a directory");
+    let (config, backend) = applied_store(dir.path());
+    let mut store = SqliteStore::open(
+        dir.path().join("state.db"),
+        std::sync::Arc::new(accord::backend::SystemClock),
+    )
+    .expect("open");
+    store
+        .execute(&[Op::TeamCreate {
+            team: "T1".into(),
+            name: "<img src=http://evil.example/x> [win](http://evil.example) | x".into(),
+            seats: [("AutoCAD".to_owned(), 2)].into(),
+        }])
+        .expect("written");
+    drop(store);
+    // The configuration declares the team (so its differing name is planned).
+    let file = config.path().join("accord.yaml");
+    let mut with_team = std::fs::read_to_string(&file).expect("the configuration");
+    with_team.push_str(
+        "teams:\n  - { id: T1, name: Design, products: [{ name: AutoCAD, seats: 2, assigned: [] }] }\n",
+    );
+    std::fs::write(&file, with_team).expect("write");
+    let output = accord()
+        .args(["plan", "--format", "markdown", "--backend", &backend])
+        .arg(config.path())
+        .output()
+        .expect("run accord");
+    let markdown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        markdown.contains("&lt;img src=http://evil.example/x>"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("\\[win\\](http://evil.example) \\| x"),
+        "{markdown}"
+    );
+    // Inside a code fence a tag is text (and the fence cannot be closed by a name).
+    let outside_fences: String = markdown
+        .split("```")
+        .step_by(2)
+        .collect::<Vec<_>>()
+        .join("");
+    assert!(!outside_fences.contains("<img"), "{markdown}");
+    assert!(markdown.contains("```diff\nteam T1 (Design)"), "{markdown}");
+}
+
 /// Issue 14, item 10: a saved plan whose operations were reordered, with the
 /// fingerprint recomputed, is an edited file, not a change of the backend's limits.
 #[test]

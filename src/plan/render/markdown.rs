@@ -254,7 +254,7 @@ fn fence_safe(text: &str) -> String {
     text.replace("```", "'''")
 }
 
-/// Text inside a table cell or a line: no pipes or line breaks.
+/// Text inside a table cell or a line: [`crate::text::markdown_cell`].
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    crate::text::markdown_cell(text)
 }
