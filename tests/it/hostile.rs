@@ -267,6 +267,20 @@ fn applied_store(dir: &std::path::Path) -> (TestConfig, String) {
     (config, backend)
 }
 
+/// [`applied_store`], then `ops` written into the store directly, as a backend
+/// that keeps whatever it is given would hold them.
+fn applied_store_then(dir: &std::path::Path, ops: &[accord::plan::Op]) -> (TestConfig, String) {
+    let (config, backend) = applied_store(dir);
+    let mut store = accord::backend::sqlite::SqliteStore::open(
+        dir.join("state.db"),
+        std::sync::Arc::new(accord::backend::SystemClock),
+    )
+    .expect("open");
+    let outcomes = store.execute(ops).expect("written");
+    assert_eq!(outcomes.len(), ops.len());
+    (config, backend)
+}
+
 /// Issue 14, item 5: one flipped byte made SQLite's integrity check fail, yet
 /// `plan` said "No changes" and an apply wrote into the damaged file. The store
 /// is checked when opened and refused, saying what to do, with the file left as
@@ -397,24 +411,16 @@ fn the_store_and_the_journals_are_created_readable_by_their_owner_only() {
 /// plans, so an ESC or a CR could rewrite lines of a terminal plan.
 #[test]
 fn plans_show_control_characters_from_the_backend_as_replacement_marks() {
-    use accord::backend::sqlite::SqliteStore;
     use accord::plan::Op;
     let dir = tempfile::tempdir().expect("a directory");
-    let (config, backend) = applied_store(dir.path());
-    let mut store = SqliteStore::open(
-        dir.path().join("state.db"),
-        std::sync::Arc::new(accord::backend::SystemClock),
-    )
-    .expect("open");
-    let outcomes = store
-        .execute(&[Op::CompanyUpdate {
+    let (config, backend) = applied_store_then(
+        dir.path(),
+        &[Op::CompanyUpdate {
             name: "ACME Architects".into(),
             trade: Some("Evil\u{1b}[2J\rCorp\u{1b}]0;title\u{7}".into()),
             from: None,
-        }])
-        .expect("written");
-    assert_eq!(outcomes.len(), 1);
-    drop(store);
+        }],
+    );
     for format in ["text", "markdown"] {
         let output = accord()
             .args(["plan", "--format", format, "--backend", &backend])
@@ -438,18 +444,12 @@ fn plans_show_control_characters_from_the_backend_as_replacement_marks() {
 /// file that holds one is refused by `validate` where it is, naming the character.
 #[test]
 fn backend_strings_are_escaped_in_teams_apply_and_export_and_validate_names_them() {
-    use accord::backend::sqlite::SqliteStore;
     use accord::plan::Op;
     let dir = tempfile::tempdir().expect("a directory");
-    let (config, backend) = applied_store(dir.path());
-    let mut store = SqliteStore::open(
-        dir.path().join("state.db"),
-        std::sync::Arc::new(accord::backend::SystemClock),
-    )
-    .expect("open");
     let hostile = "Evil\u{1b}[2J\rCorp\u{202e}";
-    let outcomes = store
-        .execute(&[
+    let (config, backend) = applied_store_then(
+        dir.path(),
+        &[
             Op::CompanyUpdate {
                 name: "ACME Architects".into(),
                 trade: Some(hostile.into()),
@@ -460,10 +460,8 @@ fn backend_strings_are_escaped_in_teams_apply_and_export_and_validate_names_them
                 name: hostile.into(),
                 seats: [("AutoCAD".to_owned(), 2)].into(),
             },
-        ])
-        .expect("written");
-    assert_eq!(outcomes.len(), 2);
-    drop(store);
+        ],
+    );
     let clean = |what: &str, text: &str| {
         for c in ['\u{1b}', '\r', '\u{202e}'] {
             assert!(!text.contains(c), "{what}: {c:?} in {text:?}");
@@ -537,23 +535,16 @@ fn backend_strings_are_escaped_in_teams_apply_and_export_and_validate_names_them
 /// plan is reviewed), no link, no extra table column.
 #[test]
 fn a_markdown_plan_shows_html_and_links_from_the_backend_as_text() {
-    use accord::backend::sqlite::SqliteStore;
     use accord::plan::Op;
     let dir = tempfile::tempdir().expect("a directory");
-    let (config, backend) = applied_store(dir.path());
-    let mut store = SqliteStore::open(
-        dir.path().join("state.db"),
-        std::sync::Arc::new(accord::backend::SystemClock),
-    )
-    .expect("open");
-    store
-        .execute(&[Op::TeamCreate {
+    let (config, backend) = applied_store_then(
+        dir.path(),
+        &[Op::TeamCreate {
             team: "T1".into(),
             name: "<img src=http://evil.example/x> [win](http://evil.example) | x".into(),
             seats: [("AutoCAD".to_owned(), 2)].into(),
-        }])
-        .expect("written");
-    drop(store);
+        }],
+    );
     // The configuration declares the team (so its differing name is planned).
     let file = config.path().join("accord.yaml");
     let mut with_team = std::fs::read_to_string(&file).expect("the configuration");

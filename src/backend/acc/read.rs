@@ -186,23 +186,17 @@ impl AccBackend {
     ) -> Result<Vec<ProjectUser>, BackendError> {
         for guess in delay.guesses() {
             tokio::time::sleep_until(since + guess).await;
-            let sent = Instant::now();
-            let users = self.project_users(project_id).await?;
-            if self.still_awaited(project_id, &users).await.is_none() {
-                delay.shown_within(since.elapsed());
+            let (users, shown) = self.look_for_imports(project_id, since, delay).await?;
+            if shown {
                 return Ok(users);
             }
-            delay.not_shown_after(sent.saturating_duration_since(since));
         }
         let mut backoff = None;
         loop {
-            let sent = Instant::now();
-            let users = self.project_users(project_id).await?;
-            if self.still_awaited(project_id, &users).await.is_none() {
-                delay.shown_within(since.elapsed());
+            let (users, shown) = self.look_for_imports(project_id, since, delay).await?;
+            if shown {
                 return Ok(users);
             }
-            delay.not_shown_after(sent.saturating_duration_since(since));
             let Some(delay) = backoff.get_or_insert_with(|| self.poll()).next_delay(None) else {
                 tracing::warn!(
                     project = project_id,
@@ -213,6 +207,25 @@ impl AccBackend {
             };
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// One look at a project's users: whether those imported here (since `since`)
+    /// all show, which `delay` learns from.
+    async fn look_for_imports(
+        &self,
+        project_id: &str,
+        since: Instant,
+        delay: &mut ShowDelay,
+    ) -> Result<(Vec<ProjectUser>, bool), BackendError> {
+        let sent = Instant::now();
+        let users = self.project_users(project_id).await?;
+        let shown = self.still_awaited(project_id, &users).await.is_none();
+        if shown {
+            delay.shown_within(since.elapsed());
+        } else {
+            delay.not_shown_after(sent.saturating_duration_since(since));
+        }
+        Ok((users, shown))
     }
 
     /// A project's users, waiting for those imported here to show.
