@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::config::model::{ConfigFile, ProjectProduct};
 use crate::config::SourceMap;
+use crate::config::model::{ConfigFile, ProjectProduct};
 use crate::state::{Email, MemberStatus, State};
 
 /// The version of the JSON form.
@@ -278,7 +278,12 @@ impl Finder<'_> {
             .iter()
             .position(|m| Email::new(&m.email) == email)
         else {
-            let candidates = self.config.members.iter().map(|m| m.email.clone()).collect();
+            let candidates = self
+                .config
+                .members
+                .iter()
+                .map(|m| m.email.clone())
+                .collect();
             return Err(self.unknown(Kind::Member, raw, candidates));
         };
         let member = &self.config.members[index];
@@ -419,7 +424,10 @@ impl Finder<'_> {
                     &format!("{base}/contract_manager"),
                 );
                 if let Some(have) = have.filter(|h| h.contract_manager != *email) {
-                    fact.live = Some(format!("live: {} is the contract manager", have.contract_manager));
+                    fact.live = Some(format!(
+                        "live: {} is the contract manager",
+                        have.contract_manager
+                    ));
                 }
                 facts.push(fact);
             }
@@ -559,7 +567,8 @@ impl Finder<'_> {
             let mut on_team = false;
             for (p, product) in team.products.iter().enumerate() {
                 let pool = have.and_then(|h| h.pools.get(&product.name));
-                let holds_live = pool.map(|p| p.direct.contains(email) || p.inherited.contains(email));
+                let holds_live =
+                    pool.map(|p| p.direct.contains(email) || p.inherited.contains(email));
                 let found = self.held(&product.assigned, email);
                 on_team |= found.is_some();
                 self.push_held(
@@ -695,7 +704,12 @@ impl Finder<'_> {
                 let have = live
                     .and_then(|s| s.teams.get(&team.id))
                     .and_then(|h| h.pools.get(&product.name));
-                let holders_live = have.map(|h| h.direct.union(&h.inherited).cloned().collect::<BTreeSet<_>>());
+                let holders_live = have.map(|h| {
+                    h.direct
+                        .union(&h.inherited)
+                        .cloned()
+                        .collect::<BTreeSet<_>>()
+                });
                 let where_ = format!("team {} ({})", team.id, team.name);
                 self.pool(
                     &mut facts,
@@ -704,7 +718,8 @@ impl Finder<'_> {
                     &base,
                     product.seats.or(have.and_then(|h| h.seats)),
                     &product.assigned,
-                    have.zip(holders_live.as_ref()).map(|(h, holders)| (h.seats, holders)),
+                    have.zip(holders_live.as_ref())
+                        .map(|(h, holders)| (h.seats, holders)),
                 );
             }
         }
@@ -714,7 +729,10 @@ impl Finder<'_> {
                     found_name.get_or_insert_with(|| product.trim().to_owned());
                     facts.push(self.fact(
                         "external",
-                        format!("{} through another firm's subscription (no seat)", member.email.trim()),
+                        format!(
+                            "{} through another firm's subscription (no seat)",
+                            member.email.trim()
+                        ),
                         &format!("/members/{i}/external_subscriptions/{k}"),
                     ));
                 }
@@ -726,7 +744,12 @@ impl Finder<'_> {
                 .agreements
                 .iter()
                 .flat_map(|a| a.products.iter().map(|p| p.name.clone()))
-                .chain(self.config.teams.iter().flat_map(|t| t.products.iter().map(|p| p.name.clone())))
+                .chain(
+                    self.config
+                        .teams
+                        .iter()
+                        .flat_map(|t| t.products.iter().map(|p| p.name.clone())),
+                )
                 .collect();
             return Err(self.unknown(Kind::Product, raw, candidates));
         };
@@ -760,7 +783,9 @@ impl Finder<'_> {
         let text = match seats {
             Some(total) => format!(
                 "{where_}: {used} of {total} seats used, {} free",
-                usize::try_from(total).unwrap_or(usize::MAX).saturating_sub(used)
+                usize::try_from(total)
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(used)
             ),
             None => format!("{where_}: {used} seats used (the pool's size is the backend's)"),
         };
@@ -792,8 +817,18 @@ impl Finder<'_> {
 
     fn agreement(&self, raw: &str, live: Option<&State>) -> Result<Shown, Unknown> {
         let number = raw.trim();
-        let Some(a) = self.config.agreements.iter().position(|a| a.number == number) else {
-            let candidates = self.config.agreements.iter().map(|a| a.number.clone()).collect();
+        let Some(a) = self
+            .config
+            .agreements
+            .iter()
+            .position(|a| a.number == number)
+        else {
+            let candidates = self
+                .config
+                .agreements
+                .iter()
+                .map(|a| a.number.clone())
+                .collect();
             return Err(self.unknown(Kind::Agreement, raw, candidates));
         };
         let agreement = &self.config.agreements[a];
@@ -810,16 +845,28 @@ impl Finder<'_> {
         }
         facts.push(name);
         let manager = Email::new(&agreement.contract_manager);
-        let mut fact = self.fact("contract_manager", manager.to_string(), &format!("{base}/contract_manager"));
+        let mut fact = self.fact(
+            "contract_manager",
+            manager.to_string(),
+            &format!("{base}/contract_manager"),
+        );
         if let Some(have) = have.filter(|h| h.contract_manager != manager) {
             fact.live = Some(format!("live: {}", have.contract_manager));
         }
         facts.push(fact);
         let (coordinator, pointer, implied) = match &agreement.software_coordinator {
             Some(c) => (Email::new(c), format!("{base}/software_coordinator"), ""),
-            None => (manager, format!("{base}/contract_manager"), " (the contract manager: none named, R03)"),
+            None => (
+                manager,
+                format!("{base}/contract_manager"),
+                " (the contract manager: none named, R03)",
+            ),
         };
-        let mut fact = self.fact("software_coordinator", format!("{coordinator}{implied}"), &pointer);
+        let mut fact = self.fact(
+            "software_coordinator",
+            format!("{coordinator}{implied}"),
+            &pointer,
+        );
         if let Some(have) = have.filter(|h| h.software_coordinator != coordinator) {
             fact.live = Some(format!("live: {}", have.software_coordinator));
         }
@@ -850,7 +897,11 @@ impl Finder<'_> {
                 live_holders,
             );
         }
-        let licences: u64 = agreement.products.iter().map(|p| u64::from(p.seats.unwrap_or(0))).sum();
+        let licences: u64 = agreement
+            .products
+            .iter()
+            .map(|p| u64::from(p.seats.unwrap_or(0)))
+            .sum();
         self.list(
             &mut facts,
             &mut live_only,
@@ -929,7 +980,11 @@ impl Finder<'_> {
         }
         facts.push(name);
         for (email, k, via) in self.holders(&team.members) {
-            let mut fact = self.fact("team_member", format!("{email} (no seat)"), &format!("{base}/members/{k}"));
+            let mut fact = self.fact(
+                "team_member",
+                format!("{email} (no seat)"),
+                &format!("{base}/members/{k}"),
+            );
             fact.via = via;
             if have.is_some_and(|h| !h.users.contains(&email)) {
                 fact.live = Some("live: not on the team".to_owned());
@@ -938,7 +993,12 @@ impl Finder<'_> {
         }
         for (p, product) in team.products.iter().enumerate() {
             let pool = have.and_then(|h| h.pools.get(&product.name));
-            let holders_live = pool.map(|h| h.direct.union(&h.inherited).cloned().collect::<BTreeSet<_>>());
+            let holders_live = pool.map(|h| {
+                h.direct
+                    .union(&h.inherited)
+                    .cloned()
+                    .collect::<BTreeSet<_>>()
+            });
             self.pool(
                 &mut facts,
                 &mut live_only,
@@ -946,7 +1006,8 @@ impl Finder<'_> {
                 &format!("{base}/products/{p}"),
                 product.seats.or(pool.and_then(|h| h.seats)),
                 &product.assigned,
-                pool.zip(holders_live.as_ref()).map(|(h, holders)| (h.seats, holders)),
+                pool.zip(holders_live.as_ref())
+                    .map(|(h, holders)| (h.seats, holders)),
             );
         }
         Ok(Shown {
@@ -1001,7 +1062,10 @@ impl Shown {
             "{} {}{}",
             self.kind.word(),
             self.name,
-            self.at.as_ref().map(|a| format!("  ({a})")).unwrap_or_default()
+            self.at
+                .as_ref()
+                .map(|a| format!("  ({a})"))
+                .unwrap_or_default()
         );
         let width = self
             .facts

@@ -25,11 +25,17 @@ pub fn run(args: &ImportArgs) -> Result<Finished> {
             })?;
             let name = path.display().to_string();
             // A byte order mark (spreadsheets write one) is not part of the first column.
-            let text = String::from_utf8(bytes)
-                .map_err(|_| Error::Import(vec![format!("{name}: not UTF-8 text: save the export as CSV UTF-8")]))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::Import(vec![format!(
+                    "{name}: not UTF-8 text: save the export as CSV UTF-8"
+                )])
+            })?;
             Ok(Source {
                 name,
-                text: text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text),
+                text: text
+                    .strip_prefix('\u{feff}')
+                    .map(str::to_owned)
+                    .unwrap_or(text),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -46,7 +52,8 @@ pub fn run(args: &ImportArgs) -> Result<Finished> {
         }),
         admins: args.admin.clone(),
     };
-    let built = import::build_in(&imported, args.out.as_deref(), &options).map_err(Error::Import)?;
+    let built =
+        import::build_in(&imported, args.out.as_deref(), &options).map_err(Error::Import)?;
     for note in &built.notes {
         eprintln!("note: {note}");
     }

@@ -16,8 +16,9 @@ use crate::state::State;
 /// # Errors
 /// An invalid configuration, or a name it does not declare ([`Error::NotFound`]).
 pub fn run(args: &ShowArgs) -> Result<Finished> {
-    let checked = crate::config::schema::load_and_check(&args.config.path, &args.config.load_options())
-        .map_err(Error::Invalid)?;
+    let checked =
+        crate::config::schema::load_and_check(&args.config.path, &args.config.load_options())
+            .map_err(Error::Invalid)?;
     let url = &args.backend.backend;
     let shown_url = crate::backend::http::shown_url(url);
     let (state, source) = live_state(args, &checked.config, &shown_url);
@@ -53,7 +54,11 @@ fn kind(kind: ShowKind) -> Kind {
 
 /// The live account to compare with, or why there is none (said in the output):
 /// `--offline`, no store at the path, an unreachable backend, another account.
-fn live_state(args: &ShowArgs, config: &crate::config::ConfigFile, shown_url: &str) -> (Option<State>, String) {
+fn live_state(
+    args: &ShowArgs,
+    config: &crate::config::ConfigFile,
+    shown_url: &str,
+) -> (Option<State>, String) {
     let offline = |why: String| (None, format!("configuration only: {why}"));
     if args.offline {
         return offline("--offline".to_owned());
@@ -61,7 +66,10 @@ fn live_state(args: &ShowArgs, config: &crate::config::ConfigFile, shown_url: &s
     let url = &args.backend.backend;
     if let Ok(BackendUrl::Sqlite(path)) = crate::backend::parse_url(url) {
         if !path.exists() {
-            return offline(format!("there is no store at {} (--backend)", path.display()));
+            return offline(format!(
+                "there is no store at {} (--backend)",
+                path.display()
+            ));
         }
     }
     let fetched = super::runtime().and_then(|runtime| {

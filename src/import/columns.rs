@@ -211,11 +211,20 @@ mod tests {
 
     #[test]
     fn a_column_is_recognised_whatever_its_spelling() {
-        for cell in ["First Name", "first_name", "FIRSTNAME", " first-name ", "\u{feff}First Name"] {
+        for cell in [
+            "First Name",
+            "first_name",
+            "FIRSTNAME",
+            " first-name ",
+            "\u{feff}First Name",
+        ] {
             assert_eq!(Column::recognise(cell), Some(Column::FirstName), "{cell:?}");
         }
         assert_eq!(Column::recognise("E-mail"), Some(Column::Email));
-        assert_eq!(Column::recognise("Access Levels"), Some(Column::AccessLevel));
+        assert_eq!(
+            Column::recognise("Access Levels"),
+            Some(Column::AccessLevel)
+        );
         assert_eq!(Column::recognise("Phone"), None);
     }
 

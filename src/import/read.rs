@@ -281,7 +281,13 @@ impl Row<'_> {
     }
 
     /// Adds the row's facts to `out`.
-    fn take(&self, email: Email, team: Option<&str>, at: &str, out: &mut Imported) -> Result<(), String> {
+    fn take(
+        &self,
+        email: Email,
+        team: Option<&str>,
+        at: &str,
+        out: &mut Imported,
+    ) -> Result<(), String> {
         match self.header.kind {
             Kind::Users | Kind::Members => {
                 let fresh = self.person(at)?;
@@ -320,7 +326,13 @@ impl Row<'_> {
         })
     }
 
-    fn seat(&self, email: Email, team: Option<&str>, at: &str, out: &mut Imported) -> Result<(), String> {
+    fn seat(
+        &self,
+        email: Email,
+        team: Option<&str>,
+        at: &str,
+        out: &mut Imported,
+    ) -> Result<(), String> {
         let Some(product) = self.get(Column::Product) else {
             return Err("no product".to_owned());
         };

@@ -37,9 +37,17 @@ fn rows(state: &State, kind: Kind) -> Vec<Vec<String>> {
                     text(&m.last_name),
                     text(&m.company),
                     text(&m.role),
-                    m.access.iter().map(|a| access_title(*a)).collect::<Vec<_>>().join("; "),
+                    m.access
+                        .iter()
+                        .map(|a| access_title(*a))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                     status_title(m.status).to_owned(),
-                    m.external_subscriptions.iter().cloned().collect::<Vec<_>>().join("; "),
+                    m.external_subscriptions
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 ]
             })
             .collect(),
