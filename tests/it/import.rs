@@ -458,3 +458,28 @@ fn people_and_teams_the_directory_declares_are_kept_and_said() {
     );
     run(dir.path(), &["validate", "cfg"], 0);
 }
+
+#[test]
+fn a_file_that_is_not_utf8_or_missing_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // "Chloé" in Latin-1, as an old spreadsheet saves it.
+    std::fs::write(
+        dir.path().join("latin1.csv"),
+        b"First Name,Last Name,Email\nChlo\xe9,Martin,chloe@example.com\n",
+    )
+    .unwrap();
+    let (_, stderr) = run(
+        dir.path(),
+        &["import", "latin1.csv", "--account-id", "x"],
+        1,
+    );
+    assert_eq!(
+        stderr,
+        "error: cannot import: 1 problem; nothing was written\n  latin1.csv: not UTF-8 text: save the export as CSV UTF-8\n"
+    );
+    let (_, stderr) = run(dir.path(), &["import", "gone.csv", "--account-id", "x"], 1);
+    assert!(
+        stderr.starts_with("error: cannot read gone.csv: "),
+        "{stderr}"
+    );
+}
