@@ -268,3 +268,36 @@ fn an_invalid_configuration_is_reported_not_shown() {
     assert!(stdout.contains("error[schema]"), "{stdout}");
     assert!(stderr.contains("the configuration is invalid"), "{stderr}");
 }
+
+#[test]
+fn a_store_holding_another_account_is_not_compared_and_the_output_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = validate(&repo().join("examples/acme"), &LoadOptions::default())
+        .expect("valid")
+        .desired
+        .state;
+    state.account.id = "acme-us".to_owned();
+    SqliteStore::open(dir.path().join("state.db"), Arc::new(SystemClock))
+        .expect("open")
+        .import_state(&state)
+        .expect("seed");
+    let url = format!("sqlite:{}", dir.path().join("state.db").display());
+    let (stdout, _) = show(
+        &[
+            "team",
+            "100001",
+            "examples/acme",
+            "--backend",
+            &url,
+            "--format",
+            "json",
+        ],
+        0,
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(json["live"], false);
+    assert_eq!(
+        json["source"],
+        format!("configuration only: {url} holds the account acme-us, not acme-eu")
+    );
+}
