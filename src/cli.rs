@@ -181,6 +181,106 @@ pub enum Command {
         after_help = "Examples:\n  accord completions bash > /etc/bash_completion.d/accord\n  accord completions zsh > \"${fpath[1]}/_accord\"\n  accord completions fish > ~/.config/fish/completions/accord.fish"
     )]
     Completions(CompletionsArgs),
+
+    /// Turn the vendor portal's CSV exports into configuration files.
+    ///
+    /// Reads the classic user list (First Name, Last Name, Email), the ACC members export
+    /// (Email, First Name, Last Name, Company, Role, Access Level, Status, External
+    /// Subscriptions) and the usage export (Email, Product, Team, Team Name, Seat
+    /// Assignment, Last Accessed); each file's kind is told from its header, column names
+    /// in any case and spelling. Writes only what the --out directory does not declare
+    /// already. Every unusable row is an error citing `file:line`; then nothing is
+    /// written. Existing files are never overwritten without --force. Exit codes: 0
+    /// written, 1 any error, 64 usage error.
+    #[command(
+        after_help = "Examples:\n  accord import members.csv usage.csv --out config/ --account-id acme-eu --account-name \"ACME Architects\"\n  accord import users.csv --admin alice@acme.example --account-id acme-eu > members.yaml\n  accord import members.csv --out config/   # config/ declares the account, companies and roles"
+    )]
+    Import(ImportArgs),
+
+    /// Who has what: a member, a product, an agreement or a team, from the configuration
+    /// and the live account, each fact with the `file:line` that declares it.
+    ///
+    /// Without a reachable backend (or with --offline) only the configuration is shown,
+    /// and the output says so. Exit codes: 0 shown, 1 unknown name or any error, 64
+    /// usage error.
+    #[command(
+        after_help = "Examples:\n  accord show member dana.dekker@acme.example examples/acme\n  accord show product Revit examples/acme --offline\n  accord show agreement 110001234567 config/ --format json\n  accord show team 100001 config/ --backend sqlite:.accord/state.db"
+    )]
+    Show(ShowArgs),
+}
+
+/// `accord import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The exported CSV files (user list, members export, usage export; any mix).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Write the files into this directory (created if missing; what its other YAML
+    /// files declare is not declared again) instead of printing one document.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Overwrite files that already exist in the output directory.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The account's id, when the output directory does not declare the account.
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// The account's display name (default: its id).
+    #[arg(long, value_name = "NAME", requires = "account_id")]
+    pub account_name: Option<String>,
+
+    /// Give this imported member `account_admin` (the user list says nothing about
+    /// access; R10 wants an admin). Repeatable.
+    #[arg(long, value_name = "EMAIL")]
+    pub admin: Vec<String>,
+
+    /// The team (its id) the seats of a usage export without a Team column belong to.
+    #[arg(long, value_name = "ID")]
+    pub team: Option<String>,
+}
+
+/// What `accord show` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowKind {
+    /// Everything one person holds (NAME is the email).
+    Member,
+    /// Who holds a product, on which agreement or team; seats used and free.
+    Product,
+    /// An agreement (NAME is the contract number): roles, products, services, support.
+    Agreement,
+    /// A team (NAME is the vendor's team id): its pools and who holds them.
+    Team,
+}
+
+/// `accord show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// What to show: `member`, `product`, `agreement` or `team`.
+    #[arg(value_enum)]
+    pub kind: ShowKind,
+
+    /// The member's email, the product's name, the contract number or the team id.
+    pub name: String,
+
+    /// The configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// The backend.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+
+    /// Show the configuration only; do not contact the backend.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
 }
 
 /// `accord init`.
@@ -501,6 +601,24 @@ pub struct ExportArgs {
     /// Overwrite files that already exist in the output directory.
     #[arg(long)]
     pub force: bool,
+
+    /// What to write: `yaml` (configuration files), or one of the vendor portal's CSV
+    /// exports (`users-csv`, `members-csv`, `usage-csv`), as `accord import` reads them.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Yaml)]
+    pub format: ExportFormat,
+}
+
+/// What `accord export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Configuration files.
+    Yaml,
+    /// The classic user list (First Name, Last Name, Email).
+    UsersCsv,
+    /// The ACC members export.
+    MembersCsv,
+    /// The usage export (each team seat).
+    UsageCsv,
 }
 
 /// `accord teams`.

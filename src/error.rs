@@ -191,6 +191,29 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+
+    /// `import` found problems in its files (a header it cannot place, missing
+    /// columns, unusable rows, each with `file:line`); nothing was written.
+    #[error("{}", import_message(.0))]
+    Import(Vec<String>),
+
+    /// `show` was asked for a member, product, agreement or team the configuration
+    /// does not declare (the message says what is close, if anything).
+    #[error("{0}")]
+    NotFound(String),
+}
+
+fn import_message(problems: &[String]) -> String {
+    let mut text = format!(
+        "cannot import: {} problem{}; nothing was written",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for problem in problems {
+        text.push_str("\n  ");
+        text.push_str(problem);
+    }
+    text
 }
 
 /// `cannot read the account from URL: WHY`, naming the URL once.
@@ -281,6 +304,8 @@ impl Error {
             Self::Refusal(_) => "refusal",
             Self::Io { .. } => "io",
             Self::System { .. } => "system",
+            Self::Import(_) => "import",
+            Self::NotFound(_) => "not_found",
         };
         kind.to_owned()
     }

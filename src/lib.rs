@@ -19,7 +19,8 @@
 //!    the account service's JSON;
 //! 5. [`rules`], [`report`], [`annotate`], [`export`]: R01-R10, diagnostics rendered
 //!    for people, tools and CI systems, state to files;
-//! 6. [`validate`], [`plan`], [`backend`]: a checked configuration, plans, backends;
+//! 6. [`validate`], [`plan`], [`backend`], [`import`], [`show`]: a checked configuration,
+//!    plans, backends, the portal's CSV exports, who has what;
 //! 7. [`apply`], [`service`]: carrying a plan out, the account service;
 //! 8. [`error`], then [`pipeline`]: the commands' errors and the steps they call;
 //! 9. [`cli`], then [`commands`]: the command line, parsed, then carried out.
@@ -36,11 +37,13 @@ pub mod desired;
 pub mod diagnostic;
 pub mod error;
 pub mod export;
+pub mod import;
 pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod service;
+pub mod show;
 pub mod state;
 pub mod teams;
 pub mod text;

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use super::Finished;
 use crate::backend::{BackendUrl, OpenOptions};
-use crate::cli::ExportArgs;
+use crate::cli::{ExportArgs, ExportFormat};
 use crate::error::{Error, Result, exit};
 use crate::export;
+use crate::import::columns::Kind;
 use crate::pipeline;
 
 /// Fetches the state and writes it, one file per section, or one document to stdout.
@@ -48,6 +49,16 @@ pub fn run(args: &ExportArgs) -> Result<Finished> {
         crate::backend::http::shown_url(url),
         snapshot.revision
     );
+    if let Some(kind) = vendor_kind(args.format) {
+        let text = crate::import::vendor::csv(&snapshot.state, kind);
+        match &args.out {
+            None => {
+                let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            }
+            Some(dir) => write_files(dir, &[(csv_name(kind), text)], args.force)?,
+        }
+        return Ok(Finished::with(exit::OK).keeping(snapshot));
+    }
     let files = export::files(&snapshot.state, &header, snapshot.now);
     match &args.out {
         None => {
@@ -61,6 +72,25 @@ pub fn run(args: &ExportArgs) -> Result<Finished> {
         Some(dir) => write_files(dir, &files, args.force)?,
     }
     Ok(Finished::with(exit::OK))
+}
+
+/// The portal export `format` asks for; `None` for configuration files.
+fn vendor_kind(format: ExportFormat) -> Option<Kind> {
+    match format {
+        ExportFormat::Yaml => None,
+        ExportFormat::UsersCsv => Some(Kind::Users),
+        ExportFormat::MembersCsv => Some(Kind::Members),
+        ExportFormat::UsageCsv => Some(Kind::Usage),
+    }
+}
+
+/// The file an export of `kind` is written to under `--out`.
+fn csv_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Users => "users.csv",
+        Kind::Members => "members.csv",
+        Kind::Usage => "usage.csv",
+    }
 }
 
 /// The account id written for a backend of teams alone (which names no account).
@@ -81,7 +111,7 @@ fn refuse_missing_store(url: &str) -> Result<()> {
 
 /// Writes every file, after checking none exists (unless `force`), so a refusal
 /// leaves the directory as it was.
-fn write_files(dir: &Path, files: &[(&str, String)], force: bool) -> Result<()> {
+pub(super) fn write_files(dir: &Path, files: &[(&str, String)], force: bool) -> Result<()> {
     if !force {
         let existing: Vec<String> = files
             .iter()

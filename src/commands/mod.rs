@@ -5,11 +5,13 @@
 mod apply;
 pub mod completions;
 mod export;
+mod import;
 mod init;
 mod login;
 mod plan;
 mod schema;
 mod serve;
+mod show;
 mod teams;
 mod validate;
 
@@ -75,6 +77,8 @@ pub fn run(cli: &Cli) -> Result<Finished> {
         Command::Login(args) => login::run(args),
         Command::Logout(args) => login::logout(args),
         Command::Completions(args) => completions::run(args.shell),
+        Command::Import(args) => import::run(args),
+        Command::Show(args) => show::run(args),
     }
 }
 
@@ -104,6 +108,7 @@ pub fn wants_json(cli: &Cli) -> bool {
         Command::Validate(args) => args.format == DiagnosticFormat::Json,
         Command::Plan(args) => args.format == PlanFormat::Json,
         Command::Apply(args) => args.format == ApplyFormat::Json,
+        Command::Show(args) => args.format == crate::cli::ListFormat::Json,
         _ => false,
     }
 }

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["contract"],
     &["config", "desired", "wire"],
     &["rules", "report", "annotate", "export", "teams"],
-    &["validate", "plan", "backend"],
+    &["validate", "plan", "backend", "import", "show"],
     &["apply", "service"],
     &["error"],
     &["pipeline"],
