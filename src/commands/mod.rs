@@ -8,6 +8,7 @@ mod export;
 mod init;
 mod login;
 mod plan;
+mod report;
 mod schema;
 mod serve;
 mod teams;
@@ -75,6 +76,7 @@ pub fn run(cli: &Cli) -> Result<Finished> {
         Command::Login(args) => login::run(args),
         Command::Logout(args) => login::logout(args),
         Command::Completions(args) => completions::run(args.shell),
+        Command::Report(report) => report::run(report),
     }
 }
 

@@ -506,20 +506,43 @@ pub(super) async fn audit(
 }
 
 /// Builds the audit log: the store's history, with the attributions the service made
-/// for changes the store records without an actor.
+/// for changes the store records without an actor, and the seat counts each revision
+/// left (on that revision's last entry).
 pub(super) fn audit_entries(
     history: Vec<crate::backend::sqlite::HistoryEntry>,
     attributions: &std::collections::HashMap<u64, String>,
+    seats: Vec<crate::contract::SeatSample>,
 ) -> Arc<[AuditEntry]> {
+    let mut seats_by_revision: std::collections::HashMap<u64, Vec<crate::contract::SeatCount>> =
+        std::collections::HashMap::new();
+    for sample in seats {
+        seats_by_revision
+            .entry(sample.revision)
+            .or_default()
+            .push(sample.count);
+    }
+    let last_of_revision: Vec<bool> = history
+        .iter()
+        .zip(history.iter().skip(1).map(Some).chain([None]))
+        .map(|(entry, next)| next.is_none_or(|next| next.revision != entry.revision))
+        .collect();
     history
         .into_iter()
+        .zip(last_of_revision)
         .zip(1..)
-        .map(|(entry, seq)| AuditEntry {
+        .map(|((entry, last), seq)| AuditEntry {
             seq,
             revision: entry.revision,
             actor: entry
                 .actor
                 .or_else(|| attributions.get(&entry.revision).cloned()),
+            seats: if last {
+                seats_by_revision
+                    .remove(&entry.revision)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            },
             op: entry.op,
             target: entry.target,
             at: entry.at,
