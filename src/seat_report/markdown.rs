@@ -155,7 +155,17 @@ fn details(out: &mut String, report: &SeatReport) {
             let trail: Vec<String> = product
                 .history
                 .iter()
-                .map(|p| format!("{} (rev {}, {})", p.used, p.revision, format_date(p.at)))
+                .map(|p| {
+                    let seats = p
+                        .seats
+                        .map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+                    format!(
+                        "{} of {seats} (rev {}, {})",
+                        p.used,
+                        p.revision,
+                        format_date(p.at)
+                    )
+                })
                 .collect();
             let _ = writeln!(out, "Seats used over time: {}\n", trail.join(" → "));
         }

@@ -51,6 +51,13 @@ pub(super) fn chart(points: &[Point], label: &str) -> Option<String> {
     let mut used = String::new();
     let mut total = String::new();
     for (i, point) in points.iter().enumerate() {
+        // Steps, not slopes: a count holds until the next change.
+        if let Some(before) = i.checked_sub(1).map(|j| &points[j]) {
+            let _ = write!(used, "{:.1},{:.1} ", x(i), y(before.used));
+            if let (Some(seats), Some(_)) = (before.seats, point.seats) {
+                let _ = write!(total, "{:.1},{:.1} ", x(i), y(seats));
+            }
+        }
         let _ = write!(used, "{:.1},{:.1} ", x(i), y(point.used));
         if let Some(seats) = point.seats {
             let _ = write!(total, "{:.1},{:.1} ", x(i), y(seats));

@@ -16,6 +16,7 @@ mod process;
 mod roundtrip;
 mod rules;
 mod schema;
+mod seats;
 mod service;
 mod store;
 mod streaming;
