@@ -27,7 +27,7 @@ use crate::desired::{Declared, Desired};
 use crate::state::{Email, MemberState, MemberStatus, State};
 use crate::time::format_date;
 
-/// The version of the JSON form.
+/// The version of the JSON form (`schemas/seats.schema.json`).
 pub const VERSION: u32 = 1;
 
 /// A day, in seconds.

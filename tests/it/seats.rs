@@ -237,6 +237,8 @@ fn json_gives_every_product_its_seats_holders_reclaim_candidates_and_history() {
             (17, EPOCH + 17 * 86400, 7),
         ]
     );
+    let errors = crate::common::schema_errors("seats.schema.json", &json);
+    assert!(errors.is_empty(), "schemas/seats.schema.json: {errors:?}");
     let mut whole = json.clone();
     whole["as_of"] = Value::from("[today]");
     whole["backend"] = Value::from("sqlite:[store]");
@@ -263,6 +265,8 @@ fn a_configuration_adds_where_each_product_and_seat_is_declared() {
     // Without a configuration there is nothing to say either way.
     let bare: Value = serde_json::from_str(&account.report(&["--format", "json"])).expect("JSON");
     assert!(bare["products"][0].get("declared").is_none());
+    let errors = crate::common::schema_errors("seats.schema.json", &json);
+    assert!(errors.is_empty(), "schemas/seats.schema.json: {errors:?}");
     // A product the configuration does not declare (the store keeps it).
     account.edit(
         "agreements.yaml",
@@ -576,4 +580,67 @@ fn a_store_from_before_seat_history_starts_its_history_at_its_revision() {
         EPOCH + 18 * 86400,
         "the time of its newest change"
     );
+}
+
+#[test]
+fn the_schema_describes_expiring_pools_time_bound_grants_and_unlimited_pools_too() {
+    use accord::seat_report::{Inputs, build};
+    use accord::state::{Email, PoolState, State, TeamState};
+    let now = EPOCH;
+    let mut state = State::default();
+    let mut team = TeamState {
+        name: "EU".into(),
+        ..TeamState::default()
+    };
+    team.pools.insert(
+        "AutoCAD".into(),
+        PoolState {
+            seats: Some(3),
+            starts: Some(now - 86400),
+            ends: Some(now + 20 * 86400),
+            direct: [Email::new("a@x")].into(),
+            inherited: [Email::new("b@x")].into(),
+            ..PoolState::default()
+        },
+    );
+    team.pools.insert(
+        "Revit".into(),
+        PoolState {
+            unlimited: true,
+            ends: Some(now - 86400),
+            direct: [Email::new("a@x")].into(),
+            ..PoolState::default()
+        },
+    );
+    state.teams.insert("100001".into(), team);
+    let report = build(&Inputs {
+        backend: "autodesk://?region=US",
+        state: &state,
+        revision: 0,
+        now,
+        history: None,
+        desired: None,
+    });
+    let json: Value = serde_json::from_str(&report.json()).expect("JSON");
+    let errors = crate::common::schema_errors("seats.schema.json", &json);
+    assert!(
+        errors.is_empty(),
+        "schemas/seats.schema.json: {errors:?}\n{json:#}"
+    );
+    assert_eq!(json["expiring"][0]["within_days"], 30);
+    assert_eq!(json["time_bound"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        json["time_bound"][0]["days_left"], -1,
+        "the ended pool first"
+    );
+    assert_eq!(json["products"][1]["seats"], Value::Null);
+    assert_eq!(json["products"][1]["current"], false);
+    assert_eq!(json["products"][0]["holders"][1]["inherited"], true);
+    assert_eq!(json["history_kept"], false);
+    let html = report.html();
+    assert!(
+        html.contains("This backend keeps no history of seat counts"),
+        "{html}"
+    );
+    assert!(html.contains("<td class=\"warn\">30 days</td>"), "{html}");
 }
