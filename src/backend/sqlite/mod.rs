@@ -475,7 +475,7 @@ fn run_batch(
             )?;
         }
         if seat_usage::moves_seats(&done) {
-            seat_usage::record(tx, revision, now)?;
+            seat_usage::record_batch(tx, revision, now, &done)?;
         }
     }
     Ok(outcomes)
