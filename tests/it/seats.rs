@@ -644,3 +644,61 @@ fn the_schema_describes_expiring_pools_time_bound_grants_and_unlimited_pools_too
     );
     assert!(html.contains("<td class=\"warn\">30 days</td>"), "{html}");
 }
+
+#[test]
+fn history_follows_assignments_batch_after_batch_and_the_cascade_of_a_removal() {
+    use crate::common::TestConfig;
+    let members: String = (0..250)
+        .map(|i| format!("  - {{ email: m{i}@acme.example }}\n"))
+        .collect();
+    let assigned = |n: usize| {
+        (0..n)
+            .map(|i| format!("m{i}@acme.example"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let yaml = |n: usize, extra: &str| {
+        format!(
+            "account: {{ id: acme-eu, name: ACME }}\nsettings: {{ prune: true, max_removals: 300 }}\nmembers:\n  - {{ email: admin@acme.example, access: [account_admin] }}\n{extra}agreements:\n  - number: \"1\"\n    name: AEC\n    contract_manager: admin@acme.example\n    products:\n      - {{ name: Revit, seats: 300, assigned: [{}] }}\n",
+            assigned(n)
+        )
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("s.db").display());
+    let apply = |config: &TestConfig| {
+        let output = accord()
+            .current_dir(dir.path())
+            .args(["apply", "--auto-approve", "--backend", &url])
+            .arg(config.path())
+            .output()
+            .expect("runs");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    // 250 assignments: three batches of at most 100, each counted from the last.
+    apply(&TestConfig::with(&yaml(250, &members)));
+    // 50 members leave the account: their seats go with them (a cascade).
+    let fewer: String = members
+        .lines()
+        .take(200)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    apply(&TestConfig::with(&yaml(200, &fewer)));
+    let output = accord()
+        .args(["report", "seats", "--format", "json", "--backend", &url])
+        .output()
+        .expect("runs");
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let used: Vec<u64> = json["products"][0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["used"].as_u64().unwrap())
+        .collect();
+    assert_eq!(used, [0, 100, 200, 250, 200]);
+    assert_eq!(json["products"][0]["used"], 200);
+}
