@@ -5,7 +5,7 @@
 //!
 //! This module owns the report's content ([`SeatReport`], what [`build`] decides:
 //! free seats, reclaim candidates, expiring pools, time-bound grants, the history
-//! per product); [`markdown`] and [`html`] only lay it out, and [`svg`] draws the
+//! per product); `markdown` and `html` only lay it out, and `svg` draws the
 //! bars and charts both HTML parts use. The configuration is optional: given, it
 //! only adds where each product and seat is declared (or that it is not).
 //!
