@@ -30,7 +30,7 @@ const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;
 
 /// A step chart of seats used after each revision of `points` (oldest first), with
-/// the total as a dashed line, titled `label`. `None` with fewer than one point.
+/// the total as a dashed line, titled `label`. `None` without points.
 pub(super) fn chart(points: &[Point], label: &str) -> Option<String> {
     let first = points.first()?;
     let last = points.last()?;
@@ -43,8 +43,9 @@ pub(super) fn chart(points: &[Point], label: &str) -> Option<String> {
     let plot_width = WIDTH - LEFT - RIGHT;
     let plot_height = HEIGHT - TOP - BOTTOM;
     // Revisions are evenly spaced: changes come in bursts (one apply), and a time
-    // axis would draw a burst as one vertical line.
-    let steps = points.len().saturating_sub(1).max(1);
+    // axis would draw a burst as one vertical line. Each point holds its count until
+    // the next one, the last until the right edge (now).
+    let steps = points.len();
     #[allow(clippy::cast_precision_loss)] // a chart's few hundred points
     let x = |i: usize| LEFT + plot_width * (i as f64) / (steps as f64);
     let y = |v: u32| TOP + plot_height * (1.0 - f64::from(v) / f64::from(top));
@@ -63,12 +64,9 @@ pub(super) fn chart(points: &[Point], label: &str) -> Option<String> {
             let _ = write!(total, "{:.1},{:.1} ", x(i), y(seats));
         }
     }
-    if points.len() == 1 {
-        // One point: a flat line across, so it shows.
-        let _ = write!(used, "{:.1},{:.1}", LEFT + plot_width, y(first.used));
-        if let Some(seats) = first.seats {
-            let _ = write!(total, "{:.1},{:.1}", LEFT + plot_width, y(seats));
-        }
+    let _ = write!(used, "{:.1},{:.1}", x(steps), y(last.used));
+    if let Some(seats) = last.seats {
+        let _ = write!(total, "{:.1},{:.1}", x(steps), y(seats));
     }
     let mut svg = format!(
         "<svg class=\"chart\" role=\"img\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\"><title>{}</title>",
@@ -87,14 +85,24 @@ pub(super) fn chart(points: &[Point], label: &str) -> Option<String> {
         TOP + 4.0,
         LEFT - 6.0
     );
+    let base = HEIGHT - 8.0;
     let _ = write!(
         svg,
-        "<text class=\"tick\" x=\"{LEFT}\" y=\"{}\">rev {}</text><text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">rev {}</text>",
-        HEIGHT - 8.0,
-        first.revision,
-        LEFT + plot_width,
-        HEIGHT - 8.0,
-        last.revision
+        "<text class=\"tick\" x=\"{LEFT}\" y=\"{base}\">rev {}</text>",
+        first.revision
+    );
+    if steps > 1 {
+        let _ = write!(
+            svg,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{base}\">rev {}</text>",
+            x(steps - 1),
+            last.revision
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text class=\"tick\" x=\"{}\" y=\"{base}\" text-anchor=\"end\">now</text>",
+        LEFT + plot_width
     );
     if !total.is_empty() {
         let _ = write!(
