@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["state"],
     &["contract"],
     &["config", "desired", "wire"],
-    &["rules", "report", "annotate", "export", "teams"],
+    &["rules", "report", "annotate", "export", "teams", "seat_report"],
     &["validate", "plan", "backend"],
     &["apply", "service"],
     &["error"],
