@@ -582,6 +582,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn seat_counts_ride_on_the_last_entry_of_their_revision() {
+        use crate::backend::sqlite::HistoryEntry;
+        use crate::contract::{PoolKind, SeatCount, SeatSample};
+        let entry = |revision, op: &str| HistoryEntry {
+            revision,
+            op: op.to_owned(),
+            target: "t".to_owned(),
+            at: 10,
+            actor: None,
+        };
+        let count = SeatCount {
+            kind: PoolKind::Agreement,
+            owner: "1".to_owned(),
+            product: "Revit".to_owned(),
+            used: 2,
+            seats: Some(3),
+        };
+        let history = vec![
+            entry(1, "seat.assign"),
+            entry(1, "seat.assign"),
+            entry(2, "member.invite"),
+        ];
+        let seats = vec![SeatSample {
+            revision: 1,
+            at: 10,
+            count: count.clone(),
+        }];
+        let entries = audit_entries(history, &std::collections::HashMap::new(), seats);
+        let carried: Vec<usize> = entries.iter().map(|e| e.seats.len()).collect();
+        assert_eq!(carried, [0, 1, 0]);
+        assert_eq!(entries[1].seats, [count]);
+        let json = serde_json::to_value(&entries[0]).unwrap();
+        assert!(json.get("seats").is_none(), "left out when empty: {json}");
+    }
+
+    #[test]
     fn if_match_reads_etags_with_or_without_quotes() {
         let mut headers = HeaderMap::new();
         assert_eq!(if_match(&headers).unwrap(), None);
