@@ -13,7 +13,9 @@
 //! one and every done operation is written to the history with that revision; a batch
 //! that changes nothing (all `AlreadySo` or refused) leaves the revision alone, so
 //! replaying a batch does not make saved plans stale. A storage failure rolls the
-//! whole batch back and is a [`BackendError`].
+//! whole batch back and is a [`BackendError`]. A batch (or an import) that moved
+//! seats also records, with its revision, the seats used and total of each product
+//! whose numbers moved (`seat_usage.rs`), which `accord report seats` charts.
 //!
 //! The account's id and name: a fresh store holds empty strings;
 //! [`Backend::ensure_account`] gives it the configuration's on the first apply.
