@@ -176,6 +176,10 @@ pub enum Command {
     )]
     Logout(LogoutArgs),
 
+    /// Reports on the live account: `accord report seats`.
+    #[command(subcommand)]
+    Report(ReportCommand),
+
     /// Print a shell completion script for bash, zsh or fish.
     #[command(
         after_help = "Examples:\n  accord completions bash > /etc/bash_completion.d/accord\n  accord completions zsh > \"${fpath[1]}/_accord\"\n  accord completions fish > ~/.config/fish/completions/accord.fish"
@@ -754,3 +758,59 @@ pub fn parse_fraction(text: &str) -> Result<f64, String> {
 
 /// The default `--max-file-size`, for documentation and tests.
 pub const DEFAULT_MAX_FILE_SIZE_BYTES: u64 = DEFAULT_MAX_FILE_SIZE;
+
+/// `accord report`: what the live account looks like.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Seat usage per agreement product and team pool: seats used and free with a bar,
+    /// who holds them, reclaim candidates (inactive members, people on no project),
+    /// pools ending within 30/60/90 days, time-bound grants, and, where the backend
+    /// keeps history (the store, the account service), a chart of seats used over time.
+    ///
+    /// Reads only the backend; a configuration, when given, adds where each product
+    /// and seat is declared. Exit codes: 0 written, 1 any error, 64 usage error.
+    #[command(
+        after_help = "Examples:\n  accord report seats --backend sqlite:.accord/state.db --format html --out seats.html\n  accord report seats config/ --format markdown > seats.md   # for a pull-request comment\n  accord report seats --format json | jq '.products[] | select(.free == 0)'"
+    )]
+    Seats(SeatsArgs),
+}
+
+/// `accord report seats`.
+#[derive(Debug, Args)]
+pub struct SeatsArgs {
+    /// A configuration (file or directory), to say where each product and seat is
+    /// declared; the report is of the live account either way.
+    pub path: Option<PathBuf>,
+
+    /// Also read the YAML files of the configuration's subdirectories.
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
+
+    /// The backend.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+
+    /// Output format: `markdown` for a pull-request comment, `html` for one
+    /// self-contained page, `json` (versioned) for tools.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Overwrite the `--out` file if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+}
+
+/// How a report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown, for a pull-request comment.
+    Markdown,
+    /// One self-contained HTML page (inline CSS and SVG, no script).
+    Html,
+    /// Versioned JSON.
+    Json,
+}

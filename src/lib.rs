@@ -42,6 +42,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod rules;
+pub mod seat_report;
 pub mod service;
 pub mod show;
 pub mod state;

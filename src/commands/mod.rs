@@ -9,6 +9,7 @@ mod import;
 mod init;
 mod login;
 mod plan;
+mod report;
 mod schema;
 mod serve;
 mod show;
@@ -79,6 +80,7 @@ pub fn run(cli: &Cli) -> Result<Finished> {
         Command::Completions(args) => completions::run(args.shell),
         Command::Import(args) => import::run(args),
         Command::Show(args) => show::run(args),
+        Command::Report(report) => report::run(report),
     }
 }
 

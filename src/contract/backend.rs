@@ -191,6 +191,44 @@ pub fn applied_from_history(
     applied
 }
 
+/// Which kind of seat pool a count is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    /// A product of an agreement (`owner` is the contract number).
+    Agreement,
+    /// A team's product pool (`owner` is the team id).
+    Team,
+}
+
+/// A product's seats used and total at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatCount {
+    /// An agreement's product or a team's pool.
+    pub kind: PoolKind,
+    /// The contract number or the team id.
+    pub owner: String,
+    /// The product.
+    pub product: String,
+    /// Seats held (a team's: direct and inherited).
+    pub used: u32,
+    /// Seats in total; `null` when unlimited.
+    pub seats: Option<u32>,
+}
+
+/// A [`SeatCount`] as a backend's history recorded it: the counts after the change
+/// that produced `revision`. Backends record a product only when its numbers moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatSample {
+    /// The revision the counts are of.
+    pub revision: u64,
+    /// When (Unix seconds, the backend's clock).
+    pub at: i64,
+    /// The counts.
+    #[serde(flatten)]
+    pub count: SeatCount,
+}
+
 /// How far a lock reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -318,5 +356,15 @@ pub trait Backend: Send + Sync {
     async fn record_applied(&self, revision: u64) -> Result<bool, BackendError> {
         let _ = revision;
         Ok(false)
+    }
+
+    /// Seats used over time, oldest first, where the backend keeps that history (the
+    /// embedded store and the account service: each product's counts after every
+    /// change that moved them). Backends without a history answer `None`.
+    ///
+    /// # Errors
+    /// The backend's history cannot be read.
+    async fn seat_history(&self) -> Result<Option<Vec<SeatSample>>, BackendError> {
+        Ok(None)
     }
 }

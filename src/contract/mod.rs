@@ -16,8 +16,8 @@ pub mod error;
 pub mod op;
 
 pub use backend::{
-    APPLIED, Applied, Backend, LastChange, Lease, Lock, LockScope, Outcome, Snapshot,
-    applied_from_history,
+    APPLIED, Applied, Backend, LastChange, Lease, Lock, LockScope, Outcome, PoolKind, SeatCount,
+    SeatSample, Snapshot, applied_from_history,
 };
 pub use capabilities::{
     Budget, Capabilities, DEFAULT_BULK_LIMIT, Limits, ManualAction, MemberField, Window,

@@ -547,20 +547,43 @@ pub(super) async fn audit(
 }
 
 /// Builds the audit log: the store's history, with the attributions the service made
-/// for changes the store records without an actor.
+/// for changes the store records without an actor, and the seat counts each revision
+/// left (on that revision's last entry).
 pub(super) fn audit_entries(
     history: Vec<crate::backend::sqlite::HistoryEntry>,
     attributions: &std::collections::HashMap<u64, String>,
+    seats: Vec<crate::contract::SeatSample>,
 ) -> Arc<[AuditEntry]> {
+    let mut seats_by_revision: std::collections::HashMap<u64, Vec<crate::contract::SeatCount>> =
+        std::collections::HashMap::new();
+    for sample in seats {
+        seats_by_revision
+            .entry(sample.revision)
+            .or_default()
+            .push(sample.count);
+    }
+    let last_of_revision: Vec<bool> = history
+        .iter()
+        .zip(history.iter().skip(1).map(Some).chain([None]))
+        .map(|(entry, next)| next.is_none_or(|next| next.revision != entry.revision))
+        .collect();
     history
         .into_iter()
+        .zip(last_of_revision)
         .zip(1..)
-        .map(|(entry, seq)| AuditEntry {
+        .map(|((entry, last), seq)| AuditEntry {
             seq,
             revision: entry.revision,
             actor: entry
                 .actor
                 .or_else(|| attributions.get(&entry.revision).cloned()),
+            seats: if last {
+                seats_by_revision
+                    .remove(&entry.revision)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            },
             op: entry.op,
             target: entry.target,
             at: entry.at,
@@ -598,6 +621,42 @@ pub(super) async fn method_not_allowed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seat_counts_ride_on_the_last_entry_of_their_revision() {
+        use crate::backend::sqlite::HistoryEntry;
+        use crate::contract::{PoolKind, SeatCount, SeatSample};
+        let entry = |revision, op: &str| HistoryEntry {
+            revision,
+            op: op.to_owned(),
+            target: "t".to_owned(),
+            at: 10,
+            actor: None,
+        };
+        let count = SeatCount {
+            kind: PoolKind::Agreement,
+            owner: "1".to_owned(),
+            product: "Revit".to_owned(),
+            used: 2,
+            seats: Some(3),
+        };
+        let history = vec![
+            entry(1, "seat.assign"),
+            entry(1, "seat.assign"),
+            entry(2, "member.invite"),
+        ];
+        let seats = vec![SeatSample {
+            revision: 1,
+            at: 10,
+            count: count.clone(),
+        }];
+        let entries = audit_entries(history, &std::collections::HashMap::new(), seats);
+        let carried: Vec<usize> = entries.iter().map(|e| e.seats.len()).collect();
+        assert_eq!(carried, [0, 1, 0]);
+        assert_eq!(entries[1].seats, [count]);
+        let json = serde_json::to_value(&entries[0]).unwrap();
+        assert!(json.get("seats").is_none(), "left out when empty: {json}");
+    }
 
     #[test]
     fn if_match_reads_etags_with_or_without_quotes() {

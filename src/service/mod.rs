@@ -208,9 +208,11 @@ impl App {
         {
             return Ok((*revision, Arc::clone(entries)));
         }
-        let (revision, history) = self.store(|s| Ok((s.revision()?, s.history()?))).await?;
+        let (revision, history, seats) = self
+            .store(|s| Ok((s.revision()?, s.history()?, s.seat_history()?)))
+            .await?;
         let attributions = self.write_log.attributions().await?;
-        let entries = handlers::audit_entries(history, &attributions);
+        let entries = handlers::audit_entries(history, &attributions, seats);
         *self.audit.lock().unwrap_or_else(PoisonError::into_inner) =
             Some((revision, Arc::clone(&entries)));
         Ok((revision, entries))

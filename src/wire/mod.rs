@@ -370,4 +370,9 @@ pub struct AuditEntry {
     pub at: i64,
     /// The name of the token that made it (`null` for changes made outside the service).
     pub actor: Option<String>,
+    /// On the last entry of a revision that moved seats: each product's seats used and
+    /// total after it, for the products whose numbers moved (`accord report seats`
+    /// charts them). Left out when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seats: Vec<crate::contract::SeatCount>,
 }

@@ -17,6 +17,7 @@ mod process;
 mod roundtrip;
 mod rules;
 mod schema;
+mod seats;
 mod service;
 mod show;
 mod store;

@@ -207,7 +207,7 @@ fn a_store_written_before_teams_is_migrated_and_keeps_its_account() {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
             "DROP TABLE team_seats; DROP TABLE team_pools; DROP TABLE team_users; DROP TABLE teams;
-             PRAGMA user_version = 1;",
+             DROP TABLE seat_usage; PRAGMA user_version = 1;",
         )
         .unwrap();
     }
@@ -221,7 +221,7 @@ fn a_store_written_before_teams_is_migrated_and_keeps_its_account() {
         .unwrap()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "brought to the newest schema");
     assert_eq!(
         SqliteStore::open(db.clone(), Arc::new(SystemClock))
             .expect("open")

@@ -310,6 +310,27 @@ impl Backend for HttpBackend {
         ))
     }
 
+    /// From the audit log: the seat counts its entries carry.
+    async fn seat_history(&self) -> Result<Option<Vec<crate::contract::SeatSample>>, BackendError> {
+        let entries = self.audit().await?;
+        Ok(Some(
+            entries
+                .into_iter()
+                .flat_map(|entry| {
+                    let (revision, at) = (entry.revision, entry.at);
+                    entry
+                        .seats
+                        .into_iter()
+                        .map(move |count| crate::contract::SeatSample {
+                            revision,
+                            at,
+                            count,
+                        })
+                })
+                .collect(),
+        ))
+    }
+
     /// `POST /v1/applied`.
     async fn record_applied(&self, revision: u64) -> Result<bool, BackendError> {
         let body = json_body(&crate::wire::AppliedRequest { revision })?;

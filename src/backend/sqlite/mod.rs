@@ -13,7 +13,9 @@
 //! one and every done operation is written to the history with that revision; a batch
 //! that changes nothing (all `AlreadySo` or refused) leaves the revision alone, so
 //! replaying a batch does not make saved plans stale. A storage failure rolls the
-//! whole batch back and is a [`BackendError`].
+//! whole batch back and is a [`BackendError`]. A batch (or an import) that moved
+//! seats also records, with its revision, the seats used and total of each product
+//! whose numbers moved (`seat_usage.rs`), which `accord report seats` charts.
 //!
 //! The account's id and name: a fresh store holds empty strings;
 //! [`Backend::ensure_account`] gives it the configuration's on the first apply.
@@ -23,6 +25,7 @@ mod import;
 mod lock;
 mod read;
 mod schema;
+mod seat_usage;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -35,7 +38,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use crate::call::{CallOptions, Caller, Repeat, Request};
 use crate::contract::{
     Applied, Backend, BackendError, Capabilities, DEFAULT_BULK_LIMIT, Lease, Lock, LockError,
-    LockScope, Op, Outcome, Snapshot, applied_from_history,
+    LockScope, Op, Outcome, SeatSample, Snapshot, applied_from_history,
 };
 use crate::state::{AccountInfo, Email, State};
 use crate::time::Clock;
@@ -350,7 +353,8 @@ impl SqliteStore {
                 now,
                 None,
                 Some(&detail),
-            )
+            )?;
+            seat_usage::record(&tx, revision, now)
         };
         finish().map_err(|e| storage_error(&path, &e))?;
         tx.commit().map_err(|e| storage_error(&path, &e))?;
@@ -394,6 +398,14 @@ impl SqliteStore {
             rows.collect()
         };
         read().map_err(|e| self.error(&e))
+    }
+
+    /// Seats used over time (see [`Backend::seat_history`]), oldest first.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn seat_history(&self) -> Result<Vec<SeatSample>, BackendError> {
+        seat_usage::read(&self.conn).map_err(|e| self.error(&e))
     }
 
     /// Takes the apply lock (see [`Backend::acquire_lock`]).
@@ -452,7 +464,7 @@ fn run_batch(
     }
     if !done.is_empty() {
         let revision = bump_revision(tx)?;
-        for op in done {
+        for op in &done {
             let detail = serde_json::to_string(op).ok();
             record(
                 tx,
@@ -463,6 +475,9 @@ fn run_batch(
                 actor,
                 detail.as_deref(),
             )?;
+        }
+        if seat_usage::moves_seats(&done) {
+            seat_usage::record_batch(tx, revision, now, &done)?;
         }
     }
     Ok(outcomes)
@@ -730,6 +745,10 @@ impl Backend for SqliteBackend {
                 .into_iter()
                 .map(|e| (e.op, e.target, e.at, e.actor, e.revision)),
         ))
+    }
+
+    async fn seat_history(&self) -> Result<Option<Vec<SeatSample>>, BackendError> {
+        self.run(|s| s.seat_history().map(Some)).await
     }
 
     async fn record_applied(&self, revision: u64) -> Result<bool, BackendError> {

@@ -22,7 +22,7 @@ const APPLICATION_ID: i32 = 0x4143_4344;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Every migration, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
 
 /// The newest schema version this build knows.
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations, far below i64::MAX
@@ -203,6 +203,36 @@ CREATE TABLE team_seats (
     PRIMARY KEY (pool_id, member_id)
 ) WITHOUT ROWID;
 CREATE INDEX team_seats_by_member ON team_seats (member_id);
+";
+
+/// Version 3: seat usage over time (`accord report seats`): after each change that
+/// moved a product's seats used or total, one row per product whose numbers moved.
+/// A store from before starts its record with today's counts, at its current
+/// revision and the time of its newest change (`seat_usage.rs` writes the rest).
+const MIGRATION_3: &str = "
+CREATE TABLE seat_usage (
+    kind     TEXT NOT NULL CHECK (kind IN ('agreement', 'team')),
+    owner    TEXT NOT NULL,
+    product  TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    at       INTEGER NOT NULL,
+    used     INTEGER NOT NULL CHECK (used >= 0),
+    seats    INTEGER CHECK (seats >= 0),
+    PRIMARY KEY (kind, owner, product, revision)
+) WITHOUT ROWID;
+CREATE INDEX seat_usage_by_revision ON seat_usage (revision);
+
+INSERT INTO seat_usage (kind, owner, product, revision, at, used, seats)
+SELECT 'agreement', a.number, p.name, account.revision,
+       COALESCE((SELECT max(at) FROM history), 0),
+       (SELECT count(*) FROM seats s WHERE s.product_id = p.id), p.seats
+FROM products p JOIN agreements a ON a.id = p.agreement_id, account;
+
+INSERT INTO seat_usage (kind, owner, product, revision, at, used, seats)
+SELECT 'team', t.team_id, tp.product, account.revision,
+       COALESCE((SELECT max(at) FROM history), 0),
+       (SELECT count(*) FROM team_seats s WHERE s.pool_id = tp.id), tp.seats
+FROM team_pools tp JOIN teams t ON t.id = tp.team_id, account;
 ";
 
 /// Opens (creating if needed) the store at `path`, brought to [`SCHEMA_VERSION`].
