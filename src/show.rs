@@ -150,8 +150,7 @@ pub fn show(
     Ok(shown)
 }
 
-/// Each group's members, expanded (nested groups included), with the index of the
-/// group's entry naming each.
+/// Each group's members, expanded (nested groups included, a cycle stopped).
 type Groups = BTreeMap<String, BTreeSet<Email>>;
 
 fn groups(config: &ConfigFile) -> Groups {
