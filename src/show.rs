@@ -150,8 +150,7 @@ pub fn show(
     Ok(shown)
 }
 
-/// Each group's members, expanded (nested groups included), with the index of the
-/// group's entry naming each.
+/// Each group's members, expanded (nested groups included, a cycle stopped).
 type Groups = BTreeMap<String, BTreeSet<Email>>;
 
 fn groups(config: &ConfigFile) -> Groups {
@@ -1109,5 +1108,38 @@ impl Shown {
             let _ = writeln!(out, "{}", self.source);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Group;
+
+    #[test]
+    fn nested_groups_expand_and_a_cycle_stops() {
+        let group = |name: &str, members: &[&str]| Group {
+            name: name.to_owned(),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+        };
+        let config = ConfigFile {
+            groups: vec![
+                group("a", &["group:b", "X@example.com"]),
+                group("b", &["group:a", "y@example.com"]),
+            ],
+            ..ConfigFile::default()
+        };
+        let groups = groups(&config);
+        let both: BTreeSet<Email> =
+            [Email::new("x@example.com"), Email::new("y@example.com")].into();
+        assert_eq!(groups["a"], both);
+        assert_eq!(groups["b"], both);
+    }
+
+    #[test]
+    fn a_suggestion_is_made_only_when_close() {
+        let names = || vec!["Revit".to_owned(), "AutoCAD".to_owned()];
+        assert_eq!(closest("revitt", names()).as_deref(), Some("Revit"));
+        assert_eq!(closest("Navisworks", names()), None);
     }
 }
