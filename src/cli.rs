@@ -339,6 +339,13 @@ pub struct PlanArgs {
     /// warnings and left as they are, instead of failing the plan.
     #[arg(long)]
     pub skip_unsupported: bool,
+
+    /// Plan only what concerns this object (repeatable): `member:EMAIL`,
+    /// `project:NAME`, `agreement:NUMBER` or `team:ID`, with what those changes need
+    /// first (an invitation before a seat). The safety rules are still checked on the
+    /// whole account, and the plan says it is partial.
+    #[arg(long, value_name = "KIND:NAME", value_parser = parse_target)]
+    pub target: Vec<crate::plan::scope::Target>,
 }
 
 /// `accord apply`.
@@ -399,6 +406,14 @@ pub struct ApplyArgs {
     /// holds only the JSON summary).
     #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
     pub format: ApplyFormat,
+
+    /// Apply only what concerns this object (repeatable): `member:EMAIL`,
+    /// `project:NAME`, `agreement:NUMBER` or `team:ID`, with what those changes need
+    /// first (an invitation before a seat). The safety rules are still checked on the
+    /// whole account, and the plan says it is partial. With --plan, the saved plan's
+    /// targets are kept (giving others is an error).
+    #[arg(long, value_name = "KIND:NAME", value_parser = parse_target)]
+    pub target: Vec<crate::plan::scope::Target>,
 }
 
 /// `accord serve`.
@@ -636,3 +651,8 @@ pub fn parse_fraction(text: &str) -> Result<f64, String> {
 
 /// The default `--max-file-size`, for documentation and tests.
 pub const DEFAULT_MAX_FILE_SIZE_BYTES: u64 = DEFAULT_MAX_FILE_SIZE;
+
+/// `--target KIND:NAME`.
+fn parse_target(text: &str) -> Result<crate::plan::scope::Target, String> {
+    text.parse()
+}

@@ -52,7 +52,7 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<Finished> {
     let runtime = super::runtime()?;
     let checked = runtime.block_on(async {
         let backend = pipeline::open(&args.backend.backend, &OpenOptions::default()).await?;
-        pipeline::check(backend.as_ref(), &desired, options).await
+        pipeline::check_targeted(backend.as_ref(), &desired, options, &args.target).await
     });
     let checked = match checked {
         Ok(checked) => checked,
