@@ -622,4 +622,55 @@ mod tests {
             "not bob's seat, though it is in the same pool"
         );
     }
+
+    #[test]
+    fn a_removal_brings_the_role_transfer_away_from_them_and_an_assignment_what_frees_its_pool() {
+        let dana = Email::new("dana@x.example");
+        let erik = Email::new("erik@x.example");
+        let mut current = State::default();
+        current.agreements.insert(
+            "1100".into(),
+            crate::state::AgreementState {
+                contract_manager: dana.clone(),
+                software_coordinator: erik.clone(),
+                ..crate::state::AgreementState::default()
+            },
+        );
+        let mut removal = op(Op::MemberRemove {
+            email: dana.clone(),
+        });
+        removal.consequences = Some(vec![format!("seat.unassign 1100/Revit/{dana}")]);
+        let operations = vec![
+            op(Op::SetContractManager {
+                number: "1100".into(),
+                to: erik.clone(),
+            }),
+            op(Op::SetSoftwareCoordinator {
+                number: "2200".into(),
+                to: erik.clone(),
+            }),
+            removal,
+            op(Op::SeatAssign {
+                number: "1100".into(),
+                product: "AutoCAD".into(),
+                email: erik.clone(),
+            }),
+            op(Op::SeatAssign {
+                number: "1100".into(),
+                product: "Revit".into(),
+                email: erik.clone(),
+            }),
+        ];
+        let dana_only = kept(&operations, &[Target::Member(dana)], &current);
+        assert_eq!(
+            dana_only.into_iter().collect::<Vec<_>>(),
+            [0, 2],
+            "the transfer of the role she holds, not the other agreement's"
+        );
+        // Erik's Revit seat needs the seat Dana's removal frees; both transfers are to him.
+        let mut revit = operations.clone();
+        revit.remove(3);
+        let erik_only = kept(&revit, &[Target::Member(erik)], &current);
+        assert_eq!(erik_only.into_iter().collect::<Vec<_>>(), [0, 1, 2, 3]);
+    }
 }

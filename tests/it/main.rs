@@ -19,5 +19,6 @@ mod schema;
 mod service;
 mod store;
 mod streaming;
+mod target;
 mod teams;
 mod teams_store;
