@@ -346,6 +346,19 @@ pub struct PlanArgs {
     /// whole account, and the plan says it is partial.
     #[arg(long, value_name = "KIND:NAME", value_parser = parse_target)]
     pub target: Vec<crate::plan::scope::Target>,
+
+    /// PATH is a directory of accounts: each subdirectory is one account's
+    /// configuration, planned with the others in one command (at most --jobs at
+    /// once), its backend named by `ACCORD_BACKEND_<NAME>` or by --backend with
+    /// `{account}` in it. One combined report; the exit code is the worst account's
+    /// (1 failed, then 3 refused, then 2 changes, then 0).
+    #[arg(long)]
+    pub accounts: bool,
+
+    /// With --accounts: how many accounts are planned at once (accounts on one
+    /// service share its call budget whatever this is).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = parse_jobs)]
+    pub jobs: usize,
 }
 
 /// `accord apply`.
@@ -414,6 +427,20 @@ pub struct ApplyArgs {
     /// targets are kept (giving others is an error).
     #[arg(long, value_name = "KIND:NAME", value_parser = parse_target)]
     pub target: Vec<crate::plan::scope::Target>,
+
+    /// PATH is a directory of accounts: each subdirectory is one account's
+    /// configuration, applied with the others in one command (at most --jobs at
+    /// once), its backend named by `ACCORD_BACKEND_<NAME>` or by --backend with
+    /// `{account}` in it. One combined report; the exit code is the worst account's
+    /// (1 failed, then 3 refused, then 2 changes, then 0).
+    /// Needs --auto-approve; --plan does not go with it.
+    #[arg(long, requires = "auto_approve", conflicts_with = "plan")]
+    pub accounts: bool,
+
+    /// With --accounts: how many accounts are applied at once (accounts on one
+    /// service share its call budget whatever this is).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = parse_jobs)]
+    pub jobs: usize,
 }
 
 /// `accord serve`.
@@ -655,4 +682,14 @@ pub const DEFAULT_MAX_FILE_SIZE_BYTES: u64 = DEFAULT_MAX_FILE_SIZE;
 /// `--target KIND:NAME`.
 fn parse_target(text: &str) -> Result<crate::plan::scope::Target, String> {
     text.parse()
+}
+
+/// `--jobs N`: from 1 to 256 accounts at once.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number of accounts from 1 to 256"
+        )),
+    }
 }

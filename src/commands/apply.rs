@@ -40,6 +40,9 @@ use crate::validate::Validated;
 /// refusal by a rule (exit 3 for R11-R14), no approval, or an apply that did not
 /// converge.
 pub fn run(args: &ApplyArgs, color: bool) -> Result<Finished> {
+    if args.accounts {
+        return super::accounts::apply(args, color);
+    }
     let started = Instant::now();
     let validated = super::plan::load(&args.config, args.format == ApplyFormat::Json)?;
     let saved = args

@@ -21,6 +21,9 @@ use crate::validate::{Validated, validate};
 /// An invalid configuration, an unreachable backend, an account mismatch, or a
 /// refusal by a rule (exit 3 for R11-R14); the refused plan is printed first.
 pub fn run(args: &PlanArgs, color: bool) -> Result<Finished> {
+    if args.accounts {
+        return super::accounts::plan(args, color);
+    }
     let Validated {
         config,
         sources,
