@@ -321,6 +321,23 @@ mod tests {
         }
     }
 
+    #[test]
+    fn callers_with_one_shared_key_pace_in_one_budget() {
+        let options = |shared| CallOptions {
+            shared,
+            ..CallOptions::default()
+        };
+        let budgets = [Budget::per_second("svc", 5.0)];
+        let a = Caller::new(&budgets, options(Some(0xacc0)));
+        let b = Caller::new(&budgets, options(Some(0xacc0)));
+        let other = Caller::new(&budgets, options(Some(0xacc1)));
+        let own = Caller::new(&budgets, options(None));
+        assert!(Arc::ptr_eq(&a.pacer, &b.pacer));
+        assert!(!Arc::ptr_eq(&a.pacer, &other.pacer));
+        assert!(!Arc::ptr_eq(&a.pacer, &own.pacer));
+        assert_eq!(a.pacer().rate("svc"), Some(5.0));
+    }
+
     fn caller() -> Caller {
         Caller::new(
             &[Budget::per_second("svc", 100.0)],

@@ -1,6 +1,7 @@
 //! accord's integration tests: one binary, a module per area.
 
 mod acc;
+mod accounts;
 mod apply;
 mod ci;
 mod cli;
