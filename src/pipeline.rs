@@ -132,7 +132,7 @@ pub async fn check_targeted<'a>(
         if targets.is_empty() {
             plan
         } else {
-            scope::narrow(plan, targets, &snapshot.state, &diff_options.limits)
+            crate::apply::partial::narrow(plan, targets, &snapshot.state, &diff_options.limits)
         }
     };
     let (managed, unmanaged) = restrict::split(&snapshot.state, desired, &capabilities);

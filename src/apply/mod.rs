@@ -22,6 +22,7 @@ pub mod executor;
 pub mod journal;
 pub mod lock;
 pub mod outcome;
+pub mod partial;
 pub mod progress;
 pub mod report;
 pub mod schedule;

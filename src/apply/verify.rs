@@ -4,7 +4,7 @@
 
 use crate::contract::{Backend, BackendError};
 use crate::desired::Desired;
-use crate::plan::{DiffOptions, Plan, Refusal, diff, scope};
+use crate::plan::{DiffOptions, Plan, Refusal, diff};
 
 /// What the account looked like after the apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub async fn verify(
         if options.targets.is_empty() {
             plan
         } else {
-            scope::narrow(plan, &options.targets, &snapshot.state, &options.limits)
+            super::partial::narrow(plan, &options.targets, &snapshot.state, &options.limits)
         }
     };
     let differences = match diff(&snapshot.state, desired, &options).map(narrowed) {

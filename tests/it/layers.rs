@@ -17,6 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["apply", "service"],
     &["error"],
     &["pipeline"],
+    &["accounts"],
     &["cli"],
     &["commands"],
 ];
