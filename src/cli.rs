@@ -92,7 +92,7 @@ pub enum Command {
     /// --detailed-exitcode, 3 refused by a safety rule (R11-R13), 1 any other error, 64
     /// usage error.
     #[command(
-        after_help = "Examples:\n  accord plan examples/acme\n  accord plan --format markdown --detailed-exitcode config/ > plan.md\n  accord plan --out plan.json config/   # review now, `accord apply --plan plan.json` later"
+        after_help = "Examples:\n  accord plan examples/acme\n  accord plan --format markdown --detailed-exitcode config/ > plan.md\n  accord plan --out plan.json config/   # review now, `accord apply --plan plan.json` later\n  accord plan --target member:dana@acme.example config/   # only what concerns Dana\n  accord plan --accounts --backend 'sqlite:stores/{account}.db' accounts/   # every account of accounts/"
     )]
     Plan(PlanArgs),
 
