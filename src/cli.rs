@@ -92,7 +92,7 @@ pub enum Command {
     /// --detailed-exitcode, 3 refused by a safety rule (R11-R13), 1 any other error, 64
     /// usage error.
     #[command(
-        after_help = "Examples:\n  accord plan examples/acme\n  accord plan --format markdown --detailed-exitcode config/ > plan.md\n  accord plan --out plan.json config/   # review now, `accord apply --plan plan.json` later"
+        after_help = "Examples:\n  accord plan examples/acme\n  accord plan --format markdown --detailed-exitcode config/ > plan.md\n  accord plan --out plan.json config/   # review now, `accord apply --plan plan.json` later\n  accord plan --target member:dana@acme.example config/   # only what concerns Dana\n  accord plan --accounts --backend 'sqlite:stores/{account}.db' accounts/   # every account of accounts/"
     )]
     Plan(PlanArgs),
 
@@ -443,6 +443,26 @@ pub struct PlanArgs {
     /// warnings and left as they are, instead of failing the plan.
     #[arg(long)]
     pub skip_unsupported: bool,
+
+    /// Plan only what concerns this object (repeatable): `member:EMAIL`,
+    /// `project:NAME`, `agreement:NUMBER` or `team:ID`, with what those changes need
+    /// first (an invitation before a seat). The safety rules are still checked on the
+    /// whole account, and the plan says it is partial.
+    #[arg(long, value_name = "KIND:NAME", value_parser = parse_target)]
+    pub target: Vec<crate::plan::scope::Target>,
+
+    /// PATH is a directory of accounts: each subdirectory is one account's
+    /// configuration, planned with the others in one command (at most --jobs at
+    /// once), its backend named by `ACCORD_BACKEND_<NAME>` or by --backend with
+    /// `{account}` in it. One combined report; the exit code is the worst account's
+    /// (1 failed, then 3 refused, then 2 changes, then 0).
+    #[arg(long)]
+    pub accounts: bool,
+
+    /// With --accounts: how many accounts are planned at once (accounts on one
+    /// service share its call budget whatever this is).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = parse_jobs)]
+    pub jobs: usize,
 }
 
 /// `accord apply`.
@@ -503,6 +523,28 @@ pub struct ApplyArgs {
     /// holds only the JSON summary).
     #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
     pub format: ApplyFormat,
+
+    /// Apply only what concerns this object (repeatable): `member:EMAIL`,
+    /// `project:NAME`, `agreement:NUMBER` or `team:ID`, with what those changes need
+    /// first (an invitation before a seat). The safety rules are still checked on the
+    /// whole account, and the plan says it is partial. With --plan, the saved plan's
+    /// targets are kept (giving others is an error).
+    #[arg(long, value_name = "KIND:NAME", value_parser = parse_target)]
+    pub target: Vec<crate::plan::scope::Target>,
+
+    /// PATH is a directory of accounts: each subdirectory is one account's
+    /// configuration, applied with the others in one command (at most --jobs at
+    /// once), its backend named by `ACCORD_BACKEND_<NAME>` or by --backend with
+    /// `{account}` in it. One combined report; the exit code is the worst account's
+    /// (1 failed, then 3 refused, then 2 changes, then 0).
+    /// Needs --auto-approve; --plan does not go with it.
+    #[arg(long, requires = "auto_approve", conflicts_with = "plan")]
+    pub accounts: bool,
+
+    /// With --accounts: how many accounts are applied at once (accounts on one
+    /// service share its call budget whatever this is).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = parse_jobs)]
+    pub jobs: usize,
 }
 
 /// `accord serve`.
@@ -813,4 +855,19 @@ pub enum ReportFormat {
     Html,
     /// Versioned JSON.
     Json,
+}
+
+/// `--target KIND:NAME`.
+fn parse_target(text: &str) -> Result<crate::plan::scope::Target, String> {
+    text.parse()
+}
+
+/// `--jobs N`: from 1 to 256 accounts at once.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number of accounts from 1 to 256"
+        )),
+    }
 }

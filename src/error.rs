@@ -172,6 +172,11 @@ pub enum Error {
     #[error("{0}")]
     Refusal(String),
 
+    /// A `--target` names nothing the configuration declares or the account holds;
+    /// nothing was changed.
+    #[error("{0}")]
+    UnmatchedTarget(crate::plan::scope::Unmatched),
+
     /// Reading or writing a local file failed.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -302,6 +307,7 @@ impl Error {
             Self::CarryOut(_) => "journal",
             Self::NotConverged { .. } => "not_converged",
             Self::Refusal(_) => "refusal",
+            Self::UnmatchedTarget(_) => "unmatched_target",
             Self::Io { .. } => "io",
             Self::System { .. } => "system",
             Self::Import(_) => "import",

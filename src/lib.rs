@@ -25,6 +25,7 @@
 //! 8. [`error`], then [`pipeline`]: the commands' errors and the steps they call;
 //! 9. [`cli`], then [`commands`]: the command line, parsed, then carried out.
 
+pub mod accounts;
 pub mod annotate;
 pub mod apply;
 pub mod backend;

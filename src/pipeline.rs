@@ -28,6 +28,7 @@ use crate::desired::Desired;
 use crate::diagnostic::Code;
 use crate::error::{Error, Result, Staleness};
 use crate::plan::drift::{self, Drift};
+use crate::plan::scope::{self, Target};
 use crate::plan::{DiffOptions, Plan, Refusal, SavedPlan, config_digest, diff, restrict};
 use crate::report;
 
@@ -103,10 +104,37 @@ pub async fn check<'a>(
     desired: &'a Desired,
     options: PlanOptions,
 ) -> Result<Checked<'a>> {
+    check_targeted(backend, desired, options, &[]).await
+}
+
+/// [`check`], narrowed to `targets` (`--target`) when there are any: the whole
+/// account is planned and checked by the safety rules, then the plan keeps what
+/// concerns the targets and what that needs ([`scope`]). A refused plan is shown
+/// narrowed too, with every refusal of the whole account.
+///
+/// # Errors
+/// Those of [`check`], and [`Error::UnmatchedTarget`] for a target that names
+/// nothing the configuration declares or the account holds.
+pub async fn check_targeted<'a>(
+    backend: &dyn Backend,
+    desired: &'a Desired,
+    options: PlanOptions,
+    targets: &[Target],
+) -> Result<Checked<'a>> {
     backend.focus_teams(&desired.state.teams.keys().cloned().collect());
     let snapshot = fetch(backend).await?;
+    scope::check_targets(targets, &snapshot.state, desired).map_err(Error::UnmatchedTarget)?;
     let capabilities = backend.capabilities();
-    let diff_options = DiffOptions::for_backend(&capabilities, snapshot.now, options.max_removals);
+    let mut diff_options =
+        DiffOptions::for_backend(&capabilities, snapshot.now, options.max_removals);
+    diff_options.targets = targets.to_vec();
+    let narrowed = |plan: Plan| {
+        if targets.is_empty() {
+            plan
+        } else {
+            crate::apply::partial::narrow(plan, targets, &snapshot.state, &diff_options.limits)
+        }
+    };
     let (managed, unmanaged) = restrict::split(&snapshot.state, desired, &capabilities);
     let unsupported = unmanaged.iter().filter(|part| part.changes).count();
     let mut notes: Vec<String> = unmanaged
@@ -118,12 +146,19 @@ pub async fn check<'a>(
     }
     let mut plan = match diff(&snapshot.state, &managed, &diff_options) {
         Ok(plan) => plan,
+        Err(Refusal::Rules(plan)) => {
+            let mut plan = narrowed(*plan);
+            plan.notes.extend(notes);
+            return Err(refused(Refusal::Rules(Box::new(plan))));
+        }
         Err(refusal) => return Err(refused(refusal)),
     };
     plan.notes.extend(notes);
     if options.drift {
+        // How the account differs is told of the whole account, as the safety rules are.
         plan.drift = drift_report(backend, &plan, &snapshot, &managed).await;
     }
+    let plan = narrowed(plan);
     if unsupported > 0 && !options.skip_unsupported {
         return Err(Error::Unsupported {
             plan: Box::new(plan),

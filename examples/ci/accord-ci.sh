@@ -24,6 +24,15 @@
 #                                      drift.md and drift.err
 #   accord-ci.sh gitlab-note FILE      create or update the merge request's note that
 #                                      starts with the marker, with FILE as its body
+#   accord-ci.sh accounts DIR          print the accounts of DIR (its subdirectories
+#                                      but hidden ones, sorted) as the JSON list of a
+#                                      job matrix: [{"name": "acme-eu", "variable":
+#                                      "ACCORD_BACKEND_ACME_EU"}, ...]
+#   accord-ci.sh backend NAME          print the backend of account NAME: the value of
+#                                      ACCORD_BACKEND_<NAME> (NAME uppercased, other
+#                                      characters than letters and digits as `_`, as
+#                                      `accord plan --accounts` reads it); fails when
+#                                      it is not set
 #   accord-ci.sh store-token github|gitlab
 #                                      store the vendor's new refresh token (the file
 #                                      ACCORD_REFRESH_TOKEN_FILE, written by accord
@@ -354,6 +363,41 @@ store_token() {
   echo "stored the new refresh token in APS_REFRESH_TOKEN"
 }
 
+# --- many accounts ------------------------------------------------------------------
+
+# ACCORD_BACKEND_<NAME> for account NAME, as accord names it.
+variable_of() {
+  printf 'ACCORD_BACKEND_%s\n' "$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]' | tr -c '[:upper:][:digit:]' '_')"
+}
+
+# The accounts of a repository as a job matrix's JSON list, for GitHub Actions'
+# `fromJSON`. Account names are directory names: quotes and backslashes are refused.
+accounts() {
+  [ $# -eq 1 ] || die "usage: accord-ci.sh accounts DIR"
+  [ -d "$1" ] || die "$1 is not a directory of accounts"
+  list=''
+  for dir in "$1"/*/; do
+    [ -d "$dir" ] || continue
+    name=$(basename "$dir")
+    case "$name" in
+      *\"* | *\\*) die "account $name: a name with a quote or a backslash" ;;
+    esac
+    list="$list${list:+, }{\"name\": \"$name\", \"variable\": \"$(variable_of "$name")\"}"
+  done
+  [ -n "$list" ] || die "$1 holds no account: each subdirectory is one account's configuration"
+  printf '[%s]\n' "$list"
+}
+
+# The backend of one account, from its variable (GitLab exports every CI/CD
+# variable to the job: the matrix job reads its own account's).
+backend() {
+  [ $# -eq 1 ] || die "usage: accord-ci.sh backend NAME"
+  variable=$(variable_of "$1")
+  value=$(printenv "$variable" || true)
+  [ -n "$value" ] || die "no backend for account $1: set the CI/CD variable $variable"
+  printf '%s\n' "$value"
+}
+
 command=${1:-}
 [ $# -eq 0 ] || shift
 case "$command" in
@@ -365,5 +409,7 @@ case "$command" in
   drift) drift "$@" ;;
   gitlab-note) gitlab_note "$@" ;;
   store-token) store_token "$@" ;;
-  *) die "usage: accord-ci.sh install|comment|verdict|explain|stale|drift|gitlab-note|store-token ... (see the top of this file)" ;;
+  accounts) accounts "$@" ;;
+  backend) backend "$@" ;;
+  *) die "usage: accord-ci.sh install|comment|verdict|explain|stale|drift|gitlab-note|store-token|accounts|backend ... (see the top of this file)" ;;
 esac

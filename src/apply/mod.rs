@@ -22,6 +22,7 @@ pub mod executor;
 pub mod journal;
 pub mod lock;
 pub mod outcome;
+pub mod partial;
 pub mod progress;
 pub mod report;
 pub mod schedule;
@@ -148,6 +149,7 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
         }
     }
     let manual = plan.manual;
+    let targets = plan.targets;
     let operations: Arc<[crate::plan::Operation]> = Arc::from(plan.operations);
     let executor = Executor::new(
         Arc::clone(&backend),
@@ -195,6 +197,7 @@ pub async fn carry_out(run: Run<'_>) -> Result<Summary, CarryOutError> {
     summary.retries += counts.retries;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     summary.manual = manual;
+    summary.targets = targets;
     Ok(summary)
 }
 
@@ -331,5 +334,6 @@ fn summarise(
         stopped: execution.stopped.clone(),
         warnings: warning.into_iter().collect(),
         manual: Vec::new(),
+        targets: Vec::new(),
     }
 }

@@ -78,6 +78,10 @@ pub struct Summary {
     /// The plan's manual steps: changes a person still has to make in the vendor's
     /// portal (the apply converged without them: the backend cannot make them).
     pub manual: Vec<ManualStep>,
+    /// For a partial apply (`--target`): its targets; what it verified is that
+    /// nothing they concern still differs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 impl Summary {
@@ -166,10 +170,18 @@ impl Summary {
             .map(|r| format!(" (revision {r})"))
             .unwrap_or_default();
         if self.differences.is_empty() && self.revision.is_some() {
-            let _ = writeln!(
-                out,
-                "Verified: the account matches the configuration{revision}."
-            );
+            if self.targets.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "Verified: the account matches the configuration{revision}."
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Verified: {} match the configuration{revision} (a partial apply: `accord plan` shows the rest).",
+                    self.targets.join(", ")
+                );
+            }
         } else if !self.differences.is_empty() {
             let _ = writeln!(
                 out,
@@ -245,6 +257,7 @@ mod tests {
             stopped: None,
             warnings: vec![],
             manual: vec![],
+            targets: Vec::new(),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use crate::contract::{Backend, BackendError};
 use crate::desired::Desired;
-use crate::plan::{DiffOptions, Refusal, diff};
+use crate::plan::{DiffOptions, Plan, Refusal, diff};
 
 /// What the account looked like after the apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,22 +39,32 @@ pub async fn verify(
         now: snapshot.now,
         ..options.clone()
     };
-    let differences = match diff(&snapshot.state, desired, &options) {
+    // A partial apply converged when nothing its targets concern still differs.
+    let narrowed = |plan: Plan| {
+        if options.targets.is_empty() {
+            plan
+        } else {
+            super::partial::narrow(plan, &options.targets, &snapshot.state, &options.limits)
+        }
+    };
+    let differences = match diff(&snapshot.state, desired, &options).map(narrowed) {
         Ok(plan) => plan
             .operations
             .iter()
             .map(|o| format!("{} {}", o.op.name(), o.target))
             .collect(),
-        Err(Refusal::Rules(plan)) => plan
-            .operations
-            .iter()
-            .map(|o| format!("{} {}", o.op.name(), o.target))
-            .chain(
-                plan.refusals
-                    .iter()
-                    .map(|d| format!("{}: {}", d.code.as_str(), d.message)),
-            )
-            .collect(),
+        Err(Refusal::Rules(plan)) => {
+            let plan = narrowed(*plan);
+            plan.operations
+                .iter()
+                .map(|o| format!("{} {}", o.op.name(), o.target))
+                .chain(
+                    plan.refusals
+                        .iter()
+                        .map(|d| format!("{}: {}", d.code.as_str(), d.message)),
+                )
+                .collect()
+        }
         Err(other) => vec![other.to_string()],
     };
     Ok(Verification {

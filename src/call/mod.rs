@@ -16,8 +16,10 @@ pub mod budget;
 pub mod pacing;
 pub mod retry;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +103,10 @@ pub struct CallOptions {
     pub max_rate: Option<f64>,
     /// The jitter's seed (`None`: from the process), so tests can replay a run.
     pub seed: Option<u64>,
+    /// The key of a budget shared with every other backend this process opens with
+    /// the same key (`--accounts`: the accounts on one service take turns in its
+    /// budget instead of each spending all of it); `None`: a budget of its own.
+    pub shared: Option<u64>,
 }
 
 /// The requests a backend sent, as counted by its [`Caller`].
@@ -135,10 +141,28 @@ struct Counters {
     rate_limited: AtomicU64,
 }
 
+/// The pacer of the budget shared under `key` ([`CallOptions::shared`]), made with
+/// `budgets` by the first backend that asks; later ones add theirs (the same
+/// service declares the same budgets).
+fn shared_pacer(key: u64, budgets: &[Budget], max_rate: Option<f64>) -> Arc<Pacer> {
+    static SHARED: OnceLock<Mutex<HashMap<u64, Arc<Pacer>>>> = OnceLock::new();
+    let mut shared = SHARED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(pacer) = shared.get(&key) {
+        pacer.set_budgets(budgets);
+        return Arc::clone(pacer);
+    }
+    let pacer = Arc::new(Pacer::new(budgets, max_rate));
+    shared.insert(key, Arc::clone(&pacer));
+    pacer
+}
+
 /// One backend's call policy: its pacer, its retry policy and its counts.
 #[derive(Debug)]
 pub struct Caller {
-    pacer: Pacer,
+    pacer: Arc<Pacer>,
     options: CallOptions,
     counters: Counters,
     calls: AtomicU64,
@@ -149,8 +173,12 @@ impl Caller {
     /// A policy for a backend with `budgets`.
     #[must_use]
     pub fn new(budgets: &[Budget], options: CallOptions) -> Self {
+        let pacer = match options.shared {
+            None => Arc::new(Pacer::new(budgets, options.max_rate)),
+            Some(key) => shared_pacer(key, budgets, options.max_rate),
+        };
         Self {
-            pacer: Pacer::new(budgets, options.max_rate),
+            pacer,
             options,
             counters: Counters::default(),
             calls: AtomicU64::new(0),
@@ -291,6 +319,23 @@ mod tests {
         fn is_rate_limited(&self) -> bool {
             self.1.is_some()
         }
+    }
+
+    #[test]
+    fn callers_with_one_shared_key_pace_in_one_budget() {
+        let options = |shared| CallOptions {
+            shared,
+            ..CallOptions::default()
+        };
+        let budgets = [Budget::per_second("svc", 5.0)];
+        let a = Caller::new(&budgets, options(Some(0xacc0)));
+        let b = Caller::new(&budgets, options(Some(0xacc0)));
+        let other = Caller::new(&budgets, options(Some(0xacc1)));
+        let own = Caller::new(&budgets, options(None));
+        assert!(Arc::ptr_eq(&a.pacer, &b.pacer));
+        assert!(!Arc::ptr_eq(&a.pacer, &other.pacer));
+        assert!(!Arc::ptr_eq(&a.pacer, &own.pacer));
+        assert_eq!(a.pacer().rate("svc"), Some(5.0));
     }
 
     fn caller() -> Caller {

@@ -320,15 +320,21 @@ impl Pacer {
     }
 
     /// Adds or replaces budgets (a service declares its own when first asked).
+    /// A budget declared again unchanged keeps its limiter (and what it has spent):
+    /// backends sharing one pacer each declare the same budgets.
     pub fn set_budgets(&self, budgets: &[Budget]) {
         let mut known = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut changed = Vec::new();
         for budget in budgets {
-            known.insert(budget.family.clone(), budget.clone());
+            if known.get(&budget.family) != Some(budget) {
+                known.insert(budget.family.clone(), budget.clone());
+                changed.push(budget.family.as_str());
+            }
         }
         self.limiters
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(family, _), _| !budgets.iter().any(|b| &b.family == family));
+            .retain(|(family, _), _| !changed.contains(&family.as_str()));
     }
 
     /// The limiter of `family` (and `key`, for per-key budgets); `None` when the

@@ -28,6 +28,7 @@ use crate::cli::{ApplyArgs, ApplyFormat, PlanFormat};
 use crate::contract::{Backend, LockScope};
 use crate::error::{Approval, Error, Result, exit};
 use crate::pipeline::{self, CarryOut, PlanOptions};
+use crate::plan::scope::Target;
 use crate::plan::{Plan, SavedPlan, render};
 use crate::time::format_utc;
 use crate::validate::Validated;
@@ -39,6 +40,9 @@ use crate::validate::Validated;
 /// refusal by a rule (exit 3 for R11-R14), no approval, or an apply that did not
 /// converge.
 pub fn run(args: &ApplyArgs, color: bool) -> Result<Finished> {
+    if args.accounts {
+        return super::accounts::apply(args, color);
+    }
     let started = Instant::now();
     let validated = super::plan::load(&args.config, args.format == ApplyFormat::Json)?;
     let saved = args
@@ -121,8 +125,10 @@ impl Session<'_> {
             skip_unsupported: self.args.skip_unsupported,
             drift: false,
         };
-        let mut checked = match pipeline::check(backend.as_ref(), &validated.desired, options).await
-        {
+        let targets = self.targets(saved.as_ref())?;
+        let checked =
+            pipeline::check_targeted(backend.as_ref(), &validated.desired, options, &targets);
+        let mut checked = match checked.await {
             Ok(checked) => checked,
             Err(error) => {
                 if let Some(plan) = error.plan() {
@@ -153,6 +159,39 @@ impl Session<'_> {
         let summary = pipeline::carry_out(backend, plan, &checked, settings).await?;
         self.report(&summary, lock_scope);
         pipeline::converged(&summary)
+    }
+
+    /// The objects the apply is narrowed to: `--target`, or a saved plan's own
+    /// targets (a saved plan is applied as it was made: other targets are refused).
+    fn targets(&self, saved: Option<&SavedPlan>) -> Result<Vec<Target>> {
+        let Some(saved) = saved else {
+            return Ok(self.args.target.clone());
+        };
+        let path = self.args.plan.clone().unwrap_or_default();
+        let mut given: Vec<String> = self.args.target.iter().map(ToString::to_string).collect();
+        given.sort();
+        given.dedup();
+        if !given.is_empty() && given != saved.plan.targets {
+            let made = if saved.plan.targets.is_empty() {
+                "the whole account".to_owned()
+            } else {
+                format!("--target {}", saved.plan.targets.join(" --target "))
+            };
+            return Err(Error::BadPlan {
+                path,
+                message: format!(
+                    "it was made for {made}, not --target {}: apply it without --target (its targets are kept), or run `accord plan --out` again with the targets you want",
+                    given.join(" --target ")
+                ),
+            });
+        }
+        saved
+            .plan
+            .targets
+            .iter()
+            .map(|t| t.parse())
+            .collect::<std::result::Result<_, String>>()
+            .map_err(|message| Error::BadPlan { path, message })
     }
 
     /// Prints the plan (text format only: with `--format json` standard output holds

@@ -2,6 +2,7 @@
 //! (mostly [`crate::pipeline`]), prints, and returns what [`Finished`] holds; [`run`]
 //! dispatches. Nothing here decides anything the library could.
 
+mod accounts;
 mod apply;
 pub mod completions;
 mod export;

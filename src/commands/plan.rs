@@ -21,6 +21,9 @@ use crate::validate::{Validated, validate};
 /// An invalid configuration, an unreachable backend, an account mismatch, or a
 /// refusal by a rule (exit 3 for R11-R14); the refused plan is printed first.
 pub fn run(args: &PlanArgs, color: bool) -> Result<Finished> {
+    if args.accounts {
+        return super::accounts::plan(args, color);
+    }
     let Validated {
         config,
         sources,
@@ -52,7 +55,7 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<Finished> {
     let runtime = super::runtime()?;
     let checked = runtime.block_on(async {
         let backend = pipeline::open(&args.backend.backend, &OpenOptions::default()).await?;
-        pipeline::check(backend.as_ref(), &desired, options).await
+        pipeline::check_targeted(backend.as_ref(), &desired, options, &args.target).await
     });
     let checked = match checked {
         Ok(checked) => checked,

@@ -70,6 +70,11 @@ pub struct DiffOptions {
     pub kinds: Option<BTreeSet<OpKind>>,
     /// What a person does for kinds the backend does not carry out (manual steps).
     pub manual: BTreeMap<OpKind, ManualAction>,
+    /// `--target`: the objects a partial plan is narrowed to (empty: the whole
+    /// account). The diff itself always plans and checks the whole account; the
+    /// pipeline and the apply's verification narrow its plan with
+    /// [`super::scope::narrow`].
+    pub targets: Vec<super::scope::Target>,
 }
 
 impl Default for DiffOptions {
@@ -81,6 +86,7 @@ impl Default for DiffOptions {
             records_agreements: true,
             kinds: None,
             manual: BTreeMap::new(),
+            targets: Vec::new(),
         }
     }
 }
@@ -98,6 +104,7 @@ impl DiffOptions {
             records_agreements: capabilities.records_agreements(),
             kinds: Some(capabilities.kinds.clone()),
             manual: capabilities.manual.clone(),
+            targets: Vec::new(),
         }
     }
 }

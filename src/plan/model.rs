@@ -177,12 +177,30 @@ pub struct Plan {
     /// `accord plan` (it needs the live state and, for who and when, the backend).
     #[serde(default, skip_serializing_if = "Drift::is_empty")]
     pub drift: Drift,
+    /// The objects a partial plan is narrowed to (`--target`, as `member:EMAIL`,
+    /// `project:NAME`, `agreement:NUMBER`, `team:ID`); absent for a whole plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// For a partial plan: how many operations of the whole plan it leaves out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub outside_targets: usize,
     /// `sha256:` digest of the operations' canonical JSON: two plans with the same
     /// fingerprint do the same thing.
     pub fingerprint: String,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl Plan {
+    /// Whether the plan is narrowed to some objects (`--target`).
+    #[must_use]
+    pub fn is_partial(&self) -> bool {
+        !self.targets.is_empty()
+    }
+
     /// Whether the plan changes nothing.
     #[must_use]
     pub fn is_empty(&self) -> bool {

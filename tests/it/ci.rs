@@ -1245,6 +1245,143 @@ mod recipes {
             "{seen:#?}"
         );
     }
+
+    // --- many accounts: one job per account ---------------------------------------
+
+    /// A repository of two accounts (`config/accounts/acme-eu`, `nord.bau`), each
+    /// with a store of its own under `stores/`.
+    fn accounts_repository() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, id) in [("acme-eu", "acme-eu"), ("nord.bau", "nordbau")] {
+            let config = dir.path().join("config/accounts").join(name);
+            std::fs::create_dir_all(&config).expect("mkdir");
+            std::fs::write(
+                config.join("accord.yaml"),
+                format!(
+                    "account: {{ id: {id}, name: {id} }}\ncompanies: [{{ name: Firm }}]\nroles: [{{ name: Admin, default_access: [account_admin] }}]\nmembers:\n  - {{ email: admin@{id}.example, company: Firm, role: Admin }}\n"
+                ),
+            )
+            .expect("write");
+        }
+        std::fs::create_dir_all(dir.path().join("config/accounts/.hidden")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("stores")).expect("mkdir");
+        dir
+    }
+
+    /// Runs a recipe line in `dir` for `account` on its own store, as its matrix job.
+    fn run_for(dir: &Path, account: &str, line: &str, vars: &[(&str, &str)]) -> Output {
+        let bin = assert_cmd::cargo::cargo_bin("accord");
+        let path = format!(
+            "{}:{}",
+            bin.parent().expect("bin dir").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let store = format!("sqlite:{}/stores/{account}.db", dir.display());
+        Command::new("sh")
+            .args(["-c", line])
+            .current_dir(dir)
+            .env("PATH", path)
+            .env("NO_COLOR", "1")
+            .env("ACCOUNT", account)
+            .env("ACCORD_BACKEND", store)
+            .env_remove("ACCORD_TOKEN")
+            .envs(vars.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .expect("sh")
+    }
+
+    #[test]
+    fn the_accounts_recipe_is_a_bounded_matrix_that_does_not_fail_fast() {
+        let recipe = recipe_text("github-actions/accounts.yml");
+        for needle in [
+            "account: ${{ fromJSON(needs.accounts.outputs.matrix) }}",
+            "ACCORD_BACKEND: ${{ secrets[matrix.account.variable] }}",
+            "group: accord-account-${{ matrix.account.name }}",
+            "ACCORD_VERSION: \"0.1.0\"",
+        ] {
+            assert!(recipe.contains(needle), "{needle}");
+        }
+        // Both matrix jobs: no fail-fast, at most 4 accounts at once.
+        assert_eq!(recipe.matches("\n      fail-fast: false\n").count(), 2);
+        assert_eq!(recipe.matches("\n      max-parallel: 4\n").count(), 2);
+        let gitlab = recipe_text("gitlab-ci.yml");
+        assert!(gitlab.contains("resource_group: accord-slot-$SLOT"));
+        assert!(gitlab.contains("- { SLOT: \"1\", ACCOUNT: [acme-eu, acme-uk] }"));
+    }
+
+    #[test]
+    fn the_helper_lists_the_accounts_as_a_matrix_and_names_their_backends() {
+        let dir = accounts_repository();
+        let output = helper_in(dir.path(), &["accounts", "config/accounts"], &[]);
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "[{\"name\": \"acme-eu\", \"variable\": \"ACCORD_BACKEND_ACME_EU\"}, {\"name\": \"nord.bau\", \"variable\": \"ACCORD_BACKEND_NORD_BAU\"}]\n"
+        );
+        let matrix: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        assert_eq!(matrix.as_array().expect("list").len(), 2);
+        let output = helper_in(
+            dir.path(),
+            &["backend", "nord.bau"],
+            &[("ACCORD_BACKEND_NORD_BAU", "sqlite:x.db")],
+        );
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "sqlite:x.db\n");
+        let output = helper_in(dir.path(), &["backend", "acme-eu"], &[]);
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "accord-ci.sh: no backend for account acme-eu: set the CI/CD variable ACCORD_BACKEND_ACME_EU\n"
+        );
+        let output = helper_in(dir.path(), &["accounts", "stores"], &[]);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("stores holds no account"));
+    }
+
+    /// The GitHub and GitLab matrix jobs' accord lines, run for each account the
+    /// helper lists: plan (changes), apply (converged), plan again (no changes).
+    #[test]
+    fn each_accounts_job_plans_and_applies_its_own_account() {
+        let github = accord_lines("github-actions/accounts.yml");
+        let gitlab = accord_lines("gitlab-ci.yml");
+        for (plan, apply) in [
+            (&github["plan"], &github["apply"]),
+            (
+                &gitlab["accord-accounts-plan"],
+                &gitlab["accord-accounts-apply"],
+            ),
+        ] {
+            let [plan] = &plan[..] else {
+                panic!("{plan:?}")
+            };
+            let [apply] = &apply[..] else {
+                panic!("{apply:?}")
+            };
+            let dir = accounts_repository();
+            let listed = helper_in(dir.path(), &["accounts", "config/accounts"], &[]);
+            let matrix: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+            for account in matrix.as_array().expect("list") {
+                let name = account["name"].as_str().expect("name");
+                let code = |line: &str| run_for(dir.path(), name, line, &[]).status.code();
+                assert_eq!(code(plan), Some(2), "{name}: {plan}");
+                let md = std::fs::read_to_string(dir.path().join("plan.md")).expect("plan.md");
+                assert!(md.contains("### accord plan for"), "{md}");
+                assert_eq!(code(apply), Some(0), "{name}: {apply}");
+                assert_eq!(code(plan), Some(0), "{name}: converged");
+                assert!(
+                    dir.path().join("runs").join(name).is_dir(),
+                    "its own journal"
+                );
+            }
+        }
+        // The GitLab job names its backend through the helper, as written.
+        let calls = helper_calls("gitlab-ci.yml");
+        assert!(
+            calls["accord-accounts-plan"]
+                .iter()
+                .any(|c| c == "sh .gitlab/accord-ci.sh backend \"$ACCOUNT\""),
+            "{calls:?}"
+        );
+    }
 }
 
 /// The drift report against the embedded store: who and when come from its history

@@ -24,6 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["apply", "service"],
     &["error"],
     &["pipeline"],
+    &["accounts"],
     &["cli"],
     &["commands"],
 ];

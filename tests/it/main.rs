@@ -1,6 +1,7 @@
 //! accord's integration tests: one binary, a module per area.
 
 mod acc;
+mod accounts;
 mod apply;
 mod ci;
 mod cli;
@@ -22,5 +23,6 @@ mod service;
 mod show;
 mod store;
 mod streaming;
+mod target;
 mod teams;
 mod teams_store;

@@ -41,6 +41,8 @@ impl<'a> Builder<'a> {
             notes: self.notes,
             refusals: self.refusals,
             drift: crate::plan::drift::Drift::default(),
+            targets: Vec::new(),
+            outside_targets: 0,
         };
         if plan.is_refused() {
             Err(Refusal::Rules(Box::new(plan)))

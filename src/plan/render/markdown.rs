@@ -30,6 +30,9 @@ pub fn markdown(plan: &Plan) -> String {
         cell(&plan.account.id),
         cell(&plan.account.name)
     );
+    if let Some(partial) = crate::plan::scope::partial_line(plan) {
+        let _ = writeln!(out, "> {}\n", cell(&partial));
+    }
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary));
     refusals(&mut out, plan);
     if !plan.is_empty() {

@@ -54,6 +54,9 @@ pub fn text(plan: &Plan, colour: bool) -> String {
     let plan = &*super::displayable(plan);
     let style = Style { colour };
     let mut out = String::new();
+    if let Some(partial) = crate::plan::scope::partial_line(plan) {
+        let _ = writeln!(out, "{}\n", style.bold(&partial));
+    }
     if !plan.is_empty() {
         let fresh = if plan.new_account {
             " (a new account: the backend takes this id on the first apply)"
