@@ -321,6 +321,34 @@ mod tests {
         }
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn two_accounts_on_one_service_take_turns_in_its_budget() {
+        let options = CallOptions {
+            shared: Some(0x5eed),
+            ..CallOptions::default()
+        };
+        let budgets = [Budget::per_second("shared-svc", 10.0)];
+        let a = Caller::new(&budgets, options);
+        let b = Caller::new(&budgets, options);
+        let start = tokio::time::Instant::now();
+        let send = |caller: &Caller| {
+            let pacer = Arc::clone(&caller.pacer);
+            async move {
+                for _ in 0..10 {
+                    pacer.acquire("shared-svc", "").await;
+                }
+            }
+        };
+        tokio::join!(send(&a), send(&b));
+        // 20 requests at 10 a second, the first at once: 1.9 s, not the 0.9 s each
+        // would take in a budget of its own.
+        assert!(
+            start.elapsed() >= std::time::Duration::from_millis(1890),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
     #[test]
     fn callers_with_one_shared_key_pace_in_one_budget() {
         let options = |shared| CallOptions {

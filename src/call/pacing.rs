@@ -412,6 +412,23 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_budget_declared_again_unchanged_keeps_what_it_spent() {
+        let budget = Budget::per_second("svc", 10.0);
+        let pacer = Pacer::new(std::slice::from_ref(&budget), None);
+        let first = times(&pacer, "svc", "", 5).await;
+        pacer.set_budgets(std::slice::from_ref(&budget));
+        let start = Instant::now();
+        pacer.acquire("svc", "").await;
+        // Still paced: the sixth request waits its turn after the fifth.
+        assert!(start.elapsed() >= Duration::from_millis(99), "{first:?}");
+        // A changed budget starts afresh.
+        pacer.set_budgets(&[Budget::per_second("svc", 20.0)]);
+        let start = Instant::now();
+        pacer.acquire("svc", "").await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn requests_leave_evenly_spaced_at_the_rate() {
         let pacer = Pacer::new(&[Budget::per_second("svc", 10.0)], None);
         let times = times(&pacer, "svc", "", 21).await;
