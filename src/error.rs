@@ -183,6 +183,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `offboard` cannot take the person off: an unknown person or successor, roles
+    /// nobody takes over, a protected person, or edits that would not validate.
+    #[error("{0}; nothing was changed")]
+    Offboard(String),
+
     /// The operating system refused what accord needs to run (threads, a socket).
     #[error("{doing}: {source}")]
     System {
@@ -280,6 +285,7 @@ impl Error {
             Self::NotConverged { .. } => "not_converged",
             Self::Refusal(_) => "refusal",
             Self::Io { .. } => "io",
+            Self::Offboard(_) => "offboard",
             Self::System { .. } => "system",
         };
         kind.to_owned()

@@ -21,7 +21,8 @@
 //!    for people, tools and CI systems, state to files;
 //! 6. [`validate`], [`plan`], [`backend`]: a checked configuration, plans, backends;
 //! 7. [`apply`], [`service`]: carrying a plan out, the account service;
-//! 8. [`error`], then [`pipeline`]: the commands' errors and the steps they call;
+//! 8. [`error`], then [`pipeline`], [`offboard`]: the commands' errors, the steps
+//!    they call, and the edits of `accord offboard`;
 //! 9. [`cli`], then [`commands`]: the command line, parsed, then carried out.
 
 pub mod annotate;
@@ -36,6 +37,7 @@ pub mod desired;
 pub mod diagnostic;
 pub mod error;
 pub mod export;
+pub mod offboard;
 pub mod pipeline;
 pub mod plan;
 pub mod report;

@@ -7,6 +7,7 @@ pub mod completions;
 mod export;
 mod init;
 mod login;
+mod offboard;
 mod plan;
 mod schema;
 mod serve;
@@ -75,6 +76,7 @@ pub fn run(cli: &Cli) -> Result<Finished> {
         Command::Login(args) => login::run(args),
         Command::Logout(args) => login::logout(args),
         Command::Completions(args) => completions::run(args.shell),
+        Command::Offboard(args) => offboard::run(args),
     }
 }
 

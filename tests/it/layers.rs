@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["validate", "plan", "backend"],
     &["apply", "service"],
     &["error"],
-    &["pipeline"],
+    &["pipeline", "offboard"],
     &["cli"],
     &["commands"],
 ];

@@ -10,6 +10,7 @@ mod errors;
 mod hostile;
 mod layers;
 mod loader;
+mod offboard;
 mod login;
 mod plan;
 mod process;
