@@ -211,6 +211,26 @@ pub enum Command {
         after_help = "Examples:\n  accord show member dana.dekker@acme.example examples/acme\n  accord show product Revit examples/acme --offline\n  accord show agreement 110001234567 config/ --format json\n  accord show team 100001 config/ --backend sqlite:.accord/state.db"
     )]
     Show(ShowArgs),
+
+    /// Take a person off the configuration in one step, editing its files in place.
+    ///
+    /// Takes them off every list (agreement seats, cloud services, support, team seats
+    /// and members, project members, groups), hands the roles someone must always hold
+    /// (contract manager and software coordinator of an agreement, the last account
+    /// admin) to --transfer-to, or refuses, naming them, when none is given; then
+    /// deactivates the member (`status: inactive`, the default: the account keeps their
+    /// history) or, with --remove, takes their entry out of `members`. Only the lines
+    /// concerned change: comments, order and formatting stay. The edited files are
+    /// validated before anything is written; the unified diff of every file changed is
+    /// printed on standard output, what changed on standard error. Exit codes: 0 done
+    /// (or nothing to change), 1 any error (nothing was changed), 64 usage error.
+    #[command(after_help = "Examples:
+  accord offboard dana.dekker@acme.example config/ --dry-run      # the diff only
+  accord offboard tom.hughes@acme.example config/ --transfer-to priya.nair@acme.example
+  accord offboard dana.dekker@acme.example config/ --remove        # out of `members` too
+
+Then review the diff, commit, and let `accord plan` show the removal and what it frees.")]
+    Offboard(OffboardArgs),
 }
 
 /// `accord import`.
@@ -285,6 +305,37 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
+}
+
+/// `accord offboard`.
+#[derive(Debug, Args)]
+pub struct OffboardArgs {
+    /// The email of the person who leaves (compared case-insensitively).
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+
+    /// The configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// The active member who takes over the person's contract-manager, coordinator
+    /// and last-admin roles.
+    #[arg(long, value_name = "EMAIL")]
+    pub transfer_to: Option<String>,
+
+    /// Deactivate the member: `status: inactive` (the default; the account keeps
+    /// their history and the plan frees everything they held).
+    #[arg(long, conflicts_with = "remove")]
+    pub deactivate: bool,
+
+    /// Take the member's entry out of `members` (the live account drops them only with
+    /// `settings.prune: true`).
+    #[arg(long)]
+    pub remove: bool,
+
+    /// Print the diff only; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `accord init`.

@@ -188,6 +188,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `offboard` cannot take the person off: an unknown person or successor, roles
+    /// nobody takes over, a protected person, or edits that would not validate.
+    #[error("{0}; nothing was changed")]
+    Offboard(String),
+
     /// The operating system refused what accord needs to run (threads, a socket).
     #[error("{doing}: {source}")]
     System {
@@ -309,6 +314,7 @@ impl Error {
             Self::Refusal(_) => "refusal",
             Self::UnmatchedTarget(_) => "unmatched_target",
             Self::Io { .. } => "io",
+            Self::Offboard(_) => "offboard",
             Self::System { .. } => "system",
             Self::Import(_) => "import",
             Self::NotFound(_) => "not_found",

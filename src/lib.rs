@@ -22,7 +22,8 @@
 //! 6. [`validate`], [`plan`], [`backend`], [`import`], [`show`]: a checked configuration,
 //!    plans, backends, the portal's CSV exports, who has what;
 //! 7. [`apply`], [`service`]: carrying a plan out, the account service;
-//! 8. [`error`], then [`pipeline`]: the commands' errors and the steps they call;
+//! 8. [`error`], then [`pipeline`], [`offboard`]: the commands' errors, the steps
+//!    they call, and the edits of `accord offboard`;
 //! 9. [`cli`], then [`commands`]: the command line, parsed, then carried out.
 
 pub mod accounts;
@@ -39,6 +40,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod offboard;
 pub mod pipeline;
 pub mod plan;
 pub mod report;

@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use crate::config::loader::Replacements;
 use crate::config::schema::{self, Checked};
 use crate::config::{ConfigFile, LoadOptions, SourceMap};
 use crate::desired::Desired;
@@ -36,11 +37,25 @@ pub struct Validated {
 /// before the schema check, and schema problems before the rules, because each
 /// stage needs the previous one's output to be meaningful.
 pub fn validate(path: &Path, options: &LoadOptions) -> Result<Validated, Vec<Diagnostic>> {
+    validate_with(path, options, &Replacements::default())
+}
+
+/// [`validate`], reading the files named in `replacements` from there instead of
+/// from disk: how `accord offboard` checks its edits before writing them.
+///
+/// # Errors
+/// As [`validate`].
+pub fn validate_with(
+    path: &Path,
+    options: &LoadOptions,
+    replacements: &Replacements,
+) -> Result<Validated, Vec<Diagnostic>> {
     let sorted = |mut diagnostics: Vec<Diagnostic>| {
         diagnostic::sort(&mut diagnostics);
         diagnostics
     };
-    let Checked { config, sources } = schema::load_and_check(path, options).map_err(sorted)?;
+    let Checked { config, sources } =
+        schema::load_and_check_with(path, options, replacements).map_err(sorted)?;
     let (desired, warnings) = check_and_compile(&config, &sources).map_err(sorted)?;
     Ok(Validated {
         config,

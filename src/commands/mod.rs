@@ -9,6 +9,7 @@ mod export;
 mod import;
 mod init;
 mod login;
+mod offboard;
 mod plan;
 mod report;
 mod schema;
@@ -82,6 +83,7 @@ pub fn run(cli: &Cli) -> Result<Finished> {
         Command::Import(args) => import::run(args),
         Command::Show(args) => show::run(args),
         Command::Report(report) => report::run(report),
+        Command::Offboard(args) => offboard::run(args),
     }
 }
 

@@ -107,6 +107,11 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic
     merge(&files, parsed)
 }
 
+/// Texts to read instead of some files' contents, keyed by the file's path as
+/// diagnostics print it (`Location::file`): what a command that edits files in
+/// place (`accord offboard`) checks before it writes them.
+pub type Replacements = FxHashMap<PathBuf, String>;
+
 /// Reads the configuration at `path` like [`load`], but hands the items of list
 /// sections to a sink made by `new_sink` for each file, instead of putting them
 /// in the merged value (which holds an empty list for each list section).
@@ -115,11 +120,14 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic
 /// the source map says which files' items made it into the merged lists and at
 /// which index ([`SourceMap::merged_pointer`]).
 ///
+/// The files named in `replacements` are read from there instead of from disk.
+///
 /// # Errors
 /// As [`load`]. When there are errors, what the sinks found is dropped.
 pub(crate) fn load_streamed<S, F>(
     path: &Path,
     options: &LoadOptions,
+    replacements: &Replacements,
     new_sink: F,
 ) -> Result<(Loaded, Vec<S>), Vec<Diagnostic>>
 where
@@ -129,7 +137,10 @@ where
     let files = discover(path, options)?;
     let (parsed, sinks): (Vec<ParsedFile>, Vec<S>) = parse_all(&files, |file, pipelined| {
         let mut sink = new_sink();
-        let parsed = read_and_parse(file, options.max_file_size, pipelined, Some(&mut sink));
+        let parsed = match replacements.get(Path::new(&*file.name)) {
+            Some(text) => parse_text(text, file, pipelined, Some(&mut sink)),
+            None => read_and_parse(file, options.max_file_size, pipelined, Some(&mut sink)),
+        };
         (parsed, sink)
     })
     .into_iter()
@@ -413,12 +424,24 @@ fn read_and_parse(
     sink: Option<&mut dyn ItemSink>,
 ) -> ParsedFile {
     match read_text(file, max_file_size) {
-        Ok(text) if pipelined => parse::parse_pipelined(&text, &file.name, sink),
-        Ok(text) => parse::parse(&text, &file.name, sink),
+        Ok(text) => parse_text(&text, file, pipelined, sink),
         Err(diagnostic) => ParsedFile {
             diagnostics: vec![*diagnostic],
             ..ParsedFile::default()
         },
+    }
+}
+
+fn parse_text(
+    text: &str,
+    file: &SourceFile,
+    pipelined: bool,
+    sink: Option<&mut dyn ItemSink>,
+) -> ParsedFile {
+    if pipelined {
+        parse::parse_pipelined(text, &file.name, sink)
+    } else {
+        parse::parse(text, &file.name, sink)
     }
 }
 

@@ -129,7 +129,21 @@ pub struct Checked {
 /// The loader's problems when there are any (as [`super::load`]), else every schema
 /// violation, each located and explained.
 pub fn load_and_check(path: &Path, options: &LoadOptions) -> Result<Checked, Vec<Diagnostic>> {
-    let (loaded, mut checkers) = loader::load_streamed(path, options, ItemChecker::default)?;
+    load_and_check_with(path, options, &loader::Replacements::default())
+}
+
+/// [`load_and_check`], reading the files named in `replacements` from there instead
+/// of from disk (a command that edits files checks the edited text first).
+///
+/// # Errors
+/// As [`load_and_check`].
+pub fn load_and_check_with(
+    path: &Path,
+    options: &LoadOptions,
+    replacements: &loader::Replacements,
+) -> Result<Checked, Vec<Diagnostic>> {
+    let (loaded, mut checkers) =
+        loader::load_streamed(path, options, replacements, ItemChecker::default)?;
     let sources = &loaded.sources;
     // Items of a file whose section was not merged (a later file's list where the
     // first occurrence is not a list) are not part of the configuration.

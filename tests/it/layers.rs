@@ -23,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["validate", "plan", "backend", "import", "show"],
     &["apply", "service"],
     &["error"],
-    &["pipeline"],
+    &["pipeline", "offboard"],
     &["accounts"],
     &["cli"],
     &["commands"],

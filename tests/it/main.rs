@@ -13,6 +13,7 @@ mod import;
 mod layers;
 mod loader;
 mod login;
+mod offboard;
 mod plan;
 mod process;
 mod roundtrip;
