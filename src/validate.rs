@@ -37,25 +37,7 @@ pub struct Validated {
 /// before the schema check, and schema problems before the rules, because each
 /// stage needs the previous one's output to be meaningful.
 pub fn validate(path: &Path, options: &LoadOptions) -> Result<Validated, Vec<Diagnostic>> {
-    validate_with(path, options, &Replacements::default())
-}
-
-/// [`validate`], reading the files named in `replacements` from there instead of
-/// from disk: how `accord offboard` checks its edits before writing them.
-///
-/// # Errors
-/// As [`validate`].
-pub fn validate_with(
-    path: &Path,
-    options: &LoadOptions,
-    replacements: &Replacements,
-) -> Result<Validated, Vec<Diagnostic>> {
-    let sorted = |mut diagnostics: Vec<Diagnostic>| {
-        diagnostic::sort(&mut diagnostics);
-        diagnostics
-    };
-    let Checked { config, sources } =
-        schema::load_and_check_with(path, options, replacements).map_err(sorted)?;
+    let Checked { config, sources } = schema::load_and_check(path, options).map_err(sorted)?;
     let (desired, warnings) = check_and_compile(&config, &sources).map_err(sorted)?;
     Ok(Validated {
         config,
@@ -63,6 +45,33 @@ pub fn validate_with(
         desired,
         warnings: sorted(warnings),
     })
+}
+
+/// [`validate`] without the compilation: the verdict on the configuration at
+/// `path`, reading the files named in `replacements` from there instead of from
+/// disk. How `accord offboard` checks its edits before writing them; it needs to
+/// know whether the result is valid, not the account it compiles to (compiling
+/// finds nothing the schema and the rules have not).
+///
+/// # Errors
+/// As [`validate`].
+pub fn check_with(
+    path: &Path,
+    options: &LoadOptions,
+    replacements: &Replacements,
+) -> Result<(), Vec<Diagnostic>> {
+    let Checked { config, sources } =
+        schema::load_and_check_with(path, options, replacements).map_err(sorted)?;
+    let diagnostics = rules::check(&Context::new(&config, &sources));
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(sorted(diagnostics));
+    }
+    Ok(())
+}
+
+fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostic::sort(&mut diagnostics);
+    diagnostics
 }
 
 /// [`rules::compile`], with the rule checks and the compilation on two threads; a

@@ -13,7 +13,7 @@
 //!   `line:column` of every node, and [`yaml`] re-parses just the files concerned
 //!   to edit their text by byte ranges, so comments, order and formatting stay;
 //! - that the result is valid: the edited texts are validated
-//!   ([`crate::validate::validate_with`]) before anything is written, and nothing
+//!   ([`crate::validate::check_with`]) before anything is written, and nothing
 //!   is written when they would not be;
 //! - how files are written: each through a temporary file renamed over it, with the
 //!   original's permissions ([`Offboarding::write`]).
@@ -151,20 +151,6 @@ pub fn prepare(path: &Path, options: &LoadOptions, request: &Request) -> Result<
         ));
     }
     let files = edit_files(&sources, &changes)?;
-    let replacements: Replacements = files
-        .iter()
-        .map(|file| (PathBuf::from(&file.name), file.after.clone()))
-        .collect();
-    if let Err(diagnostics) = crate::validate::validate_with(path, options, &replacements) {
-        let mut message = format!(
-            "offboarding {} would leave a configuration that does not validate:",
-            found.email
-        );
-        for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
-            let _ = write!(message, "\n  {diagnostic}");
-        }
-        return Err(Error::Offboard(message));
-    }
     let changes = changes
         .iter()
         .zip(described)
@@ -173,8 +159,27 @@ pub fn prepare(path: &Path, options: &LoadOptions, request: &Request) -> Result<
             None => what,
         })
         .collect();
+    let email = found.email.clone();
+    let replacements: Replacements = files
+        .iter()
+        .map(|file| (PathBuf::from(&file.name), file.after.clone()))
+        .collect();
+    let checked = std::thread::scope(|scope| {
+        // The first reading is not needed any more: freeing it (millions of small
+        // pieces on 50,000 members) overlaps the check of the edited files.
+        scope.spawn(move || drop((config, sources)));
+        crate::validate::check_with(path, options, &replacements)
+    });
+    if let Err(diagnostics) = checked {
+        let mut message =
+            format!("offboarding {email} would leave a configuration that does not validate:");
+        for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
+            let _ = write!(message, "\n  {diagnostic}");
+        }
+        return Err(Error::Offboard(message));
+    }
     Ok(Offboarding {
-        email: found.email.clone(),
+        email,
         files,
         changes,
         notes,
@@ -609,12 +614,15 @@ impl Offboarding {
         let mut out = String::new();
         for file in &self.files {
             let diff = similar::TextDiff::from_lines(&file.before, &file.after);
+            // Headers as `git diff` writes them (`a/tmp/cfg/x.yaml`, `a/x.yaml`), so
+            // the output applies with `git apply` from where the command ran.
+            let path = file.name.trim_start_matches("./").trim_start_matches('/');
             let _ = write!(
                 out,
                 "{}",
                 diff.unified_diff()
                     .context_radius(3)
-                    .header(&format!("a/{}", file.name), &format!("b/{}", file.name))
+                    .header(&format!("a/{path}"), &format!("b/{path}"))
             );
         }
         out

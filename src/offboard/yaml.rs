@@ -58,6 +58,9 @@ pub struct Tree<'t> {
     by_position: FxHashMap<(u32, u32), NodeId>,
     /// The byte where each line starts (for files that are not ASCII).
     line_starts: Vec<usize>,
+    /// Whether the text is ASCII, where saphyr's character index is the byte
+    /// offset (found once: asking per event made parsing quadratic in the file).
+    ascii: bool,
     /// The key naming each value of a mapping.
     key_of: FxHashMap<NodeId, NodeId>,
 }
@@ -84,6 +87,7 @@ impl<'t> Tree<'t> {
             nodes: Vec::new(),
             by_position: FxHashMap::default(),
             line_starts,
+            ascii: text.is_ascii(),
             key_of: FxHashMap::default(),
         };
         let mut open: Vec<Open> = Vec::new();
@@ -225,7 +229,7 @@ impl<'t> Tree<'t> {
 
     /// The byte offset of `marker` (saphyr counts characters).
     fn byte(&self, marker: Marker) -> usize {
-        if self.text.is_ascii() {
+        if self.ascii {
             return marker.index();
         }
         let line_start = self

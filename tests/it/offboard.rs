@@ -216,6 +216,27 @@ fn dry_run_prints_the_diff_and_leaves_every_byte() {
         "{stderr}"
     );
     assert_eq!(snapshot(config.path()), before);
+
+    // The diff is the one the command makes, in a form `git apply` takes.
+    let patch = config.join("offboard.patch");
+    std::fs::write(&patch, &diff).expect("write patch");
+    let applied = std::process::Command::new("git")
+        .current_dir(config.path())
+        .args(["apply", "offboard.patch"])
+        .output()
+        .expect("git is needed for this test");
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    std::fs::remove_file(&patch).expect("remove patch");
+    let patched = snapshot(config.path());
+    let edited = acme();
+    let (code, _, stderr) = offboard(edited.path(), &["jonas.meier@acme.example", "."]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(patched, snapshot(edited.path()));
+    assert_ne!(patched, before);
 }
 
 #[test]
@@ -405,7 +426,7 @@ fn a_person_in_several_files_is_taken_off_each_and_permissions_are_kept() {
     let (code, diff, stderr) = offboard(config.path(), &["bob@acme.example"]);
     assert_eq!(code, 0, "{stderr}");
     for file in ["a.yaml", "b.yaml", "c.yaml"] {
-        assert!(diff.contains(&format!("+++ b/./{file}\n")), "{diff}");
+        assert!(diff.contains(&format!("+++ b/{file}\n")), "{diff}");
     }
     assert_eq!(
         std::fs::read_to_string(config.join("b.yaml")).expect("read"),
