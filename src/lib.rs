@@ -40,6 +40,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod memory;
 pub mod offboard;
 pub mod pipeline;
 pub mod plan;

@@ -123,6 +123,7 @@ pub async fn check_targeted<'a>(
 ) -> Result<Checked<'a>> {
     backend.focus_teams(&desired.state.teams.keys().cloned().collect());
     let snapshot = fetch(backend).await?;
+    crate::memory::release_freed();
     scope::check_targets(targets, &snapshot.state, desired).map_err(Error::UnmatchedTarget)?;
     let capabilities = backend.capabilities();
     let mut diff_options =

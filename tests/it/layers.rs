@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The layers, lowest first; modules in one layer may not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["diagnostic", "time", "call", "text"],
+    &["diagnostic", "time", "call", "text", "memory"],
     &["state"],
     &["contract"],
     &["config", "desired", "wire"],
