@@ -94,3 +94,47 @@ fn check_and_compile(
     }
     desired.map(|desired| (desired, diagnostics))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn acme() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme")
+    }
+
+    /// The replacement text for `people.yaml`, with `role: BIM Manager` changed.
+    fn people_with_role(role: &str) -> Replacements {
+        let path = acme().join("people.yaml");
+        let text = std::fs::read_to_string(&path).expect("examples/acme/people.yaml");
+        assert!(
+            text.contains("role: BIM Manager "),
+            "the example still gives Alice her role"
+        );
+        let edited = text.replacen("role: BIM Manager ", &format!("role: {role} "), 1);
+        let mut replacements = Replacements::default();
+        replacements.insert(path, edited);
+        replacements
+    }
+
+    #[test]
+    fn check_with_judges_the_replaced_text_not_the_file_on_disk() {
+        let options = LoadOptions::default();
+        assert!(validate(&acme(), &options).is_ok(), "the example is valid");
+        assert!(check_with(&acme(), &options, &Replacements::default()).is_ok());
+        assert!(check_with(&acme(), &options, &people_with_role("BIM Manager")).is_ok());
+
+        let problems = check_with(&acme(), &options, &people_with_role("Astronaut"))
+            .expect_err("an unknown role is refused");
+        let unknown_role = problems
+            .iter()
+            .find(|d| d.is_error() && d.to_string().contains("Astronaut"))
+            .unwrap_or_else(|| panic!("no error names the role: {problems:?}"));
+        assert!(
+            unknown_role.to_string().contains("people.yaml"),
+            "the error names the replaced file: {unknown_role}"
+        );
+    }
+}
