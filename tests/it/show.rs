@@ -131,6 +131,48 @@ fn without_a_store_the_configuration_alone_is_shown_and_said() {
 }
 
 #[test]
+fn an_unreachable_backend_leaves_the_configuration_s_answer_and_says_why() {
+    // Port 9 (discard) on loopback: nothing listens there.
+    let args = |format: &'static str| {
+        [
+            "show",
+            "member",
+            "bob.berg@acme.example",
+            "examples/acme",
+            "--backend",
+            "http://127.0.0.1:9",
+            "--format",
+            format,
+        ]
+    };
+    let run = |format| {
+        let output = accord()
+            .current_dir(repo())
+            .args(args(format))
+            .env("ACCORD_TOKEN", "t")
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let why = "the backend cannot be read (cannot open the backend: cannot reach the backend at http://127.0.0.1:9: connection refused";
+    let text = run("text");
+    assert!(
+        text.contains("seat                 AutoCAD on agreement 110001234567"),
+        "the configuration's facts are shown: {text}"
+    );
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("configuration only: {why}")),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run("json")).expect("JSON");
+    assert_eq!(json["live"], false);
+    assert!(json["source"].as_str().unwrap().contains(why), "{json:#}");
+    assert!(!json["facts"].as_array().unwrap().is_empty());
+}
+
+#[test]
 fn the_live_account_s_differences_are_shown_next_to_the_facts() {
     let dir = tempfile::tempdir().unwrap();
     let state = validate(&repo().join("examples/acme"), &LoadOptions::default())

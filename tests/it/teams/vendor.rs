@@ -590,3 +590,51 @@ fn one_plan_and_one_apply_manage_the_acc_account_and_its_teams_together() {
         .expect("invited to the team");
     assert!(state.team(EU).unwrap().has_direct(&alice.id, "acad-eu"));
 }
+
+#[test]
+fn the_seat_report_lists_a_pool_that_ends_soon_and_the_seats_that_lapse_with_it() {
+    let mut soon = Pool::limited("acad-eu", "AutoCAD", 10);
+    soon.end = soon.start + Duration::from_secs((30 + 20) * 86_400);
+    let setup = Setup::new()
+        .team(EU, "ACME EU")
+        .users(5)
+        .pool(soon)
+        .pool(Pool::unlimited("revit-eu", "Revit"))
+        .direct(&user(1), "acad-eu")
+        .direct(&user(2), "acad-eu")
+        .direct(&user(3), "revit-eu");
+    let mut pipeline = Pipeline::new(setup);
+    let out = pipeline.expect(&["report", "seats", "--format", "json"], 0);
+    let json: serde_json::Value =
+        serde_json::from_str(out.split("\n--- stderr").next().unwrap()).expect("JSON");
+    let expiring = json["expiring"].as_array().expect("expiring pools");
+    assert_eq!(
+        expiring.len(),
+        1,
+        "only the AutoCAD pool ends soon: {json:#}"
+    );
+    let autocad = &expiring[0];
+    assert_eq!(autocad["team"], EU);
+    assert_eq!(autocad["team_name"], "ACME EU");
+    assert_eq!(autocad["product"], "AutoCAD");
+    assert_eq!(autocad["within_days"], 30);
+    assert_eq!(autocad["used"], 2);
+    let days_left = autocad["days_left"].as_i64().expect("days left");
+    assert!((19..=20).contains(&days_left), "{autocad}");
+    let lapsing: Vec<&str> = json["time_bound"]
+        .as_array()
+        .expect("time-bound seats")
+        .iter()
+        .filter(|seat| seat["product"] == "AutoCAD")
+        .map(|seat| seat["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(lapsing, [user(1), user(2)], "{json:#}");
+
+    let markdown = pipeline.expect(&["report", "seats", "--format", "markdown"], 0);
+    let row = format!(
+        "| AutoCAD | ACME EU ({EU}) | {} | {days_left} | 30 days | 2 |",
+        autocad["ends"].as_str().unwrap()
+    );
+    assert!(markdown.contains("#### Expiring pools"), "{markdown}");
+    assert!(markdown.contains(&row), "{row}\n{markdown}");
+}
