@@ -159,7 +159,7 @@ pub fn prepare(path: &Path, options: &LoadOptions, request: &Request) -> Result<
             None => what,
         })
         .collect();
-    let email = found.email.clone();
+    let email = found.email;
     let replacements: Replacements = files
         .iter()
         .map(|file| (PathBuf::from(&file.name), file.after.clone()))
