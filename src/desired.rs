@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap;
+
 use crate::diagnostic::Location;
 use crate::state::{Email, State};
 
@@ -90,11 +92,14 @@ pub enum Declared {
 ///
 /// One map per kind of declaration: a large configuration records hundreds of
 /// thousands, and parts compiled apart (each recording its own kinds) are then
-/// joined without copying ([`Self::merge`]).
+/// joined without copying ([`Self::merge`]). The maps are hashed, not ordered:
+/// declarations are only ever looked up, and the targets of one kind share long
+/// prefixes (`PROJECT/email`), which an ordered map compares again at every step
+/// of every insertion.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Provenance {
     /// By kind (`Declared as usize`), then target.
-    by_kind: [BTreeMap<String, Location>; Declared::COUNT],
+    by_kind: [FxHashMap<String, Location>; Declared::COUNT],
 }
 
 impl Declared {
@@ -123,12 +128,16 @@ impl Provenance {
     /// a kind only one of them records is moved, not copied.
     pub fn merge(&mut self, other: Provenance) {
         for (mine, mut theirs) in self.by_kind.iter_mut().zip(other.by_kind) {
-            if theirs.is_empty() {
-                continue;
+            if mine.len() < theirs.len() {
+                std::mem::swap(mine, &mut theirs);
+                // `mine` now holds the other's declarations: the ones recorded here
+                // (now in `theirs`) replace them where both hold one.
+                mine.extend(theirs);
+            } else {
+                for (target, location) in theirs {
+                    mine.entry(target).or_insert(location);
+                }
             }
-            // `append` keeps the appended map's value for a key both hold.
-            theirs.append(mine);
-            *mine = theirs;
         }
     }
 
@@ -141,13 +150,13 @@ impl Provenance {
     /// Number of recorded declarations.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.by_kind.iter().map(BTreeMap::len).sum()
+        self.by_kind.iter().map(FxHashMap::len).sum()
     }
 
     /// Whether nothing is recorded.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.by_kind.iter().all(BTreeMap::is_empty)
+        self.by_kind.iter().all(FxHashMap::is_empty)
     }
 }
 
@@ -184,5 +193,50 @@ impl Renames {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.companies.is_empty() && self.roles.is_empty() && self.projects.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: u32) -> Option<Location> {
+        Some(Location::new("a.yaml", line, 1))
+    }
+
+    /// `merge` keeps this side's location where both record a declaration, whichever
+    /// side holds more of that kind (the larger map is kept and the smaller added).
+    #[test]
+    fn merge_keeps_the_first_recorded_location_whichever_side_is_larger() {
+        let mut few = Provenance::default();
+        few.record(Declared::Member, "a@x.example", at(1));
+        let mut many = Provenance::default();
+        many.record(Declared::Member, "a@x.example", at(10));
+        many.record(Declared::Member, "b@x.example", at(11));
+        many.record(Declared::Project, "Tower", at(12));
+
+        let mut smaller_first = few.clone();
+        smaller_first.merge(many.clone());
+        assert_eq!(
+            smaller_first.get(Declared::Member, "a@x.example"),
+            at(1).as_ref()
+        );
+        assert_eq!(
+            smaller_first.get(Declared::Member, "b@x.example"),
+            at(11).as_ref()
+        );
+        assert_eq!(
+            smaller_first.get(Declared::Project, "Tower"),
+            at(12).as_ref()
+        );
+        assert_eq!(smaller_first.len(), 3);
+
+        let mut larger_first = many;
+        larger_first.merge(few);
+        assert_eq!(
+            larger_first.get(Declared::Member, "a@x.example"),
+            at(10).as_ref()
+        );
+        assert_eq!(larger_first.len(), 3);
     }
 }

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -76,15 +77,25 @@ pub enum ProjectProduct {
 }
 
 /// An email address, trimmed and lower-cased: members are compared on this.
+///
+/// Shared, not copied: a member's address appears in every project, seat and team
+/// that holds them (150,000 times in a 50,000-member account), and a clone is a
+/// count, not an allocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Email(String);
+pub struct Email(Arc<str>);
 
 impl Email {
     /// Normalises `raw` (trim, lower-case). Syntax is checked by rule R01, not here.
     #[must_use]
     pub fn new(raw: &str) -> Self {
-        Self(raw.trim().to_ascii_lowercase())
+        let trimmed = raw.trim();
+        // Most addresses are written normalised already: one allocation, not two.
+        if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+            Self(trimmed.to_ascii_lowercase().into())
+        } else {
+            Self(trimmed.into())
+        }
     }
 
     /// The normalised address.
@@ -320,6 +331,33 @@ pub struct State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_email_is_trimmed_and_lower_cased_and_its_clones_share_it() {
+        assert_eq!(
+            Email::new("  Dana.Berg@Acme.Example\t").as_str(),
+            "dana.berg@acme.example"
+        );
+        assert_eq!(
+            Email::new("dana@acme.example").as_str(),
+            "dana@acme.example"
+        );
+        assert_eq!(
+            Email::new(" dana@acme.example "),
+            Email::new("DANA@acme.example")
+        );
+        let email = Email::new("dana@acme.example");
+        assert!(
+            Arc::ptr_eq(&email.0, &email.clone().0),
+            "a clone is not a copy"
+        );
+        let json = serde_json::to_string(&email).expect("serialises");
+        assert_eq!(json, "\"dana@acme.example\"");
+        assert_eq!(
+            serde_json::from_str::<Email>(&json).expect("reads back"),
+            email
+        );
+    }
 
     #[test]
     fn a_pool_is_current_from_its_start_until_before_its_end() {

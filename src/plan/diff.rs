@@ -39,7 +39,10 @@ mod renames;
 mod teams;
 mod values;
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashSet;
 
 use super::model::{ManualStep, Plan};
 use super::operation::{FieldChange, Op, Operation, Provenance};
@@ -262,6 +265,8 @@ struct Builder<'a> {
     invited: BTreeSet<Email>,
     /// The renames (`renamed_from`) the plan makes; `current` shows them made.
     renamed: renames::Applied,
+    /// Everyone the configuration puts on some project (see `joins_a_project`).
+    on_a_project: OnceCell<FxHashSet<&'a Email>>,
     notes: Vec<String>,
     refusals: Vec<Diagnostic>,
 }
@@ -280,6 +285,7 @@ impl<'a> Builder<'a> {
             team_exits: BTreeMap::new(),
             invited: BTreeSet::new(),
             renamed: renames::Applied::default(),
+            on_a_project: OnceCell::new(),
             notes: Vec::new(),
             refusals: Vec::new(),
         }

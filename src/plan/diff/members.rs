@@ -124,17 +124,26 @@ impl Builder<'_> {
     }
 
     /// Whether the configuration puts `email` on a project (the invitation goes out
-    /// when they are added to it).
+    /// when they are added to it). The set of everyone on a project is gathered the
+    /// first time it is asked: asking each project in turn, once per new member, is
+    /// new members x projects lookups.
     fn joins_a_project(&self, email: &Email) -> bool {
-        self.desired
-            .state
-            .projects
-            .values()
-            .any(|project| project.members.contains_key(email))
+        self.on_a_project
+            .get_or_init(|| {
+                self.desired
+                    .state
+                    .projects
+                    .values()
+                    .flat_map(|project| project.members.keys())
+                    .collect()
+            })
+            .contains(email)
     }
 
     fn member(&mut self, email: &Email, have: &MemberState, want: &MemberState) {
-        let here = self.cite(&[(Declared::Member, email.as_str())]);
+        // Cited only when an operation needs it: most members of a large account are
+        // unchanged.
+        let here = |builder: &Self| builder.cite(&[(Declared::Member, email.as_str())]);
         let (record, changes) = updated_record(have, want);
         if !changes.is_empty() {
             self.guard_protected(email, || {
@@ -146,7 +155,7 @@ impl Builder<'_> {
             });
             let provenance = self
                 .update_provenance(want, &changes)
-                .unwrap_or(here.clone());
+                .unwrap_or_else(|| here(self));
             let slot = Slot::member_update(&have.access, &record.access);
             // Never invited, given an access level now (and not declared inactive):
             // the update sends the invitation.
@@ -171,9 +180,9 @@ impl Builder<'_> {
                     email: email.clone(),
                 };
                 let changes = vec![change("status", "inactive".into(), "active".into())];
-                self.push(Slot::of(&op), op, here, changes);
+                self.push(Slot::of(&op), op, here(self), changes);
             }
-            (false, true) => self.leave(email, Exit::Deactivate, here),
+            (false, true) => self.leave(email, Exit::Deactivate, here(self)),
             _ => {
                 if self.invitation_expired(have) && !want.status.is_inactive() {
                     let op = Op::MemberResendInvite {

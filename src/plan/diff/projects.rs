@@ -55,6 +55,11 @@ impl Builder<'_> {
         had: Option<&ProjectMemberState>,
         wanted: &ProjectMemberState,
     ) {
+        // Most memberships of a large account are unchanged: they cost a comparison,
+        // not a citation.
+        if had == Some(wanted) {
+            return;
+        }
         let key = format!("{project}/{email}");
         let here = self.cite(&[
             (Declared::ProjectMember, &key),
@@ -85,7 +90,7 @@ impl Builder<'_> {
                     }
                 }
             }
-            Some(had) if had != wanted => {
+            Some(had) => {
                 let mut changes = Vec::new();
                 if had.access != wanted.access {
                     changes.push(change("access", word(&had.access), word(&wanted.access)));
@@ -105,7 +110,6 @@ impl Builder<'_> {
                 };
                 self.push(Slot::of(&op), op, here, changes);
             }
-            Some(_) => {}
         }
     }
 }
