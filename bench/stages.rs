@@ -18,7 +18,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+#[path = "timing.rs"]
+mod timing;
+
+use timing::{ms, timed};
 
 use accord::config::{self, LoadOptions, schema};
 use accord::rules::{self, Context};
@@ -84,13 +87,6 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Runs `f`, returning its result and how long it took.
-fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let start = Instant::now();
-    let result = f();
-    (result, start.elapsed())
-}
-
 /// The peak resident memory of the process so far (Linux; `?` elsewhere).
 fn peak_memory() -> String {
     std::fs::read_to_string("/proc/self/status")
@@ -101,8 +97,4 @@ fn peak_memory() -> String {
             Some(format!("{} MiB", kib / 1024))
         })
         .unwrap_or_else(|| "?".to_owned())
-}
-
-fn ms(duration: Duration) -> String {
-    format!("{:.0} ms", duration.as_secs_f64() * 1000.0)
 }
