@@ -3,11 +3,22 @@
 //! Each table is read once, in key order, with rows joined in memory through an
 //! id -> index map rather than one query per member: a fetch is a handful of table
 //! scans whatever the account's size.
+//!
+//! Project memberships are most of a large account's rows (150,000 of about
+//! 250,000 on the 50,000-member benchmark). Once the members are read, the upper
+//! part of them by project is read on a second, read-only connection while this
+//! one reads the rest ([`Reader::read`]). That connection reads its own snapshot,
+//! so it is used only when it sees the revision this transaction read: every
+//! write to the store raises the revision in the transaction that makes it, so the
+//! same revision is the same account. When it is not (a write came in between) or
+//! the connection fails in any way, this transaction reads those projects too:
+//! the state is always the one a single transaction reads.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::RangeInclusive;
 use std::path::Path;
 
-use rusqlite::Transaction;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rustc_hash::FxHashMap;
 
 use super::codec;
@@ -23,7 +34,7 @@ pub(super) fn load(
     path: &Path,
 ) -> std::result::Result<(State, u64), BackendError> {
     let reader = Reader { tx };
-    reader.read().map_err(|e| match e {
+    reader.read(path).map_err(|e| match e {
         ReadError::Sql(e) => super::storage_error(path, &e),
         ReadError::Bad(detail) => BackendError::Corrupt {
             path: path.to_owned(),
@@ -33,6 +44,7 @@ pub(super) fn load(
 }
 
 /// A failure while reading: the engine's, or a row accord cannot make sense of.
+#[derive(Debug)]
 enum ReadError {
     Sql(rusqlite::Error),
     Bad(String),
@@ -71,22 +83,48 @@ impl Members {
 }
 
 impl Reader<'_, '_> {
-    fn read(&self) -> Result<(State, u64)> {
+    /// The state and its revision; the upper part of the project memberships is
+    /// read beside this transaction when it can be (see the module docs).
+    fn read(&self, path: &Path) -> Result<(State, u64)> {
         let (account, revision) = self.account()?;
         let companies = self.names("SELECT id, name FROM companies")?;
         let roles = self.names("SELECT id, name FROM roles")?;
         let mut members = self.members(&companies, &roles)?;
         self.member_sets(&mut members)?;
-        let agreements = self.agreements(&members)?;
-        let projects = self.projects(&members)?;
-        let teams = self.teams(&members)?;
+        let project_names = self.names("SELECT id, name FROM projects")?;
+        let (lower, upper) = split_projects(&project_names);
+        let (agreements, teams, mut projects, beside) = std::thread::scope(|scope| {
+            let beside = upper.clone().map(|upper| {
+                let members = &members;
+                scope.spawn(move || read_beside(path, revision, members, upper))
+            });
+            let read_here = || -> Result<_> {
+                let agreements = self.agreements(&members)?;
+                let teams = self.teams(&members)?;
+                let projects = self.project_members(&members, lower)?;
+                Ok((agreements, teams, projects))
+            };
+            let here = read_here();
+            // A panic on the helper is a bug: passed on, not hidden by a retry.
+            let beside = beside.map(|helper| {
+                helper
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            here.map(|(agreements, teams, projects)| (agreements, teams, projects, beside))
+        })?;
+        match (beside.flatten(), upper) {
+            (Some(read), _) => projects.extend(read),
+            (None, Some(upper)) => projects.extend(self.project_members(&members, upper)?),
+            (None, None) => {}
+        }
         let state = State {
             account,
             companies: self.companies()?,
             roles: self.roles(&roles)?,
             members: members.rows.into_iter().collect(),
             agreements,
-            projects,
+            projects: named_projects(&project_names, projects)?,
             teams,
         };
         Ok((state, revision))
@@ -314,43 +352,118 @@ impl Reader<'_, '_> {
         Ok(())
     }
 
-    fn projects(&self, members: &Members) -> Result<BTreeMap<String, ProjectState>> {
-        let names = self.names("SELECT id, name FROM projects")?;
-        let mut by_id: FxHashMap<i64, ProjectState> = names
-            .keys()
-            .map(|&id| (id, ProjectState::default()))
-            .collect();
-        // Both tables are clustered on (project_id, member_id): two scans in key order,
-        // merged here. (A join in SQL is planned as one index search per project member
-        // plus a sort for the grouping: four times slower on 150,000 memberships.)
-        let mut products_stmt = self.tx.prepare(
-            "SELECT project_id, member_id, product FROM project_member_products
-             ORDER BY project_id, member_id",
-        )?;
-        let mut products = Products::new(products_stmt.query([])?)?;
-        let mut stmt = self.tx.prepare(
-            "SELECT project_id, member_id, access FROM project_members
-             ORDER BY project_id, member_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let key: (i64, i64) = (row.get(0)?, row.get(1)?);
-            let access: String = row.get(2)?;
-            let email = members.email(key.1)?.clone();
-            let access = codec::project_access_from_str(&access)
-                .ok_or_else(|| ReadError::Bad(format!("unknown project access `{access}`")))?;
-            let products = products.take(key)?;
-            by_id
-                .get_mut(&key.0)
-                .ok_or_else(|| ReadError::Bad(format!("a member of unknown project #{}", key.0)))?
-                .members
-                .insert(email, ProjectMemberState { access, products });
-        }
-        Ok(by_id
-            .into_iter()
-            .map(|(id, project)| (names[&id].clone(), project))
-            .collect())
+    /// The members of the projects whose row ids are in `ids`, by project row id.
+    fn project_members(
+        &self,
+        members: &Members,
+        ids: RangeInclusive<i64>,
+    ) -> Result<FxHashMap<i64, ProjectState>> {
+        project_members(self.tx, members, ids)
     }
+}
+
+/// The members of the projects whose row ids are in `ids`, by project row id (a
+/// project without members is not in the answer).
+///
+/// Both tables are clustered on (project_id, member_id): two range scans in key
+/// order, merged here. (A join in SQL is planned as one index search per project
+/// member plus a sort for the grouping: four times slower on 150,000 memberships.)
+fn project_members(
+    conn: &Connection,
+    members: &Members,
+    ids: RangeInclusive<i64>,
+) -> Result<FxHashMap<i64, ProjectState>> {
+    let (first, last) = (*ids.start(), *ids.end());
+    let mut by_id: FxHashMap<i64, ProjectState> = FxHashMap::default();
+    let mut products_stmt = conn.prepare(
+        "SELECT project_id, member_id, product FROM project_member_products
+         WHERE project_id BETWEEN ?1 AND ?2 ORDER BY project_id, member_id",
+    )?;
+    let mut products = Products::new(products_stmt.query([first, last])?)?;
+    let mut stmt = conn.prepare(
+        "SELECT project_id, member_id, access FROM project_members
+         WHERE project_id BETWEEN ?1 AND ?2 ORDER BY project_id, member_id",
+    )?;
+    let mut rows = stmt.query([first, last])?;
+    while let Some(row) = rows.next()? {
+        let key: (i64, i64) = (row.get(0)?, row.get(1)?);
+        let access: String = row.get(2)?;
+        let email = members.email(key.1)?.clone();
+        let access = codec::project_access_from_str(&access)
+            .ok_or_else(|| ReadError::Bad(format!("unknown project access `{access}`")))?;
+        let products = products.take(key)?;
+        by_id
+            .entry(key.0)
+            .or_default()
+            .members
+            .insert(email, ProjectMemberState { access, products });
+    }
+    Ok(by_id)
+}
+
+/// Every project by name, with the members read for it (`names`: row id -> name).
+fn named_projects(
+    names: &FxHashMap<i64, String>,
+    mut members: FxHashMap<i64, ProjectState>,
+) -> Result<BTreeMap<String, ProjectState>> {
+    if let Some(id) = members.keys().find(|id| !names.contains_key(id)) {
+        return Err(ReadError::Bad(format!("a member of unknown project #{id}")));
+    }
+    Ok(names
+        .iter()
+        .map(|(id, name)| (name.clone(), members.remove(id).unwrap_or_default()))
+        .collect())
+}
+
+/// The projects read here and, when there are enough to share, the ones read
+/// beside: those with the upper 60% of row ids (this transaction also reads the
+/// agreements and the teams meanwhile). The ranges cover every row id, so a
+/// membership of a project that does not exist is still read, and refused.
+fn split_projects(
+    names: &FxHashMap<i64, String>,
+) -> (RangeInclusive<i64>, Option<RangeInclusive<i64>>) {
+    /// Fewer projects than this are read in one go: a second connection costs
+    /// more than it saves.
+    const SHARED_FROM: usize = 64;
+    if names.len() < SHARED_FROM {
+        return (i64::MIN..=i64::MAX, None);
+    }
+    let mut ids: Vec<i64> = names.keys().copied().collect();
+    // The highest id of the lower 40%.
+    let last_lower = ids.len() * 2 / 5 - 1;
+    let (_, &mut split, _) = ids.select_nth_unstable(last_lower);
+    (i64::MIN..=split, Some(split + 1..=i64::MAX))
+}
+
+/// The members of the projects `ids`, read on a read-only connection of its own,
+/// when that connection sees the account at `revision`; `None` when it does not,
+/// or fails in any way (the caller then reads them itself).
+fn read_beside(
+    path: &Path,
+    revision: u64,
+    members: &Members,
+    ids: RangeInclusive<i64>,
+) -> Option<FxHashMap<i64, ProjectState>> {
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    conn.busy_timeout(super::schema::BUSY_TIMEOUT).ok()?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Deferred)
+        .ok()?;
+    // The first read fixes the snapshot this transaction sees.
+    let seen = super::current_revision(&tx).ok()?;
+    if seen != revision {
+        tracing::debug!(
+            revision,
+            seen,
+            "the store changed between two reads; its projects are read again in one transaction"
+        );
+        return None;
+    }
+    project_members(&tx, members, ids).ok()
 }
 
 impl Reader<'_, '_> {
@@ -487,5 +600,109 @@ impl<'s> Products<'s> {
             self.advance()?;
         }
         Ok(products)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::backend::sqlite::SqliteStore;
+    use crate::state::ProjectAccess;
+    use crate::time::ManualClock;
+
+    /// A store holding one member on `projects` projects, and its file.
+    fn store_with_projects(projects: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("state.db");
+        let mut store =
+            SqliteStore::open(&path, Arc::new(ManualClock::new(1_800_000_000))).expect("open");
+        let dana = Email::new("dana@firm.example");
+        let mut state = State {
+            account: AccountInfo {
+                id: "firm".into(),
+                name: "The Firm".into(),
+            },
+            ..State::default()
+        };
+        state.members.insert(dana.clone(), MemberState::default());
+        for p in 0..projects {
+            let mut project = ProjectState::default();
+            project.members.insert(
+                dana.clone(),
+                ProjectMemberState {
+                    access: ProjectAccess::Member,
+                    products: BTreeSet::from([ProjectProduct::Docs]),
+                },
+            );
+            state.projects.insert(format!("Project {p:03}"), project);
+        }
+        store.import_state(&state).expect("import");
+        (dir, path)
+    }
+
+    /// The connection beside reads the projects only at the revision this one read:
+    /// at another (a write came in between) it answers nothing, and the caller reads
+    /// them itself.
+    #[test]
+    fn projects_are_read_beside_only_at_the_same_revision() {
+        let (_dir, path) = store_with_projects(100);
+        let mut conn = Connection::open(&path).expect("connection");
+        let tx = conn.transaction().expect("transaction");
+        let reader = Reader { tx: &tx };
+        let (_, revision) = reader.account().expect("account");
+        let members = reader
+            .members(&FxHashMap::default(), &FxHashMap::default())
+            .expect("members");
+        let names = reader
+            .names("SELECT id, name FROM projects")
+            .expect("names");
+        let (lower, upper) = split_projects(&names);
+        let upper = upper.expect("100 projects are shared between two connections");
+
+        let here = reader
+            .project_members(&members, upper.clone())
+            .expect("read here");
+        let beside = read_beside(&path, revision, &members, upper.clone())
+            .expect("read beside at the same revision");
+        assert_eq!(beside, here);
+        assert_eq!(beside.len(), 60, "the upper 60% of 100 projects");
+        assert_eq!(
+            reader
+                .project_members(&members, lower)
+                .expect("lower")
+                .len(),
+            40
+        );
+        assert_eq!(read_beside(&path, revision + 1, &members, upper), None);
+    }
+
+    /// When the connection beside cannot be had (here: its file is not there), this
+    /// transaction reads every project itself.
+    #[test]
+    fn without_the_connection_beside_every_project_is_read_here() {
+        let (dir, path) = store_with_projects(100);
+        let conn = Connection::open(&path).expect("connection");
+        let tx = conn.unchecked_transaction().expect("transaction");
+        let reader = Reader { tx: &tx };
+        let (whole, _) = reader.read(&path).expect("read on two connections");
+        let (alone, _) = reader
+            .read(&dir.path().join("missing.db"))
+            .expect("read on one");
+        assert_eq!(alone.projects.len(), 100);
+        assert_eq!(alone, whole);
+    }
+
+    /// A handful of projects are read in one go, over every row id.
+    #[test]
+    fn few_projects_are_read_by_one_connection() {
+        let (_dir, path) = store_with_projects(3);
+        let conn = Connection::open(&path).expect("connection");
+        let names = FxHashMap::from_iter([(1, "a".to_owned()), (2, "b".to_owned())]);
+        assert_eq!(split_projects(&names), (i64::MIN..=i64::MAX, None));
+        let tx = conn.unchecked_transaction().expect("transaction");
+        let (state, _) = Reader { tx: &tx }.read(&path).expect("read");
+        assert_eq!(state.projects.len(), 3);
     }
 }

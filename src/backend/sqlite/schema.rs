@@ -19,7 +19,7 @@ use crate::contract::BackendError;
 const APPLICATION_ID: i32 = 0x4143_4344;
 
 /// How long a writer waits for another process's transaction before giving up (Busy).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Every migration, in order: migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
