@@ -122,6 +122,13 @@ impl Provenance {
         }
     }
 
+    /// Makes room for `additional` more declarations of `kind` (a large configuration
+    /// records hundreds of thousands: one allocation instead of a dozen growths, each
+    /// moving every entry).
+    pub fn reserve(&mut self, kind: Declared, additional: usize) {
+        self.by_kind[kind as usize].reserve(additional);
+    }
+
     /// Adds the declarations `other` records; where both record the same one, the
     /// location recorded here stays (as with [`Self::record`], the first wins).
     /// Lets parts of a configuration be compiled apart and their provenance joined;

@@ -12,4 +12,4 @@ mod source_map;
 
 pub use loader::{LoadOptions, Loaded, load};
 pub use model::ConfigFile;
-pub use source_map::SourceMap;
+pub use source_map::{ListItems, SourceMap};

@@ -62,6 +62,68 @@ impl SourceMap {
         Some(self.location(file, entry.node))
     }
 
+    /// The items of the list at `list`, to be located one after the other:
+    /// `list_items(list).locate(i)` is `locate_item(list, i)`. What leads to the
+    /// items is found once, rather than again for each of a list's (up to tens of
+    /// thousands of) items: for a list section (`/members`), its pieces; for a list
+    /// inside an item of one (`/projects/12/members`, an agreement's `assigned`
+    /// list), the list's file, its hash and its item's entries.
+    #[must_use]
+    pub fn list_items<'p>(&self, list: &'p str) -> ListItems<'_, 'p> {
+        ListItems {
+            map: self,
+            list,
+            shortcut: self.shortcut(list),
+        }
+    }
+
+    /// What [`ListItems`] needs to locate the items of `list` without resolving
+    /// `list` again; `None` when `list` names nothing, or nothing that holds list
+    /// items this way, where each item is resolved in full.
+    fn shortcut<'m, 'p>(&'m self, list: &'p str) -> Option<Shortcut<'m, 'p>> {
+        let mut segments = segments_of(list, None)?;
+        let section = segments.next()?;
+        // As in `resolve`: an item of a merged list section is in one file, under
+        // its index in that file.
+        let (file, local_item) = match self.sections.get(section.text().as_ref())? {
+            SectionOrigin::Whole(file) => (*file, None),
+            SectionOrigin::Pieces(pieces) => match segments.next() {
+                None => {
+                    return Some(Shortcut::Section {
+                        hash: section.hash(ROOT_HASH),
+                        name: section,
+                        pieces,
+                    });
+                }
+                Some(segment) => {
+                    let index = segment.index()?;
+                    let piece = pieces
+                        .iter()
+                        .find(|p| p.start <= index && index < p.start + p.len)?;
+                    (piece.file, Some(Segment::Index(index - piece.start)))
+                }
+            },
+        };
+        let path: Vec<Segment<'_>> = std::iter::once(section)
+            .chain(local_item)
+            .chain(segments)
+            .collect();
+        let positions = &self.files.get(file)?.positions;
+        let item = positions.item_entries(path.iter().cloned());
+        if path.len() < 2 || item.is_empty() {
+            return None;
+        }
+        Some(Shortcut::Nested {
+            file,
+            hash: path
+                .iter()
+                .fold(ROOT_HASH, |parent, segment| segment.hash(parent)),
+            item_depth: path.len() + 1,
+            positions,
+            item,
+        })
+    }
+
     /// Where the key naming the node at `pointer` is (`email:` rather than the
     /// address after it); for list items and the root, the node itself.
     #[must_use]
@@ -240,6 +302,81 @@ impl SourceMap {
             .take(depth);
         let entry = self.files[file].positions.nearest(path)?;
         Some((file, entry))
+    }
+}
+
+/// The items of one list of a [`SourceMap`], located one after the other (see
+/// [`SourceMap::list_items`]).
+pub struct ListItems<'m, 'p> {
+    map: &'m SourceMap,
+    list: &'p str,
+    shortcut: Option<Shortcut<'m, 'p>>,
+}
+
+/// The way to a list's items, found once.
+enum Shortcut<'m, 'p> {
+    /// A list section, merged from the pieces of several files.
+    Section {
+        name: Segment<'p>,
+        /// The hash of its pointer (the same in every file).
+        hash: u64,
+        pieces: &'m [Piece],
+    },
+    /// A list inside an item of a list section, in one file.
+    Nested {
+        file: usize,
+        /// The hash of its file-local pointer.
+        hash: u64,
+        /// The number of segments of its items' pointers.
+        item_depth: usize,
+        positions: &'m FilePositions,
+        /// The entries of the item it is in.
+        item: &'m [Entry],
+    },
+}
+
+impl ListItems<'_, '_> {
+    /// Whether the way to the list's items was found once (tests).
+    #[cfg(test)]
+    fn has_shortcut(&self) -> bool {
+        self.shortcut.is_some()
+    }
+
+    /// Where item `index` of the list starts: [`SourceMap::locate_item`].
+    #[must_use]
+    pub fn locate(&self, index: usize) -> Option<Location> {
+        self.shortcut
+            .as_ref()
+            .and_then(|shortcut| self.locate_by(shortcut, index))
+            // No such item (or no shortcut): the nearest ancestor, found in full.
+            .or_else(|| self.map.locate_item(self.list, index))
+    }
+
+    /// Item `index` found by `shortcut`, when it exists.
+    fn locate_by(&self, shortcut: &Shortcut<'_, '_>, index: usize) -> Option<Location> {
+        match shortcut {
+            Shortcut::Section { name, hash, pieces } => {
+                let piece = pieces
+                    .iter()
+                    .find(|p| p.start <= index && index < p.start + p.len)?;
+                let local = index - piece.start;
+                let positions = &self.map.files.get(piece.file)?.positions;
+                let item =
+                    positions.item_entries([name.clone(), Segment::Index(local)].into_iter());
+                let entry = positions.first(index_hash(*hash, local), 2, item)?;
+                Some(self.map.location(piece.file, entry.node))
+            }
+            Shortcut::Nested {
+                file,
+                hash,
+                item_depth,
+                positions,
+                item,
+            } => {
+                let entry = positions.first(index_hash(*hash, index), *item_depth, item)?;
+                Some(self.map.location(*file, entry.node))
+            }
+        }
     }
 }
 
@@ -843,5 +980,69 @@ mod tests {
                 map.locate(&format!("/members/{index}"))
             );
         }
+    }
+
+    /// `list_items(list).locate(i)` is `locate_item(list, i)` for every list and
+    /// index, present or not, in either file of a merged list section; a list inside
+    /// an item is resolved once.
+    #[test]
+    fn the_items_of_a_list_are_located_as_one_by_one() {
+        let entry = |segments: &[&str], line| Entry {
+            hash: hash_of(segments),
+            node: Position::new(line, 5),
+            key: Position::new(line, 3),
+        };
+        let project = |collector: &mut EntryCollector, p: &str, line: u32, members: u32| {
+            collector.start_item("projects");
+            collector.push(entry(&["projects", p], line));
+            collector.push(entry(&["projects", p, "members"], line + 1));
+            for m in 0..members {
+                let m_text = m.to_string();
+                collector.push(entry(&["projects", p, "members", &m_text], line + 2 + m));
+            }
+            collector.end_item();
+        };
+        let mut map = SourceMap::default();
+        let mut a = EntryCollector::default();
+        a.push(entry(&[], 1));
+        a.push(entry(&["projects"], 1));
+        project(&mut a, "0", 2, 2);
+        project(&mut a, "1", 6, 1);
+        let first = map.push_file("a.yaml".into(), a.finish());
+        let mut b = EntryCollector::default();
+        b.push(entry(&[], 1));
+        b.push(entry(&["projects"], 1));
+        project(&mut b, "0", 2, 3);
+        let second = map.push_file("b.yaml".into(), b.finish());
+        map.set_root_file(first);
+        map.add_list_piece("projects", first, 0, 2);
+        map.add_list_piece("projects", second, 2, 1);
+
+        for p in 0..4 {
+            let list = format!("/projects/{p}/members");
+            let items = map.list_items(&list);
+            assert_eq!(items.has_shortcut(), p < 3, "{list}");
+            for m in 0..5 {
+                assert_eq!(items.locate(m), map.locate_item(&list, m), "{list}/{m}");
+            }
+        }
+        let third = map.list_items("/projects/2/members").locate(2);
+        assert_eq!(
+            third.map(|l| (l.file.to_string(), l.line)),
+            Some(("b.yaml".into(), 6))
+        );
+        let top = map.list_items("/projects");
+        assert!(top.has_shortcut());
+        for p in 0..4 {
+            assert_eq!(
+                top.locate(p),
+                map.locate_item("/projects", p),
+                "/projects/{p}"
+            );
+        }
+        assert_eq!(
+            top.locate(2).map(|l| (l.file.to_string(), l.line)),
+            Some(("b.yaml".into(), 2))
+        );
     }
 }

@@ -194,13 +194,23 @@ impl<'c, 'a> Compiler<'c, 'a> {
             "",
             self.ctx.sources.locate_key("/members"),
         );
-        let mut members = BTreeMap::new();
-        for (i, member) in self.ctx.config.members.iter().enumerate() {
+        let declared = &self.ctx.config.members;
+        let positions = self.ctx.sources.list_items("/members");
+        self.provenance.reserve(Declared::Member, declared.len());
+        let mut members = Vec::with_capacity(declared.len());
+        for (i, member) in declared.iter().enumerate() {
             let email = Email::new(&member.email);
-            self.record_item(Declared::Member, email.as_str().to_owned(), "/members", i);
-            members.insert(email, self.member(member));
+            self.provenance.record(
+                Declared::Member,
+                email.as_str().to_owned(),
+                positions.locate(i),
+            );
+            members.push((email, self.member(member)));
         }
-        members
+        // Built from the list sorted at once, not by tens of thousands of inserts at
+        // random places. (An email declared twice, which R09 refuses, would keep its
+        // last declaration, as repeated inserts would.)
+        members.into_iter().collect()
     }
 
     fn member(&self, member: &model::Member) -> MemberState {
@@ -332,45 +342,60 @@ impl<'c, 'a> Compiler<'c, 'a> {
         kind: Declared,
         prefix: &str,
     ) -> BTreeSet<Email> {
+        let positions = self.ctx.sources.list_items(pointer);
         let mut people = BTreeSet::new();
         for groups_pass in [false, true] {
             for (index, raw) in items.iter().enumerate() {
-                match Entry::parse(raw) {
-                    Entry::Person(email) if !groups_pass => {
-                        let location = self.ctx.sources.locate_item(pointer, index);
-                        self.add_assignee(&mut people, &email, kind, prefix, location.as_ref());
-                    }
+                let entry = Entry::parse(raw);
+                let named: &[_] = match &entry {
+                    Entry::Person(email) if !groups_pass => std::slice::from_ref(email),
                     Entry::Group(name) if groups_pass => {
-                        let location = self.ctx.sources.locate_item(pointer, index);
-                        for email in self.ctx.group_members(name).unwrap_or_default() {
-                            self.add_assignee(&mut people, email, kind, prefix, location.as_ref());
-                        }
+                        self.ctx.group_members(name).unwrap_or_default()
                     }
-                    _ => {}
+                    _ => continue,
+                };
+                let mut location = Located::default();
+                for email in named {
+                    self.add_assignee(&mut people, email, kind, prefix, || {
+                        location.get(|| positions.locate(index))
+                    });
                 }
             }
         }
         people
     }
 
+    /// Adds `email` to `people`; someone new is recorded at the location `locate`
+    /// answers (only then looked up: most people on a team's `assigned` lists are
+    /// already among its users).
     fn add_assignee(
         &mut self,
         people: &mut BTreeSet<Email>,
         email: &str,
         kind: Declared,
         prefix: &str,
-        location: Option<&Location>,
+        locate: impl FnOnce() -> Option<Location>,
     ) {
         let email = Email::new(email);
         if !people.contains(&email) {
-            self.record_at(kind, joined(prefix, "", &email), location);
+            self.provenance
+                .record(kind, joined(prefix, "", &email), locate());
             people.insert(email);
         }
     }
 
     fn teams(&mut self) -> BTreeMap<String, TeamState> {
+        let declared = &self.ctx.config.teams;
+        let seats = declared
+            .iter()
+            .flat_map(|team| &team.products)
+            .map(|product| product.assigned.len())
+            .sum();
+        let users = declared.iter().map(|team| team.members.len()).sum();
+        self.provenance.reserve(Declared::TeamSeat, seats);
+        self.provenance.reserve(Declared::TeamMember, users);
         let mut teams = BTreeMap::new();
-        for (t, team) in self.ctx.config.teams.iter().enumerate() {
+        for (t, team) in declared.iter().enumerate() {
             let state = self.team(t, team);
             teams.insert(team.id.clone(), state);
         }
@@ -423,23 +448,21 @@ impl<'c, 'a> Compiler<'c, 'a> {
         let mut users = BTreeSet::new();
         for groups_pass in [false, true] {
             for (pointer, items) in &lists {
+                let positions = self.ctx.sources.list_items(pointer);
                 for (index, raw) in items.iter().enumerate() {
-                    let people: &[_] = match Entry::parse(raw) {
-                        Entry::Person(email) if !groups_pass => &[email],
+                    let entry = Entry::parse(raw);
+                    let people: &[_] = match &entry {
+                        Entry::Person(email) if !groups_pass => std::slice::from_ref(email),
                         Entry::Group(name) if groups_pass => {
                             self.ctx.group_members(name).unwrap_or_default()
                         }
                         _ => continue,
                     };
-                    let location = self.ctx.sources.locate_item(pointer, index);
+                    let mut location = Located::default();
                     for email in people {
-                        self.add_assignee(
-                            &mut users,
-                            email,
-                            Declared::TeamMember,
-                            &prefix,
-                            location.as_ref(),
-                        );
+                        self.add_assignee(&mut users, email, Declared::TeamMember, &prefix, || {
+                            location.get(|| positions.locate(index))
+                        });
                     }
                 }
             }
@@ -449,8 +472,15 @@ impl<'c, 'a> Compiler<'c, 'a> {
 
     fn projects(&mut self) -> BTreeMap<String, ProjectState> {
         let mut projects = BTreeMap::new();
-        for (p, project) in self.ctx.config.projects.iter().enumerate() {
-            self.record_item(Declared::Project, project.name.clone(), "/projects", p);
+        let declared = &self.ctx.config.projects;
+        let positions = self.ctx.sources.list_items("/projects");
+        self.provenance.reserve(
+            Declared::ProjectMember,
+            declared.iter().map(|project| project.members.len()).sum(),
+        );
+        for (p, project) in declared.iter().enumerate() {
+            self.provenance
+                .record(Declared::Project, project.name.clone(), positions.locate(p));
             let members = self.project_members(p, project);
             projects.insert(project.name.clone(), ProjectState { members });
         }
@@ -469,14 +499,14 @@ impl<'c, 'a> Compiler<'c, 'a> {
         let mut members: BTreeMap<Email, ProjectMemberState> = BTreeMap::new();
         let mut through_groups: BTreeMap<Email, ProjectMemberState> = BTreeMap::new();
         let list = format!("/projects/{p}/members");
+        let positions = self.ctx.sources.list_items(&list);
         for (m, entry) in project.members.iter().enumerate() {
             let Some(raw) = &entry.email else { continue };
             let email = Email::new(raw);
-            self.record_item(
+            self.provenance.record(
                 Declared::ProjectMember,
                 joined(&project.name, "/", &email),
-                &list,
-                m,
+                positions.locate(m),
             );
             members.insert(email, project_member(entry));
         }
@@ -485,7 +515,7 @@ impl<'c, 'a> Compiler<'c, 'a> {
                 continue;
             };
             let granted = project_member(entry);
-            let location = self.ctx.sources.locate_item(&list, m);
+            let location = positions.locate(m);
             for email in self.ctx.group_members(group.trim()).unwrap_or_default() {
                 let email = Email::new(email);
                 if members.contains_key(&email) {
@@ -521,6 +551,18 @@ impl<'c, 'a> Compiler<'c, 'a> {
             emails.insert(email);
         }
         emails
+    }
+}
+
+/// A location looked up at most once, when first needed: a group entry stands for
+/// many people, and looking its position up once per person would dominate the
+/// cost of compiling a large configuration.
+#[derive(Default)]
+struct Located(Option<Option<Location>>);
+
+impl Located {
+    fn get(&mut self, locate: impl FnOnce() -> Option<Location>) -> Option<Location> {
+        self.0.get_or_insert_with(locate).clone()
     }
 }
 
