@@ -137,6 +137,9 @@ impl Session<'_> {
                 return Err(error);
             }
         };
+        // The apply goes on (and its verification fetches again): the account as
+        // fetched is not needed, and not kept to the end.
+        drop(std::mem::take(&mut checked.fetched));
         let plan = match (saved, &self.args.plan) {
             (Some(saved), Some(path)) => pipeline::check_saved(path, saved, &checked)?,
             _ => std::mem::take(&mut checked.plan),

@@ -80,12 +80,13 @@ pub fn run(args: &PlanArgs, color: bool) -> Result<Finished> {
         plan,
         revision,
         managed,
+        fetched,
         ..
     } = checked;
     // The restricted configuration borrows the configuration (or is a copy of part of
     // it): let it go, so the configuration itself can be kept to the end.
     drop(managed);
-    let finished = Finished::with(code).keeping(desired);
+    let finished = Finished::with(code).keeping(desired).keeping(fetched);
     match (&args.out, digest) {
         (Some(out), Some(digest)) => {
             let saved = SavedPlan {
