@@ -627,6 +627,7 @@ mod tests {
             ..State::default()
         };
         state.members.insert(dana.clone(), MemberState::default());
+        state.members.insert(erik(), MemberState::default());
         for p in 0..projects {
             let mut project = ProjectState::default();
             project.members.insert(
@@ -640,6 +641,86 @@ mod tests {
         }
         store.import_state(&state).expect("import");
         (dir, path)
+    }
+
+    /// A member on no project of [`store_with_projects`].
+    fn erik() -> Email {
+        Email::new("erik@firm.example")
+    }
+
+    /// A fetch is one moment of the account, though two connections read it: with
+    /// a writer moving Erik between the first project (read here) and the last (read
+    /// beside) in one transaction after the other, every fetch finds him on exactly
+    /// one of them.
+    #[test]
+    fn a_fetch_never_mixes_two_moments_of_the_account() {
+        use crate::contract::Op;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let (_dir, path) = store_with_projects(100);
+        let clock = || Arc::new(ManualClock::new(1_800_000_000));
+        let (first, last) = ("Project 000", "Project 099");
+        let add = |project: &str| Op::ProjectMemberAdd {
+            project: project.into(),
+            email: erik(),
+            access: ProjectAccess::Member,
+            products: BTreeSet::from([ProjectProduct::Docs]),
+        };
+        let remove = |project: &str| Op::ProjectMemberRemove {
+            project: project.into(),
+            email: erik(),
+        };
+        let mut writer = SqliteStore::open(&path, clock()).expect("writer");
+        writer
+            .execute(&[add(first)])
+            .expect("erik joins the first project");
+        let mut reader = SqliteStore::open(&path, clock()).expect("reader");
+        /// Stops the writer however the reading ends (a failed assertion included,
+        /// which would otherwise wait for it forever).
+        struct StopOnDrop<'s>(&'s AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let stop = AtomicBool::new(false);
+        let (moves, fetches) = std::thread::scope(|scope| {
+            let moving = scope.spawn(|| {
+                let mut moves = 0;
+                let mut on_first = true;
+                while !stop.load(Ordering::Relaxed) {
+                    let (from, to) = if on_first {
+                        (first, last)
+                    } else {
+                        (last, first)
+                    };
+                    writer.execute(&[remove(from), add(to)]).expect("a move");
+                    on_first = !on_first;
+                    moves += 1;
+                }
+                moves
+            });
+            let stopping = StopOnDrop(&stop);
+            let mut fetches = 0;
+            for _ in 0..300 {
+                let state = reader.fetch().expect("fetch").state;
+                let on = |project: &str| state.projects[project].members.contains_key(&erik());
+                assert!(
+                    on(first) != on(last),
+                    "erik on the first project: {}, on the last: {}",
+                    on(first),
+                    on(last)
+                );
+                fetches += 1;
+            }
+            drop(stopping);
+            (moving.join().expect("writer"), fetches)
+        });
+        assert_eq!(fetches, 300);
+        assert!(
+            moves > 10,
+            "the writer moved Erik {moves} times during the fetches"
+        );
     }
 
     /// The connection beside reads the projects only at the revision this one read:
