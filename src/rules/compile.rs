@@ -554,9 +554,9 @@ impl<'c, 'a> Compiler<'c, 'a> {
     }
 }
 
-/// A location looked up at most once, when first needed: a group entry stands for
-/// many people, and looking its position up once per person would dominate the
-/// cost of compiling a large configuration.
+/// A location looked up at most once, and only when first needed: once per group
+/// entry, as for [`Compiler::record_at`], and not at all for an entry naming only
+/// people already recorded.
 #[derive(Default)]
 struct Located(Option<Option<Location>>);
 
