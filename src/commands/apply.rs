@@ -26,6 +26,7 @@ use crate::backend::OpenOptions;
 use crate::call::CallOptions;
 use crate::cli::{ApplyArgs, ApplyFormat, PlanFormat};
 use crate::contract::{Backend, LockScope};
+use crate::desired::Desired;
 use crate::error::{Approval, Error, Result, exit};
 use crate::pipeline::{self, CarryOut, PlanOptions};
 use crate::plan::scope::Target;
@@ -44,19 +45,30 @@ pub fn run(args: &ApplyArgs, color: bool) -> Result<Finished> {
         return super::accounts::apply(args, color);
     }
     let started = Instant::now();
-    let validated = super::plan::load(&args.config, args.format == ApplyFormat::Json)?;
+    let Validated {
+        config,
+        sources,
+        desired,
+        warnings,
+    } = super::plan::load(&args.config, args.format == ApplyFormat::Json)?;
     let saved = args
         .plan
         .as_deref()
-        .map(|path| pipeline::read_saved(path, &validated.sources.files()))
+        .map(|path| pipeline::read_saved(path, &sources.files()))
         .transpose()?;
+    // As in `plan`: from here on only the desired state is needed. The typed
+    // configuration and its source map are freed and handed back to the system
+    // before the fetches (the plan's and the verification's), which would otherwise
+    // sit beside them.
+    drop((config, sources, warnings));
+    crate::memory::release_freed();
     let session = Session {
         args,
         color,
         started,
     };
-    super::runtime()?.block_on(session.apply(&validated, saved))?;
-    Ok(Finished::with(exit::OK).keeping(validated))
+    super::runtime()?.block_on(session.apply(&desired, saved))?;
+    Ok(Finished::with(exit::OK).keeping(desired))
 }
 
 /// What the steps of one apply share.
@@ -67,7 +79,7 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    async fn apply(&self, validated: &Validated, saved: Option<SavedPlan>) -> Result<()> {
+    async fn apply(&self, desired: &Desired, saved: Option<SavedPlan>) -> Result<()> {
         let options = OpenOptions {
             calls: CallOptions {
                 max_rate: self.args.max_rate,
@@ -100,7 +112,7 @@ impl Session<'_> {
         .await?;
         let interrupt = tokio::spawn(stop_on_interrupt(stop.clone()));
         let result = self
-            .locked(validated, saved, Arc::clone(&backend), holder, stop)
+            .locked(desired, saved, Arc::clone(&backend), holder, stop)
             .await;
         interrupt.abort();
         if let Err(e) = held.release().await {
@@ -114,7 +126,7 @@ impl Session<'_> {
 
     async fn locked(
         &self,
-        validated: &Validated,
+        desired: &Desired,
         saved: Option<SavedPlan>,
         backend: Arc<dyn Backend>,
         holder: String,
@@ -126,8 +138,7 @@ impl Session<'_> {
             drift: false,
         };
         let targets = self.targets(saved.as_ref())?;
-        let checked =
-            pipeline::check_targeted(backend.as_ref(), &validated.desired, options, &targets);
+        let checked = pipeline::check_targeted(backend.as_ref(), desired, options, &targets);
         let mut checked = match checked.await {
             Ok(checked) => checked,
             Err(error) => {
