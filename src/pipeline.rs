@@ -94,8 +94,8 @@ pub struct Checked<'a> {
     pub options: DiffOptions,
     /// The account as fetched, which the plan was made against. Handed over rather
     /// than freed here: freeing 50,000 members' state piece by piece takes tens of
-    /// milliseconds, which a command about to exit need not spend
-    /// ([`crate::commands::Finished::keeping`]); one that goes on frees it at once.
+    /// milliseconds, which a command about to exit need not spend (it can keep the
+    /// state until the process ends); one that goes on frees it at once.
     pub fetched: State,
 }
 
