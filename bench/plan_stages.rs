@@ -1,5 +1,5 @@
 //! Times each stage of `accord plan` on a configuration and a backend (see
-//! BENCHMARKS.md, "## plan stages").
+//! BENCHMARKS.md, "## plan stages after the diff fixes").
 //!
 //! ```text
 //! cargo run --release --example plan_stages -- PATH BACKEND_URL

@@ -96,11 +96,8 @@ impl SourceMap {
                     });
                 }
                 Some(segment) => {
-                    let index = segment.index()?;
-                    let piece = pieces
-                        .iter()
-                        .find(|p| p.start <= index && index < p.start + p.len)?;
-                    (piece.file, Some(Segment::Index(index - piece.start)))
+                    let (piece, local) = Piece::holding(pieces, segment.index()?)?;
+                    (piece.file, Some(Segment::Index(local)))
                 }
             },
         };
@@ -276,12 +273,7 @@ impl SourceMap {
                     .clone()
                     .next()
                     .and_then(|segment| segment.index())
-                    .and_then(|index| {
-                        pieces
-                            .iter()
-                            .find(|p| p.start <= index && index < p.start + p.len)
-                            .map(|p| (p, index - p.start))
-                    });
+                    .and_then(|index| Piece::holding(pieces, index));
                 match piece {
                     Some((piece, local)) => {
                         segments.next();
@@ -356,10 +348,7 @@ impl ListItems<'_, '_> {
     fn locate_by(&self, shortcut: &Shortcut<'_, '_>, index: usize) -> Option<Location> {
         match shortcut {
             Shortcut::Section { name, hash, pieces } => {
-                let piece = pieces
-                    .iter()
-                    .find(|p| p.start <= index && index < p.start + p.len)?;
-                let local = index - piece.start;
+                let (piece, local) = Piece::holding(pieces, index)?;
                 let positions = &self.map.files.get(piece.file)?.positions;
                 let item =
                     positions.item_entries([name.clone(), Segment::Index(local)].into_iter());
@@ -417,6 +406,17 @@ struct Piece {
     len: usize,
     /// The file they came from.
     file: usize,
+}
+
+impl Piece {
+    /// The piece of `pieces` holding merged item `index`, and the item's index in
+    /// its file.
+    fn holding(pieces: &[Piece], index: usize) -> Option<(&Piece, usize)> {
+        pieces
+            .iter()
+            .find(|p| p.start <= index && index < p.start + p.len)
+            .map(|p| (p, index - p.start))
+    }
 }
 
 /// A line and a column (both from 1), packed into 64 bits.

@@ -27,6 +27,7 @@
 //! direct entry naming them on the team's `members` list, else on an `assigned` list,
 //! else the first group entry that brings them in.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::context::{Context, Entry, is_inactive};
@@ -354,10 +355,11 @@ impl<'c, 'a> Compiler<'c, 'a> {
                     }
                     _ => continue,
                 };
-                let mut location = Located::default();
+                // The entry's position: looked up once, and only if it names someone new.
+                let location = OnceCell::new();
                 for email in named {
                     self.add_assignee(&mut people, email, kind, prefix, || {
-                        location.get(|| positions.locate(index))
+                        location.get_or_init(|| positions.locate(index)).clone()
                     });
                 }
             }
@@ -458,10 +460,10 @@ impl<'c, 'a> Compiler<'c, 'a> {
                         }
                         _ => continue,
                     };
-                    let mut location = Located::default();
+                    let location = OnceCell::new();
                     for email in people {
                         self.add_assignee(&mut users, email, Declared::TeamMember, &prefix, || {
-                            location.get(|| positions.locate(index))
+                            location.get_or_init(|| positions.locate(index)).clone()
                         });
                     }
                 }
@@ -551,18 +553,6 @@ impl<'c, 'a> Compiler<'c, 'a> {
             emails.insert(email);
         }
         emails
-    }
-}
-
-/// A location looked up at most once, and only when first needed: once per group
-/// entry, as for [`Compiler::record_at`], and not at all for an entry naming only
-/// people already recorded.
-#[derive(Default)]
-struct Located(Option<Option<Location>>);
-
-impl Located {
-    fn get(&mut self, locate: impl FnOnce() -> Option<Location>) -> Option<Location> {
-        self.0.get_or_insert_with(locate).clone()
     }
 }
 

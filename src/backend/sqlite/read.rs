@@ -9,10 +9,10 @@
 //! part of them by project is read on a second, read-only connection while this
 //! one reads the rest ([`Reader::read`]). That connection reads its own snapshot,
 //! so it is used only when it sees the revision this transaction read: every
-//! write to the store raises the revision in the transaction that makes it, so the
-//! same revision is the same account. When it is not (a write came in between) or
-//! the connection fails in any way, this transaction reads those projects too:
-//! the state is always the one a single transaction reads.
+//! change to the store raises the revision in the transaction that makes it, so
+//! the same revision is the same account. When it is not (a write came in
+//! between) or the connection fails in any way, this transaction reads those
+//! projects too: the state is always the one a single transaction reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
